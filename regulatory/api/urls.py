@@ -1,0 +1,4 @@
+"""JSON API under /api/v1/."""
+from django.urls import path
+
+urlpatterns: list = []

@@ -1,0 +1,4 @@
+"""HTML pages for analysts (matrix, timeline, decision, programmes)."""
+from django.urls import path
+
+urlpatterns: list = []

@@ -1,0 +1,4 @@
+"""Feeds and exports: Atom, iCalendar, CSV."""
+from django.urls import path
+
+urlpatterns: list = []
