@@ -142,6 +142,10 @@ STORAGES = {
 # (make run, tests); production runs collectstatic.
 WHITENOISE_USE_FINDERS = True
 
+# Reverting from the history view would bypass the services that record
+# Changes; editors amend or correct instead.
+SIMPLE_HISTORY_REVERT_DISABLED = True
+
 # Security ------------------------------------------------------------------
 _https = SITE_URL.startswith("https://")
 SESSION_COOKIE_SECURE = _https

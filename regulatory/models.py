@@ -252,6 +252,11 @@ class Decision(models.Model):
                 violation_error_message="The effective date cannot be before the announcement.",
             ),
             models.CheckConstraint(
+                condition=Q(target_on__isnull=True) | Q(target_on__gte=F("announced_on")),
+                name="decision_target_not_before_announced",
+                violation_error_message="The target date cannot be before the announcement.",
+            ),
+            models.CheckConstraint(
                 condition=Q(status="") | Q(effective_on__isnull=False),
                 name="decision_status_needs_effective_date",
                 violation_error_message="A decision that sets a status needs an effective date.",
@@ -273,6 +278,25 @@ class Decision(models.Model):
 
     def __str__(self) -> str:
         return self.title
+
+    def clean(self) -> None:
+        # The same rules as the check constraints, attached to the field an
+        # editor has to fix (constraint errors would show at the form's top).
+        from django.core.exceptions import ValidationError
+
+        errors = {}
+        if self.effective_on and self.announced_on and self.effective_on < self.announced_on:
+            errors["effective_on"] = "The effective date cannot be before the announcement."
+        if self.status and not self.effective_on:
+            errors["effective_on"] = "A decision that sets a status needs the date the status takes effect."
+        if self.target_on and self.announced_on and self.target_on < self.announced_on:
+            errors["target_on"] = "The target date cannot be before the announcement."
+        if self.regulator_id and self.jurisdiction_id and self.regulator.jurisdiction_id not in (
+            self.jurisdiction_id, self.jurisdiction.parent_id
+        ):
+            errors["regulator"] = f"{self.regulator} is not a regulator of {self.jurisdiction}."
+        if errors:
+            raise ValidationError(errors)
 
     @property
     def is_live(self) -> bool:
