@@ -132,7 +132,8 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "/static/"
-STATIC_ROOT = BASE_DIR / "staticfiles"
+STATIC_ROOT = VAR_DIR / "staticfiles"
+STATIC_ROOT.mkdir(exist_ok=True)
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
@@ -141,6 +142,8 @@ STORAGES = {
 # Serve static files straight from the finders when collectstatic has not run
 # (make run, tests); production runs collectstatic.
 WHITENOISE_USE_FINDERS = True
+
+FORMS_URLFIELD_ASSUME_HTTPS = True
 
 # Reverting from the history view would bypass the services that record
 # Changes; editors amend or correct instead.

