@@ -32,3 +32,10 @@ test: install-dev
 
 clean:
 	rm -rf $(VENV) var staticfiles test-artifacts
+
+## bench: the full benchmark (see docs/benchmarks.md); bench-quick: the same at a small scale
+bench: install-dev
+	$(BIN)/python -m bench.run
+
+bench-quick: install-dev
+	$(BIN)/python -m bench.run --quick

@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 
@@ -11,3 +12,8 @@ urlpatterns = [
     path("", include("tracker.urls")),
     path("", include("regulatory.urls")),
 ]
+
+if settings.BENCH_ENABLED:
+    # Bench-only baseline views (a bare JsonResponse of the same payload size);
+    # mounted only when the BENCH setting is on, never in production.
+    urlpatterns.insert(0, path("__bench__/", include("bench.urls")))
