@@ -173,6 +173,7 @@ class AccessProgramme(models.Model):
     prescriber_requirements = models.TextField(blank=True)
     capacity = models.CharField(max_length=200, blank=True)
     verified = models.BooleanField(default=True, help_text="Unticked when a fact could not be confirmed in a source.")
+    verification_note = models.TextField(blank=True)
     dataset_key = models.CharField(max_length=40, null=True, blank=True, unique=True, editable=False)
     dataset_values = models.JSONField(default=dict, blank=True, editable=False)
     history = HistoricalRecords()
