@@ -1,0 +1,202 @@
+"""The processes a benchmark phase runs: gunicorn, Celery workers, a command;
+plus a sampler of every process's peak memory and CPU time.
+
+Each process is started in its own session so that stopping it stops its
+children too (gunicorn's and Celery's workers), and only what we started.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import psutil
+
+ROOT = Path(__file__).resolve().parent.parent
+PY = sys.executable
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_for_port(port: int, *, timeout: float, proc: subprocess.Popen | None = None) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc is not None and proc.poll() is not None:
+            raise RuntimeError(f"process exited with code {proc.returncode} before listening on {port}")
+        with socket.socket() as sock:
+            sock.settimeout(0.2)
+            if sock.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.05)
+    raise RuntimeError(f"nothing listens on 127.0.0.1:{port} after {timeout:.0f}s")
+
+
+@dataclass
+class Managed:
+    """A process we started (with its own process group) and its log file."""
+
+    name: str
+    proc: subprocess.Popen
+    log: Path
+
+    @property
+    def pid(self) -> int:
+        return self.proc.pid
+
+    def stop(self, timeout: float = 20.0) -> None:
+        if self.proc.poll() is None:
+            try:
+                os.killpg(self.proc.pid, signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+            try:
+                self.proc.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait()
+        # A worker's pool children may outlive the parent by a moment.
+        try:
+            os.killpg(self.proc.pid, 0)
+        except ProcessLookupError:
+            return
+        time.sleep(0.5)
+        try:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+
+    def tail(self, lines: int = 20) -> str:
+        try:
+            return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:])
+        except OSError:
+            return ""
+
+
+def spawn(name: str, args: list[str], *, env: dict[str, str], log_dir: Path) -> Managed:
+    log_dir.mkdir(parents=True, exist_ok=True)
+    log = log_dir / f"{name}.log"
+    handle = log.open("ab")
+    proc = subprocess.Popen(args, cwd=ROOT, env=env, stdout=handle, stderr=subprocess.STDOUT,
+                            stdin=subprocess.DEVNULL, start_new_session=True)
+    handle.close()
+    return Managed(name=name, proc=proc, log=log)
+
+
+def gunicorn_start(*, env: dict[str, str], port: int, workers: int, log_dir: Path) -> Managed:
+    args = [PY, "-m", "gunicorn", "config.wsgi:application", "--bind", f"127.0.0.1:{port}",
+            "--workers", str(workers), "--worker-class", "sync", "--timeout", "120",
+            "--log-level", "warning", "--backlog", "2048"]
+    server = spawn("gunicorn", args, env=env, log_dir=log_dir)
+    wait_for_port(port, timeout=60, proc=server.proc)
+    return server
+
+
+def worker_start(*, env: dict[str, str], name: str, log_dir: Path, concurrency: int = 1) -> Managed:
+    """One Celery worker process (as on its own host): a main process and
+    `concurrency` prefork children."""
+    args = [PY, "-m", "celery", "-A", "config", "worker", "-l", "warning", "--concurrency", str(concurrency),
+            "--pool", "prefork", "-n", f"{name}@%h", "--without-gossip", "--without-mingle"]
+    return spawn(name, args, env=env, log_dir=log_dir)
+
+
+def workers_wait_ready(names: list[str], *, timeout: float = 60.0) -> None:
+    """Until every named worker answers a ping through the broker."""
+    from config.celery import app
+
+    deadline = time.monotonic() + timeout
+    wanted = set(names)
+    while time.monotonic() < deadline:
+        replies = app.control.ping(timeout=1.0) or []
+        seen = {name.split("@", 1)[0] for reply in replies for name in reply}
+        if wanted <= seen:
+            return
+        time.sleep(0.2)
+    raise RuntimeError(f"Celery workers {sorted(wanted)} did not answer a ping within {timeout:.0f}s")
+
+
+@dataclass
+class ProcessPeak:
+    role: str
+    pid: int
+    peak_rss_mb: float = 0.0
+    cpu_s: float = 0.0
+
+
+@dataclass
+class Sampler:
+    """Samples the RSS and CPU time of the given processes and all their
+    descendants every `interval` seconds, keeping each process's peak."""
+
+    roots: dict[str, int]
+    interval: float = 0.1
+    peaks: dict[int, ProcessPeak] = field(default_factory=dict)
+    _stop: threading.Event = field(default_factory=threading.Event)
+    _thread: threading.Thread | None = None
+
+    def __enter__(self) -> Sampler:
+        self._sample()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        if self._thread:
+            self._thread.join()
+        self._sample()
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.interval):
+            self._sample()
+
+    def _sample(self) -> None:
+        for role, pid in self.roots.items():
+            try:
+                root = psutil.Process(pid)
+                members = [(role, root)] + [(f"{role} child", child) for child in root.children(recursive=True)]
+            except psutil.NoSuchProcess:
+                continue
+            for name, proc in members:
+                try:
+                    with proc.oneshot():
+                        rss = proc.memory_info().rss / 2**20
+                        times = proc.cpu_times()
+                except psutil.NoSuchProcess:
+                    continue
+                peak = self.peaks.setdefault(proc.pid, ProcessPeak(role=name, pid=proc.pid))
+                peak.peak_rss_mb = max(peak.peak_rss_mb, rss)
+                peak.cpu_s = max(peak.cpu_s, times.user + times.system)
+
+    def report(self) -> list[dict]:
+        return [
+            {"role": p.role, "pid": p.pid, "peak_rss_mb": round(p.peak_rss_mb, 1), "cpu_s": round(p.cpu_s, 2)}
+            for p in sorted(self.peaks.values(), key=lambda p: (p.role, p.pid))
+        ]
+
+    def max_rss_mb(self) -> float:
+        return max((p.peak_rss_mb for p in self.peaks.values()), default=0.0)
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    """Total CPU time so far of these processes and their descendants."""
+    total = 0.0
+    for pid in pids:
+        try:
+            root = psutil.Process(pid)
+            for proc in [root, *root.children(recursive=True)]:
+                times = proc.cpu_times()
+                total += times.user + times.system
+        except psutil.NoSuchProcess:
+            continue
+    return total
