@@ -1,0 +1,78 @@
+"""HTML pages for analysts. Each view checks its query string, calls one
+builder in `regulatory.timeline` and renders; bad input gets a 400 page that
+names the parameter."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.utils import timezone
+from django.views.decorators.http import require_safe
+
+from regulatory import timeline as pages
+from regulatory.models import ProgrammeState
+
+
+def _bad_request(request: HttpRequest, error: pages.BadParameter, back: str) -> HttpResponse:
+    return render(request, "regulatory/bad_request.html", {"error": error, "back": back}, status=400)
+
+
+def answers_bad_parameters(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """Turn a BadParameter raised while reading the query string into a
+    friendly 400 page linking back to the page without parameters."""
+
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        try:
+            return view(request, *args, **kwargs)
+        except pages.BadParameter as error:
+            return _bad_request(request, error, request.path)
+
+    return wrapper
+
+
+@require_safe
+@answers_bad_parameters
+def matrix(request: HttpRequest) -> HttpResponse:
+    today = timezone.localdate()
+    as_of = pages.date_param_parse("as_of", request.GET.get("as_of")) or today
+    context = {
+        "matrix": pages.matrix_build(as_of=as_of, today=today),
+        "legend": pages.status_legend(),
+    }
+    return render(request, "regulatory/matrix.html", context)
+
+
+@require_safe
+@answers_bad_parameters
+def timeline(request: HttpRequest) -> HttpResponse:
+    params = pages.timeline_params_parse(request.GET)
+    context = {
+        "timeline": pages.timeline_build(params=params, today=timezone.localdate()),
+        "legend": pages.status_legend(),
+        "kind_legend": pages.kind_legend(),
+    }
+    return render(request, "regulatory/timeline.html", context)
+
+
+@require_safe
+def decision(request: HttpRequest, pk: int) -> HttpResponse:
+    page = pages.decision_page_build(pk=pk, user=request.user)
+    if page is None:
+        raise Http404("No published decision has this number.")
+    return render(request, "regulatory/decision.html", {"page": page, "decision": page.decision})
+
+
+@require_safe
+@answers_bad_parameters
+def programmes(request: HttpRequest) -> HttpResponse:
+    params = pages.programme_params_parse(request.GET)
+    context = {
+        "params": params,
+        "groups": pages.programme_groups_build(params=params),
+        "states": ProgrammeState.choices,
+    }
+    return render(request, "regulatory/programmes.html", context)

@@ -1,0 +1,168 @@
+"""The analysts' pages in a real Chromium, driven by Playwright.
+
+Uses Debian's /usr/bin/chromium (never a browser downloaded by Playwright).
+Skipped when it is missing, unless REQUIRE_BROWSER=1 (CI), which makes a
+missing browser a failure. Full-page screenshots go to SCREENSHOT_DIR
+(default test-artifacts/screenshots/); scripts/screenshots.py copies two of
+them to docs/img/ for the README.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+    "--no-first-run", "--disable-component-update", "--disable-sync",
+]
+SCREENSHOT_DIR = Path(os.environ.get("SCREENSHOT_DIR") or settings.BASE_DIR / "test-artifacts" / "screenshots")
+
+
+def _unavailable(reason: str) -> None:
+    if os.environ.get("REQUIRE_BROWSER") == "1":
+        pytest.fail(f"{reason} (REQUIRE_BROWSER=1 makes this a failure)")
+    pytest.skip(f"{reason}; install it with `apt-get install chromium`, or set REQUIRE_BROWSER=1 to fail instead")
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator:
+    if not CHROMIUM.exists():
+        _unavailable(f"no Chromium at {CHROMIUM}")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        _unavailable("Playwright for Python is not installed")
+    # Playwright's sync API keeps an asyncio loop on this thread; Django
+    # refuses ORM calls from a thread with a running loop unless told that
+    # this is deliberate. The live server answers from its own thread.
+    previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    try:
+        with sync_playwright() as playwright:
+            chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+            yield chromium
+            chromium.close()
+    finally:
+        if previous is None:
+            os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+        else:
+            os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
+
+
+@pytest.fixture
+def record(transactional_db):
+    """The shipped dataset when it is there, else the small sample of the same shape."""
+    from regulatory.loader import DEFAULT_PATH, history_load
+
+    if DEFAULT_PATH.exists():
+        return history_load()
+    from tests.pages.sample import sample_build
+
+    return sample_build()
+
+
+@pytest.fixture
+def page(browser, live_server, record) -> Iterator:
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="en-GB", timezone_id="UTC")
+    context.set_default_timeout(15_000)
+    tab = context.new_page()
+    tab.base_url = live_server.url
+    yield tab
+    context.close()
+
+
+def screenshot(tab, name: str) -> Path:
+    SCREENSHOT_DIR.mkdir(parents=True, exist_ok=True)
+    path = SCREENSHOT_DIR / f"{name}.png"
+    tab.screenshot(path=str(path), full_page=True)
+    return path
+
+
+def us_mdma_cell(tab):
+    return tab.locator('tr[data-jurisdiction="us"] td[data-therapy="mdma-ptsd"]')
+
+
+def test_it_shows_the_status_label_in_the_matrix(page):
+    from playwright.sync_api import expect
+
+    page.goto(page.base_url + "/")
+
+    expect(page.get_by_role("heading", level=1)).to_have_text("Where each therapy stands")
+    expect(us_mdma_cell(page)).to_contain_text("Not approved")
+    expect(us_mdma_cell(page)).to_contain_text("since 9 Aug 2024")
+    screenshot(page, "matrix")
+
+
+def test_it_redraws_the_matrix_for_a_date_chosen_in_the_form(page):
+    from playwright.sync_api import expect
+
+    page.goto(page.base_url + "/")
+    page.get_by_label("Status on", exact=True).fill("2024-03-01")
+    page.get_by_role("button", name="Show").click()
+
+    page.wait_for_url("**/?as_of=2024-03-01")
+    expect(us_mdma_cell(page)).to_contain_text("Under review")
+    expect(page.locator("#as_of")).to_have_value("2024-03-01")
+    screenshot(page, "matrix-2024-03-01")
+
+
+def test_it_draws_a_labelled_lane_per_jurisdiction_on_the_timeline(page):
+    from playwright.sync_api import expect
+
+    page.goto(page.base_url + "/timeline/?therapy=mdma-ptsd&jurisdiction=us,au")
+
+    lanes = page.locator("svg.timeline-chart g.lane")
+    expect(lanes).to_have_count(2)
+    expect(lanes.nth(0).locator("text.lane__label")).to_have_text("United States")
+    expect(lanes.nth(1).locator("text.lane__label")).to_have_text("Australia")
+    expect(lanes.nth(0).locator("a.mark").first).to_have_attribute("href", re.compile(r"^/decisions/\d+/$"))
+    assert lanes.nth(0).locator("rect.band").count() > 0
+    screenshot(page, "timeline")
+
+
+def test_it_lists_the_sources_on_a_decision_page(page):
+    from playwright.sync_api import expect
+
+    page.goto(page.base_url + "/")
+    us_mdma_cell(page).get_by_role("link").click()
+
+    expect(page.get_by_role("heading", name="Sources")).to_be_visible()
+    sources = page.locator(".source-list li.source")
+    assert sources.count() >= 1
+    first = sources.first
+    expect(first.locator(".grade-badge")).to_have_count(1)
+    assert first.locator("a.source__title").get_attribute("href").startswith("http")
+    expect(page.get_by_role("heading", name="History of this entry")).to_be_visible()
+    screenshot(page, "decision")
+
+
+def test_it_scrolls_the_matrix_sideways_on_a_phone(page):
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.goto(page.base_url + "/")
+
+    matrix = page.locator(".matrix-scroll")
+    scroll_width, client_width = matrix.evaluate("el => [el.scrollWidth, el.clientWidth]")
+    page_overflow = page.evaluate("document.documentElement.scrollWidth > document.documentElement.clientWidth")
+
+    assert scroll_width > client_width
+    assert not page_overflow  # only the matrix scrolls, not the whole page
+    screenshot(page, "matrix-phone")
+
+
+def test_it_shows_the_access_programmes(page):
+    from playwright.sync_api import expect
+
+    page.goto(page.base_url + "/programmes/")
+
+    expect(page.get_by_role("heading", level=1)).to_have_text("Access programmes")
+    assert page.locator("article.programme").count() >= 1
+    screenshot(page, "programmes")

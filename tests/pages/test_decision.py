@@ -1,0 +1,173 @@
+"""One decision's page at /decisions/<id>/."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+from regulatory.models import ChangeKind, DecisionKind, Jurisdiction, Precision, SourceGrade, Therapy
+from regulatory.services import decision_publish, decision_retract, decision_update
+from tests.factories import DecisionFactory, published_decision
+
+DECISION_QUERIES = 4  # the decision with its jurisdiction, regulator and programme; therapies; sources; changes
+
+
+def page(client, decision) -> str:
+    response = client.get(f"/decisions/{decision.pk}/")
+    assert response.status_code == 200
+    return response.content.decode()
+
+
+def test_it_shows_the_dates_kind_status_and_summary(client, sample):
+    html = page(client, sample.us_acceptance)
+
+    assert "FDA accepts the NDA with priority review" in html
+    assert '<dd><time datetime="2024-02-09">9 Feb 2024</time></dd>' in html
+    assert '<dt>Target date</dt><dd><time datetime="2024-08-11">11 Aug 2024</time></dd>' in html
+    assert "<dd>Acceptance for review</dd>" in html
+    assert '<span class="status-badge status--under_review">Under review</span>' in html
+    assert "What the regulator decided, in two sentences." in html
+
+
+def test_it_shows_a_partial_date_with_its_precision(client, sample):
+    html = page(client, sample.us_designation)
+
+    assert '<time datetime="2017-08-01">Aug 2017</time>' in html
+    assert "1 Aug 2017" not in html
+
+
+def test_it_lists_the_sources_with_their_grades(client, sample):
+    html = page(client, sample.us_refusal)
+
+    sources = html[html.index('id="sources-heading"'):html.index('id="history-heading"')]
+    assert sources.count('<li class="source">') == 2
+    assert '<span class="grade-badge grade--sponsor">Sponsor statement</span>' in sources
+    assert '<span class="grade-badge grade--official">Official document</span>' in sources
+    assert 'href="https://example.org/lykos-crl"' in sources
+    assert "Lykos Therapeutics" in sources
+
+
+def test_it_links_the_related_access_programme(client, sample):
+    html = page(client, sample.de_programme)
+
+    assert 'href="/programmes/#programme-de-psilocybin-compassionate-use"' in html
+    assert "Psilocybin compassionate-use programme" in html
+
+
+def test_it_shows_a_correction_with_its_note_and_field_diff(client, sample, alice):
+    decision_update(decision=sample.us_acceptance, by=alice, change_kind=ChangeKind.CORRECT,
+                    data={"target_on": dt.date(2024, 8, 11), "target_precision": Precision.MONTH,
+                          "title": "FDA accepts the NDA"},
+                    note="The letter gives only the month.")
+
+    html = page(client, sample.us_acceptance)
+
+    history = html[html.index('id="history-heading"'):]
+    assert '<span class="history-item__kind">Correction</span>' in history
+    assert "The letter gives only the month." in history
+    assert "<th scope=\"row\">Title</th><td class=\"diff__before\"><del>FDA accepts the NDA with priority review</del>" in history
+    assert '<th scope="row">Target date precision</th><td class="diff__before"><del>Day</del></td><td class="diff__after"><ins>Month</ins>' in history
+    assert "by alice" in history
+    assert '<span class="tag tag--corrected">Corrected</span>' in html
+
+
+def test_it_shows_added_and_removed_sources_in_the_diff(client, sample):
+    old_url = sample.us_acceptance.sources.get().url
+    decision_update(decision=sample.us_acceptance, change_kind=ChangeKind.AMEND, sources=[{
+        "url": "https://www.fda.gov/letter", "title": "Acceptance letter", "publisher": "FDA",
+        "grade": SourceGrade.OFFICIAL}], data={})
+
+    history = page(client, sample.us_acceptance).split('id="history-heading"')[1]
+
+    assert re.search(r"Source removed</th><td[^>]*><del>Regulator: Official notice \(Official document\) — "
+                     + re.escape(old_url), history)
+    assert "Source added</th>" in history and "FDA: Acceptance letter (Official document)" in history
+
+
+def test_it_shows_a_banner_with_the_reason_for_a_retraction(client, sample):
+    decision_retract(decision=sample.us_refusal, note="Recorded against the wrong application.")
+
+    html = page(client, sample.us_refusal)
+
+    assert '<div class="notice notice--retracted" role="alert">' in html
+    assert "This decision was retracted" in html
+    assert "<strong>Reason:</strong> Recorded against the wrong application." in html
+
+
+def test_it_labels_a_late_reported_decision(client, sample, today):
+    decision = published_decision(jurisdiction=Jurisdiction.objects.get(code="au"),
+                                  therapies=[Therapy.objects.get(slug="mdma-ptsd")], kind=DecisionKind.GUIDANCE,
+                                  title="TGA guidance for prescribers", announced_on=today - dt.timedelta(days=40))
+
+    html = page(client, decision)
+
+    assert '<span class="tag tag--late"' in html
+    assert f"Announced {decision.announced_display}; recorded here on 1 Jun 2026." in html
+
+
+def test_it_does_not_label_a_decision_recorded_on_time(client, sample, today):
+    decision = published_decision(jurisdiction=Jurisdiction.objects.get(code="au"),
+                                  therapies=[Therapy.objects.get(slug="mdma-ptsd")], kind=DecisionKind.GUIDANCE,
+                                  title="TGA guidance for prescribers", announced_on=today)
+
+    assert "tag--late" not in page(client, decision)
+
+
+def test_it_answers_404_to_the_public_for_a_draft(client, sample):
+    draft = DecisionFactory(title="Not yet checked")
+
+    response = client.get(f"/decisions/{draft.pk}/")
+
+    assert response.status_code == 404
+    assert "Not yet checked" not in response.content.decode()
+
+
+def test_it_answers_404_to_a_user_who_is_not_an_editor_for_a_draft(client, sample, bob):
+    draft = DecisionFactory(title="Not yet checked")
+    client.force_login(bob)
+
+    assert client.get(f"/decisions/{draft.pk}/").status_code == 404
+
+
+def test_it_shows_a_draft_to_an_editor(client, sample, alice):
+    draft = DecisionFactory(title="Not yet checked")
+    client.force_login(alice)
+
+    html = page(client, draft)
+
+    assert "Not yet checked" in html
+    assert "Only editors can see this page" in html
+
+
+def test_it_shows_a_decision_published_after_being_a_draft(client, sample):
+    draft = DecisionFactory(title="Checked now")
+    decision_publish(decision=draft)
+
+    assert "Checked now" in page(client, draft)
+
+
+def test_it_answers_a_friendly_404_for_an_unknown_number(client, sample):
+    response = client.get("/decisions/999999/")
+
+    assert response.status_code == 404
+    html = response.content.decode()
+    assert "There is nothing at this address" in html
+    assert '<nav class="site-nav"' in html
+    assert "Traceback" not in html
+
+
+def test_it_runs_the_same_number_of_queries_whatever_the_size_of_the_history(client, sample,
+                                                                            django_assert_num_queries):
+    decision = sample.us_acceptance
+    with django_assert_num_queries(DECISION_QUERIES):
+        client.get(f"/decisions/{decision.pk}/")
+    for n in range(8):
+        decision_update(decision=decision, change_kind=ChangeKind.CORRECT, note=f"Correction {n}", data={
+            "summary": f"Summary, version {n}."}, sources=[
+            {"url": f"https://example.org/s/{n}/{i}", "title": f"Source {i}", "publisher": "P", "grade": "secondary"}
+            for i in range(n + 1)])
+
+    with django_assert_num_queries(DECISION_QUERIES):
+        response = client.get(f"/decisions/{decision.pk}/")
+
+    assert response.content.decode().count('<li class="history-item') == 9
