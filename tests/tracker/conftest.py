@@ -1,0 +1,265 @@
+"""Fixtures for tracker tests.
+
+Unit tests get a private cache per test (rate-limit counters never touch the
+shared Redis), a recorder for queued Celery tasks, and a scripted email
+backend.
+
+End-to-end tests (`@pytest.mark.e2e`) get real parts: an SMTP server
+(aiosmtpd) running in this process on a free port, and a real Celery worker
+process against the real Redis (REDIS_URL, whose db is flushed before and
+after each test) and the test database (committed data: `transactional_db`).
+"""
+
+from __future__ import annotations
+
+import collections
+import email
+import email.policy
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from urllib.parse import quote
+
+import pytest
+
+from tests.tracker.backends import ScriptedBackend
+
+BASE_DIR = Path(__file__).resolve().parents[2]
+ARTIFACTS = BASE_DIR / "test-artifacts"
+
+
+@pytest.fixture(autouse=True)
+def _private_cache(settings) -> None:
+    settings.CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": f"tracker-{uuid.uuid4()}"}
+    }
+
+
+@pytest.fixture
+def queued(monkeypatch) -> list[tuple[str, tuple]]:
+    """Record (task name, args) for every task queued, instead of sending it to a broker."""
+    from celery.app.task import Task
+
+    calls: list[tuple[str, tuple]] = []
+
+    def record(self, args=None, kwargs=None, **options):
+        calls.append((self.name, tuple(args or ())))
+
+    monkeypatch.setattr(Task, "apply_async", record)
+    return calls
+
+
+@pytest.fixture
+def scripted_mail(settings) -> Iterator[type[ScriptedBackend]]:
+    ScriptedBackend.reset()
+    settings.EMAIL_BACKEND = "tests.tracker.backends.ScriptedBackend"
+    yield ScriptedBackend
+    ScriptedBackend.reset()
+
+
+# --- End-to-end: an SMTP server and a Celery worker ----------------------------------
+
+def wait_until(predicate: Callable[[], bool], *, timeout: float = 60, interval: float = 0.1, what: str = "") -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout:g}s waiting for {what or predicate}")
+
+
+class SmtpSink:
+    """An aiosmtpd handler that keeps every message it accepts. Addresses in
+    `refuse_once` get `451 4.3.0` at RCPT the first time, then are accepted."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.received: list[tuple[list[str], email.message.EmailMessage]] = []
+        self.refuse_once: set[str] = set()
+        self.refused: list[str] = []
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        with self.lock:
+            if address in self.refuse_once:
+                self.refuse_once.discard(address)
+                self.refused.append(address)
+                return "451 4.3.0 Mailbox busy, try again later"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server, session, envelope):
+        message = email.message_from_bytes(envelope.content, policy=email.policy.default)
+        with self.lock:
+            self.received.append((list(envelope.rcpt_tos), message))
+        return "250 Message accepted for delivery"
+
+    def messages(self) -> list[email.message.EmailMessage]:
+        with self.lock:
+            return [message for _, message in self.received]
+
+    def to(self, address: str) -> list[email.message.EmailMessage]:
+        with self.lock:
+            return [message for rcpts, message in self.received if address in rcpts]
+
+    def count(self) -> int:
+        with self.lock:
+            return len(self.received)
+
+    def message_id_counts(self) -> collections.Counter:
+        return collections.Counter(message["Message-ID"] for message in self.messages())
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture
+def smtp_sink(settings) -> Iterator[SmtpSink]:
+    from aiosmtpd.controller import Controller
+
+    sink = SmtpSink()
+    controller = Controller(sink, hostname="127.0.0.1", port=_free_port())
+    controller.start()
+    # Mail sent from this process (e.g. `send_digests`) goes to the same server.
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", controller.port
+    settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = False
+    settings.EMAIL_HOST_USER = settings.EMAIL_HOST_PASSWORD = ""
+    sink.port = controller.port
+    yield sink
+    controller.stop()
+
+
+def _test_database_url() -> str:
+    """The URL of the test database pytest-django created, for another process."""
+    from django.db import connection
+
+    config = connection.settings_dict
+    if connection.vendor == "sqlite":
+        return f"sqlite:///{config['NAME']}"
+    auth = quote(config["USER"] or "", safe="")
+    if config.get("PASSWORD"):
+        auth += ":" + quote(config["PASSWORD"], safe="")
+    return f"postgres://{auth}@{config['HOST'] or 'localhost'}:{config['PORT'] or 5432}/{config['NAME']}"
+
+
+def redis_flush() -> None:
+    """Empty this test run's Redis database (REDIS_URL's db number only)."""
+    import redis
+    from django.conf import settings
+
+    redis.Redis.from_url(settings.REDIS_URL).flushdb()
+
+
+class CeleryWorker:
+    """A real `celery worker` process (prefork, 2 children) in its own
+    process group, so that a test can SIGKILL it with its children."""
+
+    concurrency = 2
+
+    def __init__(self, env: dict[str, str], log_path: Path) -> None:
+        self.env, self.log_path = env, log_path
+        self.process: subprocess.Popen | None = None
+        self.starts = 0
+
+    def start(self) -> None:
+        from config.celery import app
+
+        self.starts += 1
+        name = f"e2e-{uuid.uuid4().hex[:8]}"
+        log = open(self.log_path, "a")  # noqa: SIM115 - kept open for the process's lifetime
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "celery", "-A", "config", "worker", "--pool=prefork",
+             f"--concurrency={self.concurrency}", "-l", "info", "-n", f"{name}@%h",
+             "--without-gossip", "--without-mingle"],
+            cwd=BASE_DIR, env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        )
+        log.close()
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise AssertionError(f"the Celery worker exited with {self.process.returncode}:\n{self.log_tail()}")
+            replies = app.control.ping(timeout=0.5)
+            if any(key.startswith(f"{name}@") for reply in replies for key in reply):
+                return
+        raise AssertionError(f"the Celery worker did not answer a ping within 60 s:\n{self.log_tail()}")
+
+    def kill(self) -> None:
+        """SIGKILL the worker and its children at once: no warm shutdown, no acks."""
+        if self.process and self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait(timeout=30)
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.kill()
+        if self.process:
+            # Children that outlived their parent, if any.
+            try:
+                os.killpg(self.process.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+
+    def log_tail(self, lines: int = 60) -> str:
+        try:
+            return "\n".join(self.log_path.read_text().splitlines()[-lines:])
+        except OSError:
+            return "(no log)"
+
+
+@pytest.fixture
+def celery_worker(transactional_db, smtp_sink, settings, tmp_path) -> Iterator[CeleryWorker]:
+    """A running worker that sees this test's database and sends to `smtp_sink`."""
+    redis_flush()
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "config.settings",
+        "DATABASE_URL": _test_database_url(),
+        "REDIS_URL": settings.REDIS_URL,
+        "SECRET_KEY": settings.SECRET_KEY,
+        "SITE_URL": settings.SITE_URL,
+        "EMAIL_HOST": "127.0.0.1",
+        "EMAIL_PORT": str(smtp_sink.port),
+        "EMAIL_USE_TLS": "0",
+        "EMAIL_USE_SSL": "0",
+        "EMAIL_HOST_USER": "",
+        "EMAIL_HOST_PASSWORD": "",
+        # Short retries so that the 451 test finishes in seconds.
+        "TRACKER_RETRY_BASE": "1",
+        "TRACKER_SEND_BATCH": str(settings.TRACKER_SEND_BATCH),
+        "TRACKER_FAN_OUT_CHUNK": str(settings.TRACKER_FAN_OUT_CHUNK),
+        "PYTHONUNBUFFERED": "1",
+    }
+    worker = CeleryWorker(env, tmp_path / "celery-worker.log")
+    worker.start()
+    yield worker
+    worker.stop()
+    redis_flush()
+
+
+def fault_figures_record(name: str, figures: dict) -> None:
+    """Keep the figures of a fault test (expected / received / duplicated)
+    where CI can show them: printed, and in test-artifacts/."""
+    print(f"\nFAULT FIGURES {name}: {json.dumps(figures)}")
+    ARTIFACTS.mkdir(exist_ok=True)
+    path = ARTIFACTS / "tracker-fault-figures.json"
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError):
+        data = {}
+    data[name] = figures
+    path.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")

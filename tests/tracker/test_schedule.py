@@ -1,0 +1,72 @@
+"""Beat schedule and digest settings; the shipped dataset notifies nobody."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from celery.schedules import crontab
+from django.conf import settings
+from django.core import mail
+
+from tests.tracker.factories import subscriber_with
+from tracker import delivery
+from tracker.models import Cadence, ChangeFanOut, Notification
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_it_schedules_both_digests_and_the_sweeper():
+    schedule = settings.CELERY_BEAT_SCHEDULE
+
+    assert schedule["tracker-digest-daily"]["task"] == "tracker.tasks.digest_run"
+    assert schedule["tracker-digest-daily"]["args"] == ("daily",)
+    assert schedule["tracker-digest-weekly"]["args"] == ("weekly",)
+    assert schedule["tracker-sweep"]["task"] == "tracker.tasks.stalled_requeue"
+    assert schedule["tracker-sweep"]["schedule"] == settings.TRACKER_SWEEP_INTERVAL
+
+
+def _settings_with(**env: str) -> subprocess.CompletedProcess:
+    code = ("from django.conf import settings as s; b = s.CELERY_BEAT_SCHEDULE; "
+            "print(b['tracker-digest-daily']['schedule']); print(b['tracker-digest-weekly']['schedule'])")
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("DIGEST_")}
+    return subprocess.run([sys.executable, "-c", f"import django; django.setup(); {code}"], cwd=ROOT,
+                          env={**environ, "DJANGO_SETTINGS_MODULE": "config.settings", **env},
+                          capture_output=True, text=True, timeout=60)
+
+
+def test_it_reads_digest_times_from_the_environment():
+    result = _settings_with(DIGEST_DAILY_AT="06:30", DIGEST_WEEKLY_DAY="friday", DIGEST_WEEKLY_AT="08:15")
+
+    daily, weekly = result.stdout.strip().splitlines()
+    assert daily == str(crontab(minute=30, hour=6))
+    assert weekly == str(crontab(minute=15, hour=8, day_of_week="fri"))
+
+
+@pytest.mark.parametrize(("name", "value"), [("DIGEST_DAILY_AT", "7am"), ("DIGEST_DAILY_AT", "25:00"),
+                                             ("DIGEST_WEEKLY_DAY", "someday")])
+def test_it_stops_on_a_bad_digest_setting(name, value):
+    result = _settings_with(**{name: value})
+
+    assert result.returncode == 1
+    assert result.stderr.strip().startswith(f"Configuration error: {name} ")
+
+
+@pytest.mark.django_db
+def test_it_notifies_nobody_when_the_shipped_dataset_is_loaded():
+    from regulatory.loader import history_load
+
+    subscriber_with("carol@example.org")
+    subscriber_with("dave@example.org", cadence=Cadence.DAILY)
+
+    history_load()
+    plan = delivery.stalled_find(stale_after=0, claim_timeout=900)
+    digests = delivery.digest_plan(cadence=Cadence.DAILY)
+
+    assert plan.change_ids == []
+    assert digests == []
+    assert not Notification.objects.exists() and not ChangeFanOut.objects.exists()
+    assert mail.outbox == []

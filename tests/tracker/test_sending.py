@@ -1,0 +1,238 @@
+"""Sending instant notifications: claims, results, failures, retries."""
+
+from __future__ import annotations
+
+import smtplib
+
+import pytest
+from celery.exceptions import Retry
+from django.core import mail
+
+from tests.factories import published_decision
+from tests.tracker.factories import subscriber_with
+from tracker import delivery, services
+from tracker.models import Notification, Subscriber
+from tracker.tasks import notification_send_batch
+
+pytestmark = pytest.mark.django_db
+
+
+def _notify(*emails: str) -> list[int]:
+    for address in emails:
+        subscriber_with(address)
+    change = published_decision().changes.get()
+    step = delivery.fan_out_step(change_id=change.pk)
+    return step.notification_ids
+
+
+def test_it_sends_a_claimed_batch_and_records_each_result():
+    ids = _notify("carol@example.org", "dave@example.org")
+
+    retry = delivery.notification_batch_send(notification_ids=ids)
+
+    assert retry == []
+    assert sorted(m.to[0] for m in mail.outbox) == ["carol@example.org", "dave@example.org"]
+    for notification in Notification.objects.all():
+        assert notification.sent_at is not None
+        assert notification.attempts == 1
+        assert notification.message_id == f"<notification-{notification.pk}@127.0.0.1>"
+
+
+def test_it_sends_once_when_the_same_batch_runs_twice():
+    ids = _notify("carol@example.org")
+
+    delivery.notification_batch_send(notification_ids=ids)
+    delivery.notification_batch_send(notification_ids=ids)
+
+    assert len(mail.outbox) == 1
+
+
+def test_it_does_not_send_rows_another_worker_has_claimed():
+    ids = _notify("carol@example.org")
+    token, rows = delivery._claim(Notification, ids)
+
+    delivery.notification_batch_send(notification_ids=ids)
+
+    assert len(rows) == 1
+    assert mail.outbox == []
+    assert Notification.objects.get().claim_token == token
+
+
+def test_it_uses_one_connection_per_batch(scripted_mail):
+    ids = _notify("a@example.org", "b@example.org", "c@example.org")
+
+    delivery.notification_batch_send(notification_ids=ids)
+
+    assert scripted_mail.opened == 1
+    assert len(scripted_mail.sent) == 3
+
+
+def test_it_releases_a_451_for_a_retry_and_sends_the_rest(scripted_mail):
+    ids = _notify("busy@example.org", "fine@example.org")
+    scripted_mail.failures["busy@example.org"] = [
+        smtplib.SMTPRecipientsRefused({"busy@example.org": (451, b"4.3.0 try later")})
+    ]
+
+    retry = delivery.notification_batch_send(notification_ids=ids)
+
+    busy = Notification.objects.get(subscriber__email="busy@example.org")
+    assert retry == [busy.pk]
+    assert busy.claimed_at is None and busy.sent_at is None and busy.failed_at is None
+    assert "451" in busy.last_error
+    assert [m.to[0] for m in scripted_mail.sent] == ["fine@example.org"]
+
+
+def test_it_sends_a_released_row_on_the_retry(scripted_mail):
+    ids = _notify("busy@example.org")
+    scripted_mail.failures["busy@example.org"] = [
+        smtplib.SMTPRecipientsRefused({"busy@example.org": (451, b"4.3.0 try later")})
+    ]
+    retry = delivery.notification_batch_send(notification_ids=ids)
+
+    delivery.notification_batch_send(notification_ids=retry)
+
+    notification = Notification.objects.get()
+    assert notification.sent_at is not None
+    assert notification.attempts == 2
+    assert len(scripted_mail.sent) == 1
+
+
+def test_it_records_a_5xx_recipient_and_stops_mail_to_that_address(scripted_mail):
+    ids = _notify("gone@example.org")
+    scripted_mail.failures["gone@example.org"] = [
+        smtplib.SMTPRecipientsRefused({"gone@example.org": (550, b"5.1.1 no such user")})
+    ]
+
+    retry = delivery.notification_batch_send(notification_ids=ids)
+
+    notification = Notification.objects.get()
+    subscriber = Subscriber.objects.get()
+    assert retry == []
+    assert notification.failed_at is not None
+    assert "550" in notification.last_error
+    assert subscriber.suppressed_at is not None and "550" in subscriber.suppressed_reason
+    assert not Subscriber.objects.active().exists()
+
+
+def test_it_cancels_rows_of_a_subscriber_who_left_before_the_send(scripted_mail):
+    ids = _notify("carol@example.org")
+    services.subscriber_unsubscribe(subscriber=Subscriber.objects.get())
+
+    delivery.notification_batch_send(notification_ids=ids)
+
+    assert scripted_mail.sent == []
+    assert Notification.objects.get().cancelled_at is not None
+
+
+def test_it_retries_the_whole_rest_of_the_batch_after_a_disconnect(scripted_mail):
+    ids = _notify("a@example.org", "b@example.org", "c@example.org")
+    scripted_mail.failures["b@example.org"] = [smtplib.SMTPServerDisconnected("Connection unexpectedly closed")]
+
+    retry = delivery.notification_batch_send(notification_ids=ids)
+
+    sent = Notification.objects.filter(sent_at__isnull=False).values_list("subscriber__email", flat=True)
+    assert list(sent) == ["a@example.org"]
+    assert sorted(retry) == sorted(Notification.objects.filter(sent_at__isnull=True).values_list("pk", flat=True))
+    assert Notification.objects.filter(claimed_at__isnull=False, sent_at__isnull=True).count() == 0
+
+
+def test_it_retries_the_batch_when_the_server_cannot_be_reached(scripted_mail):
+    ids = _notify("a@example.org", "b@example.org")
+    scripted_mail.open_failures.append(ConnectionRefusedError(111, "Connection refused"))
+
+    retry = delivery.notification_batch_send(notification_ids=ids)
+
+    assert sorted(retry) == sorted(ids)
+    assert all("ConnectionRefusedError" in n.last_error for n in Notification.objects.all())
+
+
+def test_it_fails_a_message_the_server_rejects_with_5xx_on_data(scripted_mail):
+    ids = _notify("carol@example.org")
+    scripted_mail.failures["carol@example.org"] = [smtplib.SMTPDataError(554, b"5.7.1 message refused")]
+
+    retry = delivery.notification_batch_send(notification_ids=ids)
+
+    assert retry == []
+    assert Notification.objects.get().failed_at is not None
+    assert Subscriber.objects.get().suppressed_at is None  # the address itself was not refused
+
+
+def test_it_gives_up_after_the_maximum_number_of_attempts(scripted_mail, settings):
+    settings.TRACKER_MAX_ATTEMPTS = 2
+    ids = _notify("busy@example.org")
+    refusal = smtplib.SMTPRecipientsRefused({"busy@example.org": (451, b"later")})
+    scripted_mail.failures["busy@example.org"] = [refusal, refusal, refusal]
+
+    retry = delivery.notification_batch_send(notification_ids=ids)
+    retry_again = delivery.notification_batch_send(notification_ids=retry)
+
+    notification = Notification.objects.get()
+    assert retry_again == []
+    assert notification.failed_at is not None and notification.attempts == 2
+
+
+def test_it_does_not_catch_unexpected_errors(scripted_mail):
+    ids = _notify("carol@example.org")
+    scripted_mail.failures["carol@example.org"] = [RuntimeError("a bug")]
+
+    with pytest.raises(RuntimeError):
+        delivery.notification_batch_send(notification_ids=ids)
+
+    # Left claimed: the sweeper releases it after TRACKER_CLAIM_TIMEOUT.
+    assert Notification.objects.get().claimed_at is not None
+
+
+@pytest.mark.parametrize(("exc", "kind"), [
+    (smtplib.SMTPRecipientsRefused({"a@x": (550, b"no")}), delivery.RECIPIENT_PERMANENT),
+    (smtplib.SMTPRecipientsRefused({"a@x": (452, b"full")}), delivery.MESSAGE_TRANSIENT),
+    (smtplib.SMTPDataError(451, b"later"), delivery.MESSAGE_TRANSIENT),
+    (smtplib.SMTPDataError(554, b"spam"), delivery.MESSAGE_PERMANENT),
+    (smtplib.SMTPDataError(421, b"closing"), delivery.CONNECTION_TRANSIENT),
+    (smtplib.SMTPSenderRefused(451, b"later", "from@x"), delivery.CONNECTION_TRANSIENT),
+    (smtplib.SMTPAuthenticationError(535, b"bad credentials"), delivery.CONNECTION_PERMANENT),
+    (smtplib.SMTPServerDisconnected("gone"), delivery.CONNECTION_TRANSIENT),
+    (TimeoutError("timed out"), delivery.CONNECTION_TRANSIENT),
+    (ConnectionResetError(104, "reset"), delivery.CONNECTION_TRANSIENT),
+])
+def test_it_classifies_smtp_failures(exc, kind):
+    assert delivery.smtp_failure(exc).kind == kind
+
+
+def _run_task(ids: list[int], *, retries: int) -> None:
+    notification_send_batch.push_request(retries=retries, id="task-1", called_directly=False)
+    try:
+        notification_send_batch.run(ids)
+    finally:
+        notification_send_batch.pop_request()
+
+
+def test_it_retries_transient_failures_in_the_task(scripted_mail, queued):
+    ids = _notify("busy@example.org")
+    scripted_mail.failures["busy@example.org"] = [
+        smtplib.SMTPRecipientsRefused({"busy@example.org": (451, b"later")})
+    ]
+
+    with pytest.raises(Retry):
+        _run_task(ids, retries=0)
+
+    assert queued == [("tracker.tasks.notification_send_batch", (ids,))]
+
+
+def test_it_leaves_rows_for_the_sweeper_after_the_last_retry(scripted_mail, queued, settings):
+    ids = _notify("busy@example.org")
+    scripted_mail.failures["busy@example.org"] = [
+        smtplib.SMTPRecipientsRefused({"busy@example.org": (451, b"later")})
+    ]
+
+    _run_task(ids, retries=notification_send_batch.max_retries)
+
+    notification = Notification.objects.get()
+    assert queued == []
+    assert notification.sent_at is None and notification.failed_at is None and notification.claimed_at is None
+
+
+def test_it_keeps_retry_countdowns_short():
+    countdowns = [delivery.retry_countdown(n) for n in range(12)]
+
+    assert countdowns[0] < countdowns[3]
+    assert max(countdowns) <= delivery.MAX_RETRY_COUNTDOWN + 10

@@ -1,0 +1,488 @@
+"""The delivery pipeline: fan-out, claiming, sending, digests, the sweeper.
+
+Every step follows one pattern. A row in PostgreSQL says what must be sent
+(Notification, DigestDelivery, a pending Subscription's confirmation). A
+worker *claims* rows with a conditional UPDATE (only rows nobody holds), sends
+them over one SMTP connection outside any transaction, and records each
+result at once in a short UPDATE. So:
+
+- running a batch twice sends once (the second claim finds nothing);
+- a worker killed mid-batch leaves its rows claimed; the sweeper releases
+  claims older than TRACKER_CLAIM_TIMEOUT and queues them again. Only the
+  message that was on the wire at the kill can arrive twice;
+- Redis losing every task loses no mail: the sweeper finds unsent rows and
+  unfinished fan-outs in the database and queues them again.
+
+Tasks (tracker/tasks.py) only call these functions and queue what they return.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import random
+import smtplib
+import socket
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import TypeVar
+
+from django.conf import settings
+from django.core.mail import EmailMultiAlternatives, get_connection
+from django.db import transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from regulatory.models import Change
+from tracker import emails, selectors
+from tracker.models import (
+    UNSENT,
+    ChangeFanOut,
+    DeliveryRow,
+    DigestDelivery,
+    Notification,
+    Subscriber,
+    Subscription,
+)
+
+logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+# What sending can raise that says something about the mail system rather
+# than about our code. Anything else propagates: a bug is not retried.
+SEND_ERRORS: tuple[type[BaseException], ...] = (smtplib.SMTPException, TimeoutError, ConnectionError, socket.gaierror)
+
+MAX_RETRY_COUNTDOWN = 300
+
+
+# --- Classifying SMTP failures ---------------------------------------------------
+
+RECIPIENT_PERMANENT = "recipient-permanent"   # 5xx on RCPT: stop all mail to the address
+MESSAGE_PERMANENT = "message-permanent"       # 5xx on DATA, malformed address: this message only
+MESSAGE_TRANSIENT = "message-transient"       # 4xx on RCPT/DATA: retry this message; the connection is fine
+CONNECTION_TRANSIENT = "connection-transient"  # disconnect, timeout, 421: retry the rest of the batch
+CONNECTION_PERMANENT = "connection-permanent"  # 5xx outside RCPT/DATA (auth, sender): leave for the sweeper
+
+
+@dataclass(frozen=True)
+class SendFailure:
+    kind: str
+    text: str
+
+    @property
+    def transient(self) -> bool:
+        return self.kind in (MESSAGE_TRANSIENT, CONNECTION_TRANSIENT)
+
+    @property
+    def stops_batch(self) -> bool:
+        return self.kind in (CONNECTION_TRANSIENT, CONNECTION_PERMANENT)
+
+
+def _text(value: object) -> str:
+    if isinstance(value, bytes):
+        value = value.decode("utf-8", "replace")
+    return " ".join(str(value).split())[:400]
+
+
+def smtp_failure(exc: BaseException) -> SendFailure:
+    """Classify an exception from opening a connection or sending one message."""
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
+        code, reply = next(iter(exc.recipients.values()), (0, b""))
+        text = f"Recipient refused: {code} {_text(reply)}"
+        return SendFailure(RECIPIENT_PERMANENT if 500 <= code < 600 else MESSAGE_TRANSIENT, text)
+    if isinstance(exc, smtplib.SMTPResponseException):
+        code, text = exc.smtp_code, f"{type(exc).__name__}: {exc.smtp_code} {_text(exc.smtp_error)}"
+        if code == 421:  # service closing the channel
+            return SendFailure(CONNECTION_TRANSIENT, text)
+        if isinstance(exc, smtplib.SMTPDataError):
+            return SendFailure(MESSAGE_TRANSIENT if 400 <= code < 500 else MESSAGE_PERMANENT, text)
+        return SendFailure(CONNECTION_TRANSIENT if 400 <= code < 500 else CONNECTION_PERMANENT, text)
+    if isinstance(exc, (smtplib.SMTPServerDisconnected, TimeoutError, ConnectionError, socket.gaierror)):
+        return SendFailure(CONNECTION_TRANSIENT, f"{type(exc).__name__}: {_text(exc)}")
+    if isinstance(exc, ValueError):  # an address or header Django refuses to encode
+        return SendFailure(MESSAGE_PERMANENT, f"Cannot be sent: {_text(exc)}")
+    return SendFailure(CONNECTION_PERMANENT, f"{type(exc).__name__}: {_text(exc)}")
+
+
+def retry_countdown(retries: int) -> int:
+    """Seconds before retry number `retries` + 1: exponential, jittered, and
+    capped at minutes, far below the broker's visibility timeout."""
+    base = settings.TRACKER_RETRY_BASE
+    return int(min(base * 2 ** retries, MAX_RETRY_COUNTDOWN) + random.uniform(0, base))
+
+
+# --- Sending one batch over one connection ---------------------------------------
+
+def _send_over_one_connection(
+    items: Sequence[T],
+    *,
+    build: Callable[[T], EmailMultiAlternatives | None],
+    on_sent: Callable[[T, str], None],
+    on_failure: Callable[[T, SendFailure], bool],
+) -> list[T]:
+    """Send each item's message on one SMTP connection, recording each result
+    as soon as it is known. `on_failure` returns True when it released the
+    item for another try. Returns the items to retry (transient failures)."""
+    retry: list[T] = []
+    if not items:
+        return retry
+    connection = get_connection()
+    try:
+        connection.open()
+    except SEND_ERRORS as exc:
+        failure = smtp_failure(exc)
+        logger.warning("SMTP connection failed: %s", failure.text)
+        released = [item for item in items if on_failure(item, failure)]
+        return released if failure.transient else []
+    try:
+        for index, item in enumerate(items):
+            message = build(item)
+            if message is None:
+                continue
+            try:
+                connection.send_messages([message])
+            except (*SEND_ERRORS, ValueError) as exc:
+                failure = smtp_failure(exc)
+                logger.info("Sending %s failed: %s", message.extra_headers.get("Message-ID"), failure.text)
+                if failure.stops_batch:
+                    released = [rest for rest in items[index:] if on_failure(rest, failure)]
+                    if failure.transient:
+                        retry.extend(released)
+                    break
+                if on_failure(item, failure) and failure.transient:
+                    retry.append(item)
+                continue
+            on_sent(item, message.extra_headers["Message-ID"])
+    finally:
+        try:
+            connection.close()
+        except (*SEND_ERRORS, OSError):
+            pass  # every result is already recorded
+    return retry
+
+
+# --- Claims on Notification and DigestDelivery rows ------------------------------
+
+def _claim(model: type[DeliveryRow], ids: Sequence[int]) -> tuple[uuid.UUID, list]:
+    """Claim the unsent, unclaimed rows among `ids`: one conditional UPDATE.
+    Rows another worker holds, or that are done, are not returned."""
+    token = uuid.uuid4()
+    claimed = model.objects.filter(UNSENT, pk__in=list(ids), claimed_at__isnull=True,
+                                   attempts__lt=settings.TRACKER_MAX_ATTEMPTS).update(
+        claimed_at=timezone.now(), claim_token=token, attempts=F("attempts") + 1,
+    )
+    if not claimed:
+        return token, []
+    rows = list(model.objects.filter(claim_token=token).select_related("subscriber").order_by("pk"))
+    return token, _drop_inactive(model, token, rows)
+
+
+def _drop_inactive(model: type[DeliveryRow], token: uuid.UUID, rows: list) -> list:
+    """Cancel rows whose subscriber left or bounced since the row was written."""
+    inactive = [row.pk for row in rows if not row.subscriber.is_active]
+    if inactive:
+        model.objects.filter(pk__in=inactive, claim_token=token).update(
+            cancelled_at=timezone.now(), last_error="The subscriber unsubscribed or the address bounced.",
+        )
+    return [row for row in rows if row.pk not in inactive]
+
+
+def _row_failed(model: type[DeliveryRow], token: uuid.UUID, row: DeliveryRow, failure: SendFailure) -> bool:
+    """Record a failure; True when the row was released for another try."""
+    now = timezone.now()
+    mine = model.objects.filter(pk=row.pk, claim_token=token)
+    if failure.kind == RECIPIENT_PERMANENT:
+        with transaction.atomic():
+            mine.update(failed_at=now, last_error=failure.text)
+            subscriber_suppress(subscriber_id=row.subscriber_id, reason=failure.text)
+        return False
+    if failure.kind == MESSAGE_PERMANENT or row.attempts >= settings.TRACKER_MAX_ATTEMPTS:
+        mine.update(failed_at=now, last_error=failure.text)
+        return False
+    mine.update(claimed_at=None, claim_token=None, last_error=failure.text)
+    return True
+
+
+def subscriber_suppress(*, subscriber_id: int, reason: str) -> None:
+    """Stop all mail to an address that bounced permanently."""
+    now = timezone.now()
+    Subscriber.objects.filter(pk=subscriber_id, suppressed_at__isnull=True).update(
+        suppressed_at=now, suppressed_reason=reason[:500],
+    )
+    for model in (Notification, DigestDelivery):
+        model.objects.filter(UNSENT, subscriber_id=subscriber_id, claimed_at__isnull=True).update(
+            cancelled_at=now, last_error="The address bounced permanently.",
+        )
+
+
+# --- Instant mail -----------------------------------------------------------------
+
+@dataclass(frozen=True)
+class FanOutStep:
+    notification_ids: list[int]
+    more: bool
+
+
+def fan_out_step(*, change_id: int) -> FanOutStep:
+    """Write the Notification rows for the next chunk of subscribers a change
+    matches, and return them to be sent.
+
+    Keyset pagination over subscriber ids; the position is kept in
+    ChangeFanOut and advanced with a conditional UPDATE in the same
+    transaction as the bulk insert, so a second fan-out of the same change
+    (a redelivered task, the sweeper) either continues from there or stops."""
+    change = (
+        Change.objects.select_related("decision__jurisdiction")
+        .prefetch_related("decision__therapies").filter(pk=change_id).first()
+    )
+    if change is None:
+        return FanOutStep([], more=False)
+    fan_out, _ = ChangeFanOut.objects.get_or_create(change_id=change_id)
+    if fan_out.completed_at is not None:
+        return FanOutStep([], more=False)
+    if change.is_import:  # history loaded from the dataset is never news
+        ChangeFanOut.objects.filter(pk=change_id).update(completed_at=timezone.now())
+        return FanOutStep([], more=False)
+    limit = settings.TRACKER_FAN_OUT_CHUNK
+    scope = selectors.change_scopes([change])[change_id]
+    subscriber_ids = selectors.fan_out_subscriber_ids(
+        change_id=change_id, scope=scope, after_subscriber_id=fan_out.last_subscriber_id, limit=limit,
+    )
+    more = len(subscriber_ids) == limit
+    with transaction.atomic():
+        advanced = ChangeFanOut.objects.filter(
+            pk=change_id, last_subscriber_id=fan_out.last_subscriber_id, completed_at__isnull=True,
+        ).update(
+            last_subscriber_id=subscriber_ids[-1] if subscriber_ids else fan_out.last_subscriber_id,
+            completed_at=None if more else timezone.now(),
+        )
+        if not advanced:  # another run of this fan-out got here first
+            return FanOutStep([], more=False)
+        Notification.objects.bulk_create(
+            [Notification(subscriber_id=sid, change_id=change_id) for sid in subscriber_ids],
+            ignore_conflicts=True, batch_size=500,
+        )
+    notification_ids = list(
+        Notification.objects.filter(UNSENT, change_id=change_id, subscriber_id__in=subscriber_ids,
+                                    claimed_at__isnull=True).order_by("pk").values_list("pk", flat=True)
+    )
+    return FanOutStep(notification_ids, more=more)
+
+
+def notification_batch_send(*, notification_ids: Sequence[int]) -> list[int]:
+    """Claim and send instant notifications; return the ids to retry later."""
+    token, rows = _claim(Notification, notification_ids)
+    if not rows:
+        return []
+    changes = selectors.changes_for_delivery({row.change_id for row in rows})
+
+    def build(row: Notification) -> EmailMultiAlternatives:
+        return emails.change_message(notification=row, change=changes[row.change_id])
+
+    def sent(row: Notification, message_id: str) -> None:
+        Notification.objects.filter(pk=row.pk, claim_token=token).update(
+            sent_at=timezone.now(), message_id=message_id, last_error="",
+        )
+
+    retry = _send_over_one_connection(
+        rows, build=build, on_sent=sent, on_failure=lambda row, failure: _row_failed(Notification, token, row, failure),
+    )
+    return [row.pk for row in retry]
+
+
+# --- Digests ----------------------------------------------------------------------
+
+def digest_plan(*, cadence: str, now: dt.datetime | None = None) -> list[int]:
+    """Write a DigestDelivery row for every active subscriber whose `cadence`
+    digest has changes since their watermark; return the ids to send (new
+    rows, and older ones never sent). Empty digests get no row."""
+    now = now or timezone.now()
+    upto = selectors.change_latest_id()
+    period = selectors.digest_period(cadence, now)
+    watermark_field = Subscriber.watermark_field(cadence)
+    to_send: list[int] = []
+    after_subscriber_id = 0
+    while True:
+        chunk = selectors.digest_subscriber_ids(
+            cadence=cadence, after_subscriber_id=after_subscriber_id, limit=settings.TRACKER_FAN_OUT_CHUNK,
+        )
+        if not chunk:
+            break
+        after_subscriber_id = chunk[-1]
+        watermarks = dict(Subscriber.objects.filter(pk__in=chunk).values_list("pk", watermark_field))
+        bounds = {sid: (mark, upto) for sid, mark in watermarks.items() if mark < upto}
+        contents = selectors.digest_build(cadence=cadence, bounds=bounds)
+        if contents:
+            with transaction.atomic():
+                DigestDelivery.objects.bulk_create(
+                    [
+                        DigestDelivery(subscriber_id=sid, cadence=cadence, after_change_id=bounds[sid][0],
+                                       upto_change_id=upto, period=period, change_count=len(changes))
+                        for sid, changes in contents.items()
+                    ],
+                    ignore_conflicts=True,
+                )
+                # A digest planned earlier and not sent yet (its watermark
+                # has not moved) takes in the newer changes too.
+                DigestDelivery.objects.filter(
+                    UNSENT, cadence=cadence, subscriber_id__in=list(contents), claimed_at__isnull=True,
+                    upto_change_id__lt=upto,
+                ).update(upto_change_id=upto, period=period)
+            to_send += DigestDelivery.objects.filter(
+                UNSENT, cadence=cadence, subscriber_id__in=list(contents), claimed_at__isnull=True,
+            ).order_by("pk").values_list("pk", flat=True)
+        if len(chunk) < settings.TRACKER_FAN_OUT_CHUNK:
+            break
+    return to_send
+
+
+def digest_batch_send(*, delivery_ids: Sequence[int]) -> list[int]:
+    """Claim and send digests; move each watermark in the same transaction
+    that records the send. Returns the ids to retry later."""
+    token, rows = _claim(DigestDelivery, delivery_ids)
+    if not rows:
+        return []
+    contents: dict[str, dict[int, list[Change]]] = {}
+    for cadence in {row.cadence for row in rows}:
+        contents[cadence] = selectors.digest_build(
+            cadence=cadence,
+            bounds={r.subscriber_id: (r.after_change_id, r.upto_change_id) for r in rows if r.cadence == cadence},
+        )
+
+    def build(row: DigestDelivery) -> EmailMultiAlternatives | None:
+        changes = contents[row.cadence].get(row.subscriber_id)
+        if not changes:
+            # Nothing left to say (a subscription was removed meanwhile): an
+            # empty digest is never sent, and the watermark stays.
+            DigestDelivery.objects.filter(pk=row.pk, claim_token=token).delete()
+            return None
+        row.change_count = len(changes)
+        return emails.digest_message(delivery=row, changes=changes)
+
+    def sent(row: DigestDelivery, message_id: str) -> None:
+        watermark_field = Subscriber.watermark_field(row.cadence)
+        with transaction.atomic():
+            DigestDelivery.objects.filter(pk=row.pk, claim_token=token).update(
+                sent_at=timezone.now(), message_id=message_id, last_error="", change_count=row.change_count,
+            )
+            Subscriber.objects.filter(pk=row.subscriber_id, **{f"{watermark_field}__lt": row.upto_change_id}).update(
+                **{watermark_field: row.upto_change_id}
+            )
+
+    retry = _send_over_one_connection(
+        rows, build=build, on_sent=sent,
+        on_failure=lambda row, failure: _row_failed(DigestDelivery, token, row, failure),
+    )
+    return [row.pk for row in retry]
+
+
+# --- Confirmation mail ----------------------------------------------------------
+
+def confirmation_deliver(*, subscription_id: int) -> bool:
+    """Send a pending subscription's confirmation link once. True when a
+    transient failure released it for a retry."""
+    claimed = Subscription.objects.filter(
+        pk=subscription_id, confirmed_at__isnull=True, confirmation_sent_at__isnull=True,
+        confirmation_claimed_at__isnull=True,
+    ).update(confirmation_claimed_at=timezone.now())
+    if not claimed:
+        return False
+    subscription = Subscription.objects.select_related("subscriber").get(pk=subscription_id)
+    if subscription.subscriber.suppressed_at is not None:
+        subscription.delete()
+        return False
+
+    def sent(item: Subscription, message_id: str) -> None:
+        Subscription.objects.filter(pk=item.pk).update(confirmation_sent_at=timezone.now())
+
+    def failed(item: Subscription, failure: SendFailure) -> bool:
+        if failure.transient:
+            Subscription.objects.filter(pk=item.pk).update(confirmation_claimed_at=None)
+            return True
+        if failure.kind == RECIPIENT_PERMANENT:
+            subscriber_suppress(subscriber_id=item.subscriber_id, reason=failure.text)
+        # Nothing more can be done for this request; the person can ask again.
+        logger.warning("Confirmation for subscription %s not sent: %s", item.pk, failure.text)
+        item.delete()
+        return False
+
+    retry = _send_over_one_connection([subscription], build=emails.confirmation_message, on_sent=sent,
+                                      on_failure=failed)
+    return bool(retry)
+
+
+# --- The sweeper ---------------------------------------------------------------
+
+@dataclass
+class SweepPlan:
+    """What the sweeper found; tasks.requeue() queues it."""
+
+    change_ids: list[int] = field(default_factory=list)
+    notification_batches: list[list[int]] = field(default_factory=list)
+    digest_batches: list[list[int]] = field(default_factory=list)
+    confirmation_ids: list[int] = field(default_factory=list)
+    claims_released: int = 0
+    given_up: int = 0
+    expired: int = 0
+
+
+def _batches(ids: Sequence[int], size: int) -> list[list[int]]:
+    return [list(ids[i:i + size]) for i in range(0, len(ids), size)]
+
+
+def stalled_find(*, stale_after: int, claim_timeout: int, now: dt.datetime | None = None) -> SweepPlan:
+    """Repair what the broker or a dead worker lost, from the database alone.
+
+    - claims older than `claim_timeout` seconds are released (their worker
+      died: only safe when no live worker could still hold them);
+    - rows that used up TRACKER_MAX_ATTEMPTS are marked failed;
+    - changes whose fan-out is unfinished, unsent unclaimed rows and unsent
+      confirmation links older than `stale_after` seconds are returned to be
+      queued again (claims make a second copy of a task harmless);
+    - pending subscriptions whose link has expired are deleted.
+    """
+    now = now or timezone.now()
+    stale = now - dt.timedelta(seconds=stale_after)
+    claim_cutoff = now - dt.timedelta(seconds=claim_timeout)
+    max_attempts = settings.TRACKER_MAX_ATTEMPTS
+    batch = settings.TRACKER_SEND_BATCH
+    plan = SweepPlan()
+    for model in (Notification, DigestDelivery):
+        plan.claims_released += model.objects.filter(UNSENT, claimed_at__lt=claim_cutoff).update(
+            claimed_at=None, claim_token=None,
+        )
+        plan.given_up += model.objects.filter(UNSENT, claimed_at__isnull=True, attempts__gte=max_attempts).update(
+            failed_at=now,
+        )
+    plan.claims_released += Subscription.objects.filter(
+        confirmation_sent_at__isnull=True, confirmation_claimed_at__lt=claim_cutoff,
+    ).update(confirmation_claimed_at=None)
+
+    plan.change_ids = list(
+        Change.objects.filter(is_import=False, recorded_at__lte=stale)
+        .filter(Q(tracker_fan_out__isnull=True) | Q(tracker_fan_out__completed_at__isnull=True))
+        .order_by("pk").values_list("pk", flat=True)
+    )
+    plan.notification_batches = _batches(list(
+        Notification.objects.filter(UNSENT, claimed_at__isnull=True, created_at__lte=stale)
+        .order_by("change_id", "pk").values_list("pk", flat=True)
+    ), batch)
+    plan.digest_batches = _batches(list(
+        DigestDelivery.objects.filter(UNSENT, claimed_at__isnull=True, created_at__lte=stale)
+        .order_by("pk").values_list("pk", flat=True)
+    ), batch)
+
+    link_expiry = now - dt.timedelta(days=settings.TRACKER_CONFIRM_MAX_AGE_DAYS)
+    plan.confirmation_ids = list(
+        Subscription.objects.filter(
+            confirmed_at__isnull=True, confirmation_sent_at__isnull=True, confirmation_claimed_at__isnull=True,
+            created_at__lte=stale, created_at__gt=link_expiry,
+        ).order_by("pk").values_list("pk", flat=True)
+    )
+    _, deleted = Subscription.objects.filter(confirmed_at__isnull=True, created_at__lte=link_expiry).delete()
+    plan.expired = deleted.get(Subscription._meta.label, 0)
+    # Addresses never confirmed keep no record once their links have expired.
+    Subscriber.objects.filter(confirmed_at__isnull=True, created_at__lte=link_expiry, subscriptions__isnull=True).delete()
+    return plan

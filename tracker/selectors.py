@@ -1,0 +1,370 @@
+"""Reads for delivery: which subscribers a change concerns, what a digest
+holds, how a change reads in an email, and the admin's delivery counts.
+
+"Matching" has one rule, applied in SQL by the fan-out (over many
+subscribers, one change) and in Python by the digest builder (over a chunk of
+subscribers and many changes); tests check that both agree:
+
+    a change matches a subscription when
+      - the decision's jurisdiction, or that jurisdiction's parent (de -> eu),
+        is among the subscription's jurisdictions,
+      - any of the decision's therapies is among its therapies,
+      - the decision's kind is among its kinds,
+    each empty = all, and the change was recorded after the subscription
+    started (`starts_after_change_id`) and is not a dataset import.
+
+An amendment that moved a decision out of someone's scope still reaches them:
+the values before the edit (from the Change's diff) count too.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+
+from django.db.models import Count, Exists, Max, OuterRef, Q, QuerySet
+
+from regulatory.models import (
+    Change,
+    ChangeKind,
+    Decision,
+    DecisionKind,
+    Jurisdiction,
+    Status,
+    Therapy,
+)
+from tracker.models import (
+    Cadence,
+    ChangeDelivery,
+    Subscriber,
+    Subscription,
+    SubscriptionKind,
+)
+
+
+@dataclass(frozen=True)
+class ChangeScope:
+    """Everything about a change that subscriptions match against."""
+
+    jurisdiction_ids: frozenset[int]
+    therapy_ids: frozenset[int]
+    kinds: frozenset[str]
+
+
+@dataclass(frozen=True)
+class SubscriptionScope:
+    subscriber_id: int
+    starts_after_change_id: int
+    jurisdiction_ids: frozenset[int]
+    therapy_ids: frozenset[int]
+    kinds: frozenset[str]
+
+    def matches(self, change_id: int, scope: ChangeScope) -> bool:
+        return (
+            change_id > self.starts_after_change_id
+            and (not self.jurisdiction_ids or bool(self.jurisdiction_ids & scope.jurisdiction_ids))
+            and (not self.therapy_ids or bool(self.therapy_ids & scope.therapy_ids))
+            and (not self.kinds or bool(self.kinds & scope.kinds))
+        )
+
+
+def change_latest_id() -> int:
+    """The id of the latest committed Change, 0 when there is none."""
+    return Change.objects.aggregate(latest=Max("id"))["latest"] or 0
+
+
+def change_scopes(changes: Iterable[Change]) -> dict[int, ChangeScope]:
+    """Scopes for changes loaded with `decision__jurisdiction` and
+    `decision__therapies`; two queries whatever their number."""
+    jurisdiction_rows = list(Jurisdiction.objects.values_list("id", "code", "parent_id"))
+    parents = {jid: parent_id for jid, _, parent_id in jurisdiction_rows}
+    jurisdiction_by_code = {code: jid for jid, code, _ in jurisdiction_rows}
+    therapy_by_slug = dict(Therapy.objects.values_list("slug", "id"))
+    scopes: dict[int, ChangeScope] = {}
+    for change in changes:
+        decision = change.decision
+        jurisdiction_ids = {decision.jurisdiction_id}
+        therapy_ids = {t.pk for t in decision.therapies.all()}
+        kinds = {decision.kind}
+        diff = change.diff if isinstance(change.diff, dict) else {}
+        # The values before an amendment: whoever followed them hears about the change.
+        if change.kind in (ChangeKind.AMEND, ChangeKind.CORRECT):
+            old_jurisdiction = _diff_before(diff, "jurisdiction")
+            if isinstance(old_jurisdiction, str) and old_jurisdiction in jurisdiction_by_code:
+                jurisdiction_ids.add(jurisdiction_by_code[old_jurisdiction])
+            for slug in _diff_before(diff, "therapies") or ():
+                if slug in therapy_by_slug:
+                    therapy_ids.add(therapy_by_slug[slug])
+            old_kind = _diff_before(diff, "kind")
+            if isinstance(old_kind, str):
+                kinds.add(old_kind)
+        jurisdiction_ids |= {parents[j] for j in jurisdiction_ids if parents.get(j)}
+        scopes[change.pk] = ChangeScope(frozenset(jurisdiction_ids), frozenset(therapy_ids), frozenset(kinds))
+    return scopes
+
+
+def _diff_before(diff: Mapping, name: str):
+    pair = diff.get(name)
+    if isinstance(pair, (list, tuple)) and len(pair) == 2:
+        return pair[0]
+    return None
+
+
+def change_for_delivery(change_id: int) -> Change | None:
+    """One change with everything an email about it shows."""
+    return _changes_for_delivery().filter(pk=change_id).first()
+
+
+def changes_for_delivery(change_ids: Iterable[int]) -> dict[int, Change]:
+    """Changes by id, with everything an email about them shows (four queries)."""
+    return {change.pk: change for change in _changes_for_delivery().filter(pk__in=list(change_ids))}
+
+
+def _changes_for_delivery() -> QuerySet[Change]:
+    return Change.objects.select_related(
+        "decision__jurisdiction__parent", "decision__regulator"
+    ).prefetch_related("decision__therapies", "decision__sources")
+
+
+def subscriptions_matching(*, change_id: int, scope: ChangeScope, cadence: str) -> QuerySet[Subscription]:
+    """Confirmed subscriptions of `cadence` that `change_id` matches, as SQL."""
+    jurisdictions = Subscription.jurisdictions.through.objects.filter(subscription=OuterRef("pk"))
+    therapies = Subscription.therapies.through.objects.filter(subscription=OuterRef("pk"))
+    kinds = SubscriptionKind.objects.filter(subscription=OuterRef("pk"))
+    return Subscription.objects.filter(
+        Q(~Exists(jurisdictions)) | Q(Exists(jurisdictions.filter(jurisdiction_id__in=scope.jurisdiction_ids))),
+        Q(~Exists(therapies)) | Q(Exists(therapies.filter(therapy_id__in=scope.therapy_ids))),
+        Q(~Exists(kinds)) | Q(Exists(kinds.filter(kind__in=scope.kinds))),
+        cadence=cadence,
+        confirmed_at__isnull=False,
+        starts_after_change_id__lt=change_id,
+    )
+
+
+def fan_out_subscriber_ids(*, change_id: int, scope: ChangeScope, after_subscriber_id: int, limit: int) -> list[int]:
+    """The next `limit` active subscribers (by id, after `after_subscriber_id`)
+    with at least one instant subscription matching the change: one query,
+    one row per subscriber however many of their subscriptions match."""
+    matching = subscriptions_matching(change_id=change_id, scope=scope, cadence=Cadence.INSTANT)
+    return list(
+        Subscriber.objects.active()
+        .filter(pk__gt=after_subscriber_id)
+        .filter(Exists(matching.filter(subscriber=OuterRef("pk"))))
+        .order_by("pk")
+        .values_list("pk", flat=True)[:limit]
+    )
+
+
+def digest_subscriber_ids(*, cadence: str, after_subscriber_id: int, limit: int) -> list[int]:
+    """The next `limit` active subscribers holding a confirmed `cadence` subscription."""
+    has_digest = Subscription.objects.filter(subscriber=OuterRef("pk"), cadence=cadence, confirmed_at__isnull=False)
+    return list(
+        Subscriber.objects.active()
+        .filter(pk__gt=after_subscriber_id)
+        .filter(Exists(has_digest))
+        .order_by("pk")
+        .values_list("pk", flat=True)[:limit]
+    )
+
+
+def digest_build(*, cadence: str, bounds: Mapping[int, tuple[int, int]]) -> dict[int, list[Change]]:
+    """The changes each subscriber's `cadence` digest holds.
+
+    `bounds` maps subscriber id -> (after, upto): the digest covers changes with
+    after < id <= upto that match any of the subscriber's confirmed `cadence`
+    subscriptions. Subscribers with nothing to send are absent from the result.
+    Runs a fixed number of queries for the whole chunk (at most 9), whatever
+    the number of subscribers, subscriptions or changes.
+    """
+    if not bounds:
+        return {}
+    subscriptions = list(
+        Subscription.objects.filter(subscriber_id__in=list(bounds), cadence=cadence, confirmed_at__isnull=False)
+        .prefetch_related("jurisdictions", "therapies", "kind_rows")
+    )
+    if not subscriptions:
+        return {}
+    by_subscriber: dict[int, list[SubscriptionScope]] = {}
+    for subscription in subscriptions:
+        by_subscriber.setdefault(subscription.subscriber_id, []).append(subscription_scope(subscription))
+    # One window of change ids for the whole chunk: from the lowest point any
+    # subscriber in it still needs to the highest upto.
+    low = min(
+        max(bounds[sid][0], min(s.starts_after_change_id for s in scopes))
+        for sid, scopes in by_subscriber.items()
+    )
+    high = max(bounds[sid][1] for sid in by_subscriber)
+    if high <= low:
+        return {}
+    changes = list(_changes_for_delivery().filter(pk__gt=low, pk__lte=high, is_import=False).order_by("pk"))
+    if not changes:
+        return {}
+    scopes = change_scopes(changes)
+    result: dict[int, list[Change]] = {}
+    for subscriber_id, subscription_scopes in by_subscriber.items():
+        after, upto = bounds[subscriber_id]
+        matched = [
+            change for change in changes
+            if after < change.pk <= upto and any(s.matches(change.pk, scopes[change.pk]) for s in subscription_scopes)
+        ]
+        if matched:
+            result[subscriber_id] = matched
+    return result
+
+
+def subscription_scope(subscription: Subscription) -> SubscriptionScope:
+    """The scope of a subscription loaded with its jurisdictions, therapies and kinds prefetched."""
+    return SubscriptionScope(
+        subscriber_id=subscription.subscriber_id,
+        starts_after_change_id=subscription.starts_after_change_id or 0,
+        jurisdiction_ids=frozenset(j.pk for j in subscription.jurisdictions.all()),
+        therapy_ids=frozenset(t.pk for t in subscription.therapies.all()),
+        kinds=frozenset(row.kind for row in subscription.kind_rows.all()),
+    )
+
+
+# --- How a change reads in an email -----------------------------------------
+
+CHANGE_KIND_LABELS: dict[str, str] = {
+    ChangeKind.PUBLISH: "New decision",
+    ChangeKind.AMEND: "Amendment",
+    ChangeKind.CORRECT: "Correction",
+    ChangeKind.RETRACT: "Retraction",
+}
+
+_FIELD_LABELS = {"therapies": "Therapies", "sources": "Sources", "state": "State"}
+_VALUE_LABELS = {"kind": dict(DecisionKind.choices), "status": dict(Status.choices)}
+_MAX_VALUE_LENGTH = 300
+
+
+@dataclass(frozen=True)
+class DiffLine:
+    label: str
+    before: str
+    after: str
+
+
+def change_diff_lines(change: Change) -> list[DiffLine]:
+    """What an amendment or correction changed, field by field, for people.
+    A new decision and a retraction have none (the decision itself, or the
+    editor's note, says it)."""
+    if change.kind not in (ChangeKind.AMEND, ChangeKind.CORRECT) or not isinstance(change.diff, dict):
+        return []
+    lines = []
+    for name, pair in change.diff.items():
+        if not isinstance(pair, (list, tuple)) or len(pair) != 2:
+            continue
+        lines.append(DiffLine(_field_label(name), _value_text(name, pair[0]), _value_text(name, pair[1])))
+    return lines
+
+
+def _field_label(name: str) -> str:
+    if name in _FIELD_LABELS:
+        return _FIELD_LABELS[name]
+    try:
+        label = str(Decision._meta.get_field(name).verbose_name)
+    except Exception:  # noqa: BLE001 - FieldDoesNotExist for keys added later: fall back to the key
+        label = name.replace("_", " ")
+    return label[:1].upper() + label[1:]
+
+
+def _value_text(name: str, value) -> str:
+    if value in (None, "", [], {}):
+        text = "(none)"
+    elif name in _VALUE_LABELS and isinstance(value, str):
+        text = _VALUE_LABELS[name].get(value, value)
+    elif name == "sources" and isinstance(value, list):
+        text = "; ".join(
+            f"{s.get('publisher', '')}: {s.get('title', '')} <{s.get('url', '')}>" if isinstance(s, dict) else str(s)
+            for s in value
+        )
+    elif isinstance(value, list):
+        text = ", ".join(str(v) for v in value)
+    elif isinstance(value, bool):
+        text = "yes" if value else "no"
+    elif name == "jurisdiction" and isinstance(value, str):
+        text = value.upper()
+    else:
+        text = str(value)
+    if len(text) > _MAX_VALUE_LENGTH:
+        text = text[: _MAX_VALUE_LENGTH - 1] + "…"
+    return text
+
+
+@dataclass
+class DigestGroup:
+    jurisdiction: str
+    therapies: str
+    changes: list[Change] = field(default_factory=list)
+
+
+def digest_groups(changes: Iterable[Change]) -> list[DigestGroup]:
+    """Changes grouped by jurisdiction, then by the decision's therapies, in
+    the matrix's order; within a group, in the order they were recorded."""
+    groups: dict[tuple, DigestGroup] = {}
+    for change in changes:
+        decision = change.decision
+        therapies = list(decision.therapies.all())
+        key = (
+            decision.jurisdiction.position, decision.jurisdiction.code,
+            tuple((t.position, t.slug) for t in therapies),
+        )
+        if key not in groups:
+            groups[key] = DigestGroup(
+                jurisdiction=decision.jurisdiction.name,
+                therapies=", ".join(t.name for t in therapies),
+            )
+        groups[key].changes.append(change)
+    return [groups[key] for key in sorted(groups)]
+
+
+# --- Admin ---------------------------------------------------------------------
+
+def change_delivery_overview() -> QuerySet[ChangeDelivery]:
+    """Changes with their notification counts by status, in one query."""
+    sent = Q(tracker_notifications__sent_at__isnull=False)
+    failed = Q(tracker_notifications__failed_at__isnull=False)
+    cancelled = Q(tracker_notifications__cancelled_at__isnull=False)
+    pending = Q(tracker_notifications__isnull=False) & Q(
+        tracker_notifications__sent_at__isnull=True,
+        tracker_notifications__failed_at__isnull=True,
+        tracker_notifications__cancelled_at__isnull=True,
+    )
+    return ChangeDelivery.objects.select_related("decision", "tracker_fan_out").annotate(
+        sent_count=Count("tracker_notifications", filter=sent),
+        pending_count=Count("tracker_notifications", filter=pending),
+        failed_count=Count("tracker_notifications", filter=failed),
+        cancelled_count=Count("tracker_notifications", filter=cancelled),
+    )
+
+
+def scope_choices() -> tuple[list[Jurisdiction], list[Therapy]]:
+    """Jurisdictions and therapies a subscription can name, in display order."""
+    return list(Jurisdiction.objects.all()), list(Therapy.objects.all())
+
+
+def subscription_scope_text(subscription: Subscription) -> dict[str, str]:
+    """Human-readable scope of a prefetched subscription (empty = all)."""
+    kinds = dict(DecisionKind.choices)
+    return {
+        "jurisdictions": ", ".join(j.name for j in subscription.jurisdictions.all()) or "All jurisdictions",
+        "therapies": ", ".join(t.name for t in subscription.therapies.all()) or "All therapies",
+        "kinds": ", ".join(kinds.get(k, k) for k in subscription.kinds) or "All kinds of decision",
+    }
+
+
+def subscriber_subscriptions(subscriber: Subscriber) -> list[Subscription]:
+    return list(
+        subscriber.subscriptions.filter(confirmed_at__isnull=False)
+        .prefetch_related("jurisdictions", "therapies", "kind_rows")
+        .order_by("id")
+    )
+
+
+def digest_period(cadence: str, when: dt.datetime) -> str:
+    """The label of the day or ISO week a digest is planned in."""
+    if cadence == Cadence.WEEKLY:
+        year, week, _ = when.isocalendar()
+        return f"{year}-W{week:02d}"
+    return when.date().isoformat()
