@@ -387,7 +387,7 @@ class Mark:
         if self.upcoming:
             parts.append("Upcoming")
         if not d.verified:
-            parts.append("Unverified")
+            parts.append(f"Unverified: {d.verification_note}" if d.verification_note else "Unverified")
         if self.retracted:
             parts.append("Retracted")
         return " · ".join(parts)
@@ -409,6 +409,11 @@ class Band:
     @property
     def label(self) -> str:
         return Status(self.status).label
+
+    @property
+    def label_fits(self) -> bool:
+        # About 6.6 units a character at the band label's size, plus padding.
+        return self.width >= len(self.label) * 6.6 + 12
 
     @property
     def title(self) -> str:
@@ -462,6 +467,11 @@ class TimelineChart:
     def plot_width(self) -> float:
         return self.plot_x1 - self.plot_x0
 
+    @property
+    def future_width(self) -> float:
+        """Width of the part of the chart after today, shaded as not yet happened."""
+        return round(self.plot_x1 - self.today_x, 1) if self.today_x is not None else 0.0
+
 
 # Drawing constants, in viewBox units (the SVG scales to the page width).
 CHART_WIDTH = 1000.0
@@ -506,8 +516,10 @@ def _window(decisions: list[Decision], params: TimelineParams, today: dt.date) -
     if params.date_to:
         end = params.date_to
     else:
-        # Room after the last mark (and today) so that it is not on the edge.
-        end = dt.date((max(dates) + dt.timedelta(days=120)).year + 1, 1, 1)
+        # A few months of room after the last mark (and today), rounded to
+        # the next half year, so that nothing sits on the edge.
+        room = max(dates) + dt.timedelta(days=90)
+        end = dt.date(room.year + 1, 1, 1) if room.month > 6 else dt.date(room.year, 7, 1)
     if end <= start:
         end = start + dt.timedelta(days=1)
     return start, end

@@ -19,7 +19,7 @@ from django.conf import settings
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM = Path(os.environ.get("CHROMIUM_PATH") or "/usr/bin/chromium")  # Debian's package
 CHROMIUM_ARGS = [
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
     "--no-first-run", "--disable-component-update", "--disable-sync",
@@ -127,6 +127,8 @@ def test_it_draws_a_labelled_lane_per_jurisdiction_on_the_timeline(page):
     expect(lanes.nth(0).locator("a.mark").first).to_have_attribute("href", re.compile(r"^/decisions/\d+/$"))
     assert lanes.nth(0).locator("rect.band").count() > 0
     screenshot(page, "timeline")
+    # The top of the page (chart and the first decisions), for the README.
+    page.screenshot(path=str(SCREENSHOT_DIR / "timeline-overview.png"), clip={"x": 0, "y": 0, "width": 1280, "height": 1180})
 
 
 def test_it_lists_the_sources_on_a_decision_page(page):

@@ -147,6 +147,7 @@ def test_it_marks_an_unverified_decision_with_its_note(client, sample):
 
     assert "<strong>Unverified.</strong> Seen in one secondary source only." in list_section(html)
     assert 'class="mark__flag"' in html
+    assert "Company renamed · Unverified: Seen in one secondary source only.</title>" in html
 
 
 def test_it_marks_a_retracted_decision(client, sample):
