@@ -1,4 +1,10 @@
 """Feeds and exports: Atom, iCalendar, CSV."""
 from django.urls import path
 
-urlpatterns: list = []
+from regulatory import exports, feeds
+
+urlpatterns = [
+    path("feeds/decisions.atom", feeds.decisions_atom, name="regulatory-feed-decisions"),
+    path("feeds/upcoming.ics", feeds.upcoming_ics, name="regulatory-feed-upcoming"),
+    path("exports/decisions.csv", exports.decisions_csv, name="regulatory-export-decisions"),
+]

@@ -1,0 +1,98 @@
+"""Conditional GET for the read endpoints: ETag and Last-Modified, 304.
+
+The validator comes from `selectors.record_version()`, one cheap query run
+before the expensive one, so a client that already holds the current answer
+costs a single statement. The ETag covers everything the body depends on:
+the record's version, the full path with its query string, the negotiated
+format (Accept), whether the reader is an editor (editors see drafts), and
+today's date for answers that depend on it (status as of today, upcoming
+dates).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import wraps
+
+from django.http import HttpRequest, HttpResponse, HttpResponseBase
+from django.utils import timezone
+from django.utils.cache import get_conditional_response, patch_cache_control, patch_vary_headers
+from django.utils.http import http_date
+
+from regulatory import selectors
+
+
+@dataclass(frozen=True)
+class Validators:
+    etag: str
+    last_modified: dt.datetime | None
+    private: bool
+
+
+def validators_for(request: HttpRequest, *, viewer: str = "public", today: dt.date | None = None) -> Validators:
+    """Compute the validators of the answer to `request` (one query)."""
+    version = selectors.record_version()
+    parts = [
+        version.key,
+        request.get_full_path(),
+        request.META.get("HTTP_ACCEPT", ""),
+        viewer,
+        today.isoformat() if today else "",
+    ]
+    etag = '"' + hashlib.sha256("\n".join(parts).encode()).hexdigest()[:40] + '"'
+    last_modified = version.last_modified
+    if today is not None:
+        # The answer changes at midnight without any write: a client holding
+        # yesterday's copy must not get a 304 from If-Modified-Since.
+        midnight = dt.datetime.combine(today, dt.time.min, tzinfo=dt.timezone.utc)
+        last_modified = max(last_modified, midnight) if last_modified else midnight
+    return Validators(etag=etag, last_modified=last_modified, private=viewer != "public")
+
+
+def not_modified(request: HttpRequest, validators: Validators) -> HttpResponseBase | None:
+    """A 304 (or 412) when the client's copy is current, else None."""
+    timestamp = int(validators.last_modified.timestamp()) if validators.last_modified else None
+    response = get_conditional_response(request, etag=validators.etag, last_modified=timestamp)
+    if response is not None:
+        stamp(response, validators)
+    return response
+
+
+def stamp(response: HttpResponseBase, validators: Validators) -> HttpResponseBase:
+    """Put the validators and the caching rules on a response."""
+    response["ETag"] = validators.etag
+    if validators.last_modified is not None:
+        response["Last-Modified"] = http_date(validators.last_modified.timestamp())
+    # Caches may keep a copy but must revalidate it every time; an editor's
+    # answer (which may show drafts) is for that editor only.
+    if validators.private:
+        patch_cache_control(response, no_cache=True, private=True)
+    else:
+        patch_cache_control(response, no_cache=True, public=True)
+    patch_vary_headers(response, ("Accept", "Authorization", "Cookie"))
+    return response
+
+
+def conditional_view(*, depends_on_today: bool = False) -> Callable:
+    """Decorator for the public function views (feeds, exports)."""
+
+    def decorator(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponseBase]:
+        @wraps(view)
+        def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponseBase:
+            if request.method not in ("GET", "HEAD"):
+                return view(request, *args, **kwargs)
+            validators = validators_for(request, today=timezone.localdate() if depends_on_today else None)
+            response = not_modified(request, validators)
+            if response is not None:
+                return response
+            response = view(request, *args, **kwargs)
+            if response.status_code == 200:
+                stamp(response, validators)
+            return response
+
+        return wrapper
+
+    return decorator

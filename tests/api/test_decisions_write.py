@@ -1,0 +1,316 @@
+"""Writes to /api/v1/decisions/: editors only, through regulatory.services."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from regulatory.models import Change, ChangeKind, Decision, DecisionState
+from regulatory.services import decision_retract
+from tests.factories import (
+    DecisionFactory,
+    JurisdictionFactory,
+    RegulatorFactory,
+    TherapyFactory,
+    published_decision,
+)
+
+LIST = "/api/v1/decisions/"
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def payload() -> dict:
+    us = JurisdictionFactory(code="us")
+    RegulatorFactory(code="fda", jurisdiction=us)
+    TherapyFactory(slug="mdma-ptsd")
+    return {
+        "jurisdiction": "us",
+        "regulator": "fda",
+        "therapies": ["mdma-ptsd"],
+        "kind": "refusal",
+        "title": "Complete response letter for midomafetamine",
+        "summary": "The FDA declined to approve the application as filed.",
+        "announced_on": "2024-08-09",
+        "effective_on": "2024-08-09",
+        "status": "not_approved",
+        "sources": [
+            {"url": "https://example.com/press", "title": "Press release", "publisher": "Lykos",
+             "published_on": "2024-08-09", "grade": "sponsor"},
+            {"url": "https://example.gov/letter", "title": "Letter", "publisher": "FDA",
+             "published_on": "2024-08-09", "grade": "official"},
+        ],
+    }
+
+
+# --- create -------------------------------------------------------------------------
+
+
+def test_it_creates_a_draft_with_its_nested_sources(alice_client, payload):
+    payload["sources"][1]["published_on"] = "2024-08-01"
+    payload["sources"][1]["published_precision"] = "month"
+
+    response = alice_client.post(LIST, payload, format="json")
+
+    assert response.status_code == 201, response.content
+    decision = Decision.objects.get(pk=response.json()["id"])
+    assert decision.state == DecisionState.DRAFT
+    assert decision.regulator.code == "fda"
+    assert [t.slug for t in decision.therapies.all()] == ["mdma-ptsd"]
+    assert sorted((s.url, s.grade, s.published_precision) for s in decision.sources.all()) == [
+        ("https://example.com/press", "sponsor", "day"),
+        ("https://example.gov/letter", "official", "month"),
+    ]
+    assert response.json()["status"] == "not_approved"
+    assert response["Location"].endswith(f"/api/v1/decisions/{decision.pk}/")
+
+
+def test_it_writes_no_change_when_creating_a_draft(alice_client, payload):
+    alice_client.post(LIST, payload, format="json")
+
+    assert not Change.objects.exists()
+
+
+def test_it_answers_401_to_an_anonymous_create_and_creates_nothing(anon_client, payload):
+    response = anon_client.post(LIST, payload, format="json")
+
+    assert response.status_code == 401
+    assert not Decision.objects.exists()
+
+
+def test_it_answers_403_to_a_user_who_is_not_an_editor(bob_client, payload):
+    response = bob_client.post(LIST, payload, format="json")
+
+    assert response.status_code == 403
+    assert not Decision.objects.exists()
+
+
+def test_it_answers_400_naming_the_field_for_an_unknown_jurisdiction(alice_client, payload):
+    payload["jurisdiction"] = "atlantis"
+
+    response = alice_client.post(LIST, payload, format="json")
+
+    assert response.status_code == 400
+    assert "jurisdiction" in response.json()
+
+
+def test_it_answers_400_naming_effective_on_when_it_precedes_the_announcement(alice_client, payload):
+    payload["effective_on"] = "2024-08-01"
+
+    response = alice_client.post(LIST, payload, format="json")
+
+    assert response.status_code == 400
+    assert "effective_on" in response.json()
+    assert not Decision.objects.exists()
+
+
+def test_it_answers_400_when_a_status_has_no_effective_date(alice_client, payload):
+    payload["effective_on"] = None
+
+    response = alice_client.post(LIST, payload, format="json")
+
+    assert response.status_code == 400
+    assert "effective_on" in response.json()
+
+
+def test_it_answers_400_naming_an_unknown_field(alice_client, payload):
+    payload["effective_date"] = "2024-08-09"
+
+    response = alice_client.post(LIST, payload, format="json")
+
+    assert response.status_code == 400
+    assert "effective_date" in response.json()
+
+
+def test_it_ignores_read_only_fields_sent_back(alice_client, payload):
+    payload.update(id=999, state="published", recorded_at="2024-01-01T00:00:00Z")
+
+    response = alice_client.post(LIST, payload, format="json")
+
+    assert response.status_code == 201
+    assert response.json()["state"] == "draft"
+
+
+def test_it_answers_400_for_a_source_cited_twice(alice_client, payload):
+    payload["sources"][1]["url"] = payload["sources"][0]["url"]
+
+    response = alice_client.post(LIST, payload, format="json")
+
+    assert response.status_code == 400
+    assert "sources" in response.json()
+
+
+def test_it_answers_400_naming_the_source_field_at_fault(alice_client, payload):
+    payload["sources"][0]["grade"] = "rumour"
+
+    response = alice_client.post(LIST, payload, format="json")
+
+    assert response.status_code == 400
+    # DRF keys the errors of a list by the position of the item at fault.
+    assert "grade" in response.json()["sources"]["0"]
+
+
+# --- edit ----------------------------------------------------------------------------
+
+
+def test_it_edits_a_draft_silently(alice_client):
+    draft = DecisionFactory(title="Old title")
+
+    response = alice_client.patch(f"{LIST}{draft.pk}/", {"title": "New title"}, format="json")
+
+    assert response.status_code == 200, response.content
+    draft.refresh_from_db()
+    assert (draft.title, draft.state) == ("New title", DecisionState.DRAFT)
+    assert not Change.objects.exists()
+
+
+def test_it_keeps_the_sources_when_an_edit_leaves_them_out(alice_client):
+    draft = DecisionFactory()
+
+    alice_client.patch(f"{LIST}{draft.pk}/", {"summary": "Shorter."}, format="json")
+
+    assert draft.sources.count() == 1
+
+
+def test_it_replaces_everything_with_put(alice_client, payload):
+    draft = DecisionFactory(jurisdiction=JurisdictionFactory(code="us"))
+
+    response = alice_client.put(f"{LIST}{draft.pk}/", payload, format="json")
+
+    assert response.status_code == 200, response.content
+    draft.refresh_from_db()
+    assert draft.title == payload["title"]
+    assert draft.sources.count() == 2
+
+
+def test_it_refuses_to_edit_a_published_decision_without_change_kind_and_note(alice_client):
+    decision = published_decision(title="Old title")
+
+    response = alice_client.patch(f"{LIST}{decision.pk}/", {"title": "New title"}, format="json")
+
+    assert response.status_code == 400
+    assert set(response.json()) == {"change_kind", "note"}
+    decision.refresh_from_db()
+    assert decision.title == "Old title"
+
+
+def test_it_records_a_correction_of_a_published_decision(alice, alice_client):
+    decision = published_decision(title="Old title")
+
+    response = alice_client.patch(
+        f"{LIST}{decision.pk}/", {"title": "New title", "change_kind": "correct", "note": "Typo in the title."},
+        format="json",
+    )
+
+    assert response.status_code == 200, response.content
+    assert response.json()["state"] == "corrected"
+    change = Change.objects.latest("id")
+    assert (change.kind, change.note, change.recorded_by) == (ChangeKind.CORRECT, "Typo in the title.", alice)
+    assert change.diff["title"] == ["Old title", "New title"]
+
+
+def test_it_answers_409_to_an_edit_of_a_retracted_decision(alice_client):
+    decision = published_decision()
+    decision_retract(decision=decision, note="Wrong")
+
+    response = alice_client.patch(
+        f"{LIST}{decision.pk}/", {"title": "X", "change_kind": "amend", "note": "n"}, format="json"
+    )
+
+    assert response.status_code == 409
+
+
+def test_it_answers_403_to_an_edit_by_a_user_who_is_not_an_editor(bob_client):
+    draft = DecisionFactory(title="Old title")
+
+    response = bob_client.patch(f"{LIST}{draft.pk}/", {"title": "New title"}, format="json")
+
+    assert response.status_code == 403
+    draft.refresh_from_db()
+    assert draft.title == "Old title"
+
+
+def test_it_answers_401_to_an_anonymous_edit(anon_client):
+    decision = published_decision(title="Old title")
+
+    response = anon_client.put(f"{LIST}{decision.pk}/", {"title": "New title"}, format="json")
+
+    assert response.status_code == 401
+    decision.refresh_from_db()
+    assert decision.title == "Old title"
+
+
+# --- publish ---------------------------------------------------------------------------
+
+
+def test_it_publishes_a_draft_and_records_the_change(alice, alice_client):
+    draft = DecisionFactory()
+
+    response = alice_client.post(f"{LIST}{draft.pk}/publish/", {"note": "Announced today."}, format="json")
+
+    assert response.status_code == 200, response.content
+    assert response.json()["state"] == "published"
+    assert response.json()["recorded_at"] is not None
+    change = Change.objects.get(decision=draft)
+    assert (change.kind, change.recorded_by, change.note) == (ChangeKind.PUBLISH, alice, "Announced today.")
+
+
+def test_it_answers_401_to_an_anonymous_publish_and_leaves_the_draft(anon_client):
+    draft = DecisionFactory()
+
+    response = anon_client.post(f"{LIST}{draft.pk}/publish/")
+
+    assert response.status_code == 401
+    draft.refresh_from_db()
+    assert draft.state == DecisionState.DRAFT
+    assert not Change.objects.exists()
+
+
+def test_it_answers_403_to_a_publish_by_bob(bob_client):
+    draft = DecisionFactory()
+
+    response = bob_client.post(f"{LIST}{draft.pk}/publish/")
+
+    assert response.status_code == 403
+    assert not Change.objects.exists()
+
+
+def test_it_answers_400_naming_sources_when_publishing_a_draft_without_sources(alice_client):
+    draft = DecisionFactory(with_source=False)
+
+    response = alice_client.post(f"{LIST}{draft.pk}/publish/")
+
+    assert response.status_code == 400
+    assert "sources" in response.json()
+    assert not Change.objects.exists()
+
+
+def test_it_answers_409_when_publishing_a_published_decision(alice_client):
+    decision = published_decision()
+
+    response = alice_client.post(f"{LIST}{decision.pk}/publish/")
+
+    assert response.status_code == 409
+    assert Change.objects.filter(decision=decision).count() == 1
+
+
+def test_it_answers_404_when_publishing_a_missing_decision(alice_client):
+    assert alice_client.post(f"{LIST}987654/publish/").status_code == 404
+
+
+def test_it_refuses_writes_to_reference_data(alice_client):
+    JurisdictionFactory(code="us")
+
+    response = alice_client.post("/api/v1/jurisdictions/", {"code": "xx", "name": "X"}, format="json")
+
+    assert response.status_code == 405
+
+
+def test_it_lets_an_editor_create_then_publish_in_two_requests(alice_client, payload):
+    created = alice_client.post(LIST, payload, format="json").json()
+
+    response = alice_client.post(f"{LIST}{created['id']}/publish/")
+
+    assert response.status_code == 200
+    assert Decision.objects.get(pk=created["id"]).published_at.date() <= dt.date.today()
