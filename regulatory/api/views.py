@@ -14,15 +14,16 @@ from typing import Any
 
 from django.core.exceptions import NON_FIELD_ERRORS
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.core.paginator import InvalidPage
 from django.utils import timezone
 from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers, status
 from rest_framework.exceptions import APIException, NotFound, ValidationError
+from rest_framework.decorators import api_view, permission_classes
 from rest_framework.generics import GenericAPIView
 from rest_framework.pagination import PageNumberPagination
-from rest_framework.decorators import api_view, permission_classes
 from rest_framework.permissions import SAFE_METHODS, AllowAny, BasePermission
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -31,7 +32,6 @@ from rest_framework.settings import api_settings
 from regulatory import conditional, selectors, services
 from regulatory.api import filters
 from regulatory.api.serializers import (
-    api_url,
     AccessProgrammeSerializer,
     DecisionSerializer,
     DecisionWriteSerializer,
@@ -40,6 +40,7 @@ from regulatory.api.serializers import (
     PublishSerializer,
     StatusResponseSerializer,
     TherapySerializer,
+    api_url,
 )
 from regulatory.editors import user_is_editor
 from regulatory.models import Decision, DecisionState
@@ -104,11 +105,18 @@ class StrictPageNumberPagination(PageNumberPagination):
              "schema": {"type": "integer", "minimum": 1, "maximum": self.max_page_size}},
         ]
 
-    def paginate_queryset(self, queryset, request, view=None):
+    def paginate_queryset(self, queryset, request: Request, view: Any = None) -> list:
+        self.request = request
+        paginator = self.django_paginator_class(queryset, self.get_page_size(request))
+        number = request.query_params.get(self.page_query_param) or 1
         try:
-            return super().paginate_queryset(queryset, request, view)
-        except NotFound as exc:
-            raise ValidationError({self.page_query_param: [str(exc.detail)]}) from None
+            self.page = paginator.page(number)
+        except InvalidPage:
+            raise ValidationError({self.page_query_param: [
+                f"There is no page {number!r}: pages run from 1 to {paginator.num_pages}."
+            ]}) from None
+        self.display_page_controls = paginator.num_pages > 1
+        return list(self.page)
 
 
 @contextmanager
