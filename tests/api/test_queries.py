@@ -19,7 +19,11 @@ pytestmark = pytest.mark.django_db
 ANONYMOUS = {
     "/api/v1/decisions/": 5,  # validator, count, page, therapies, sources
     "/api/v1/decisions/?jurisdiction=us,au&therapy=mdma-ptsd&kind=approval,refusal": 7,  # + 2 code lookups
+    "/api/v1/decisions/{first}/": 4,  # validator, decision, therapies, sources
     "/api/v1/jurisdictions/": 4,  # validator, count, page, regulators
+    "/api/v1/jurisdictions/us/": 3,  # validator, jurisdiction, regulators
+    "/api/v1/therapies/mdma-ptsd/": 2,
+    "/api/v1/access-programmes/programme-0/": 4,  # validator, programme, therapies, sources
     "/api/v1/therapies/": 3,  # validator, count, page
     "/api/v1/access-programmes/": 5,  # validator, count, page, therapies, sources
     "/api/v1/status/?as_of=2024-09-01": 4,  # validator, jurisdictions, therapies, matrix
@@ -33,9 +37,11 @@ ANONYMOUS = {
 EDITOR = {"/api/v1/decisions/": 7, "/api/v1/status/?as_of=2024-09-01": 6}
 
 
-def _record(size: int) -> None:
+def _record(size: int) -> int:
+    """The record at `size`; returns the id of the first published decision."""
     us, au = JurisdictionFactory(code="us"), JurisdictionFactory(code="au")
     therapies = [TherapyFactory(slug=slug) for slug in ("mdma-ptsd", "psilocybin-trd", "mdma-mdd")]
+    first = None
     for n in range(size):
         decision = published_decision(
             jurisdiction=(us, au)[n % 2], therapies=therapies, status=Status.UNDER_REVIEW,
@@ -52,17 +58,19 @@ def _record(size: int) -> None:
         for k in range(3):
             ProgrammeSource.objects.create(programme=programme, url=f"https://example.org/p/{n}/{k}", title="t",
                                            publisher="p", grade=SourceGrade.OFFICIAL)
+        first = first or decision.pk
+    return first
 
 
 @pytest.mark.parametrize("size", [3, 30])
 @pytest.mark.parametrize("url, expected", list(ANONYMOUS.items()))
 def test_it_runs_a_fixed_number_of_queries_for_anonymous_readers(anon_client, django_assert_num_queries,
                                                                  size, url, expected):
-    _record(size)
+    first = _record(size)
 
     with time_machine.travel(dt.datetime(2030, 1, 1, tzinfo=dt.timezone.utc), tick=False):
         with django_assert_num_queries(expected):
-            response = anon_client.get(url)
+            response = anon_client.get(url.format(first=first))
 
     assert response.status_code == 200
 
@@ -85,5 +93,16 @@ def test_it_answers_a_current_copy_with_one_query(anon_client, django_assert_num
 
     with django_assert_num_queries(1):
         response = anon_client.get("/api/v1/decisions/", HTTP_IF_NONE_MATCH=etag)
+
+    assert response.status_code == 304
+
+
+def test_it_answers_an_editors_current_copy_with_three_queries(alice_client, django_assert_num_queries):
+    _record(3)
+    etag = alice_client.get("/api/v1/decisions/")["ETag"]
+
+    # The token, the Editors group check, the validator.
+    with django_assert_num_queries(3):
+        response = alice_client.get("/api/v1/decisions/", HTTP_IF_NONE_MATCH=etag)
 
     assert response.status_code == 304
