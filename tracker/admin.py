@@ -93,10 +93,12 @@ class NotificationAdmin(DeliveryRowAdmin):
 
 @admin.register(DigestDelivery)
 class DigestDeliveryAdmin(DeliveryRowAdmin):
-    list_display = ("id", "subscriber", "cadence", "period", "change_count", "status", "attempts", "sent_at", "last_error")
+    list_display = ("id", "subscriber", "cadence", "period", "change_count", "status", "attempts", "sent_at",
+                    "last_error")
     list_filter = (StatusFilter, "cadence")
     fields = ("subscriber", "cadence", "period", "after_change_id", "upto_change_id", "change_count", "status",
-              "created_at", "claimed_at", "attempts", "sent_at", "failed_at", "cancelled_at", "last_error", "message_id")
+              "created_at", "claimed_at", "attempts", "sent_at", "failed_at", "cancelled_at", "last_error",
+              "message_id")
 
 
 class NotificationInline(ReadOnlyInline):

@@ -43,7 +43,8 @@ class SubscriptionCreateApi(APIView):
         email = serializers.CharField(max_length=services.EMAIL_MAX_LENGTH)
         cadence = serializers.ChoiceField(choices=Cadence.choices)
         jurisdictions = serializers.ListField(child=serializers.CharField(max_length=64), required=False,
-                                              max_length=100, help_text="Jurisdiction codes, e.g. us, au, eu. Empty: all.")
+                                              max_length=100,
+                                              help_text="Jurisdiction codes, e.g. us, au, eu. Empty: all.")
         therapies = serializers.ListField(child=serializers.CharField(max_length=64), required=False,
                                           max_length=100, help_text="Therapy slugs, e.g. mdma-ptsd. Empty: all.")
         kinds = serializers.ListField(child=serializers.ChoiceField(choices=DecisionKind.choices), required=False,
@@ -66,7 +67,9 @@ class SubscriptionCreateApi(APIView):
         operation_id="subscriptions_create",
         request=InputSerializer,
         responses={
-            202: OpenApiResponse(_Detail, description="Accepted; a confirmation email is sent if the address can receive one."),
+            202: OpenApiResponse(
+                _Detail, description="Accepted; a confirmation email is sent if the address can receive one.",
+            ),
             400: OpenApiResponse(description="A field is invalid; the body names it."),
             429: OpenApiResponse(_Detail, description="Too many requests from this client or for this address."),
         },

@@ -378,6 +378,12 @@ def digest_batch_send(*, delivery_ids: Sequence[int]) -> list[int]:
     return [row.pk for row in retry]
 
 
+def digest_outcome(*, delivery_ids: Sequence[int]) -> dict[str, int]:
+    """How many of these digests were sent and how many failed, for reports."""
+    rows = DigestDelivery.objects.filter(pk__in=list(delivery_ids))
+    return {"sent": rows.filter(sent_at__isnull=False).count(), "failed": rows.filter(failed_at__isnull=False).count()}
+
+
 # --- Confirmation mail ----------------------------------------------------------
 
 def confirmation_deliver(*, subscription_id: int) -> bool:
@@ -484,5 +490,7 @@ def stalled_find(*, stale_after: int, claim_timeout: int, now: dt.datetime | Non
     _, deleted = Subscription.objects.filter(confirmed_at__isnull=True, created_at__lte=link_expiry).delete()
     plan.expired = deleted.get(Subscription._meta.label, 0)
     # Addresses never confirmed keep no record once their links have expired.
-    Subscriber.objects.filter(confirmed_at__isnull=True, created_at__lte=link_expiry, subscriptions__isnull=True).delete()
+    Subscriber.objects.filter(
+        confirmed_at__isnull=True, created_at__lte=link_expiry, subscriptions__isnull=True,
+    ).delete()
     return plan

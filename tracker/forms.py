@@ -44,7 +44,8 @@ class ScopeForm(forms.Form):
 
 
 class SubscribeForm(ScopeForm):
-    email = forms.CharField(max_length=services.EMAIL_MAX_LENGTH, widget=forms.EmailInput(attrs={"autocomplete": "email"}))
+    email = forms.CharField(max_length=services.EMAIL_MAX_LENGTH,
+                            widget=forms.EmailInput(attrs={"autocomplete": "email"}))
     field_order = ["email", "cadence", "jurisdictions", "therapies", "kinds"]
 
     def clean_email(self) -> str:

@@ -63,9 +63,6 @@ class Subscriber(models.Model):
     def is_active(self) -> bool:
         return self.confirmed_at is not None and self.unsubscribed_at is None and self.suppressed_at is None
 
-    def watermark(self, cadence: str) -> int:
-        return self.daily_watermark if cadence == Cadence.DAILY else self.weekly_watermark
-
     @staticmethod
     def watermark_field(cadence: str) -> str:
         if cadence not in DIGEST_CADENCES:
@@ -222,7 +219,8 @@ class DigestDelivery(DeliveryRow):
     """One digest for one subscriber and cadence, keyed by the watermark it
     starts after. The watermark only moves when this row is sent, so a second
     run (beat, a redelivered task, or `send_digests` on the same day) finds
-    the same key and cannot send the same changes again."""
+    the same key and cannot send the same changes again. A failed row does
+    not hold the key: its changes go out in the next digest."""
 
     subscriber = models.ForeignKey(Subscriber, on_delete=models.CASCADE, related_name="digest_deliveries")
     cadence = models.CharField(max_length=8, choices=[(c.value, c.label) for c in DIGEST_CADENCES])
@@ -237,10 +235,16 @@ class DigestDelivery(DeliveryRow):
         constraints = [
             # Failed or cancelled rows do not block a later digest from the same
             # watermark: those changes were never mailed, so they go out next time.
-            models.UniqueConstraint(fields=["subscriber", "cadence", "after_change_id"], name="digest_unique_per_watermark",
-                                    condition=Q(failed_at__isnull=True, cancelled_at__isnull=True)),
-            models.CheckConstraint(condition=Q(cadence__in=[c.value for c in DIGEST_CADENCES]), name="digest_cadence_valid"),
-            models.CheckConstraint(condition=Q(upto_change_id__gt=models.F("after_change_id")), name="digest_range_not_empty"),
+            models.UniqueConstraint(
+                fields=["subscriber", "cadence", "after_change_id"], name="digest_unique_per_watermark",
+                condition=Q(failed_at__isnull=True, cancelled_at__isnull=True),
+            ),
+            models.CheckConstraint(
+                condition=Q(cadence__in=[c.value for c in DIGEST_CADENCES]), name="digest_cadence_valid",
+            ),
+            models.CheckConstraint(
+                condition=Q(upto_change_id__gt=models.F("after_change_id")), name="digest_range_not_empty",
+            ),
         ]
         indexes = [
             models.Index(fields=["created_at"], name="digest_unsent", condition=UNSENT),

@@ -16,6 +16,7 @@ import collections
 import email
 import email.policy
 import json
+import logging
 import os
 import signal
 import socket
@@ -83,6 +84,9 @@ class SmtpSink:
     def __init__(self) -> None:
         self.lock = threading.Lock()
         self.received: list[tuple[list[str], email.message.EmailMessage]] = []
+        # Kept as messages arrive: the tests poll it often, and re-parsing
+        # thousands of headers under the lock would slow the server down.
+        self.message_ids: collections.Counter = collections.Counter()
         self.refuse_once: set[str] = set()
         self.refused: list[str] = []
 
@@ -97,8 +101,10 @@ class SmtpSink:
 
     async def handle_DATA(self, server, session, envelope):
         message = email.message_from_bytes(envelope.content, policy=email.policy.default)
+        message_id = str(message["Message-ID"])
         with self.lock:
             self.received.append((list(envelope.rcpt_tos), message))
+            self.message_ids[message_id] += 1
         return "250 Message accepted for delivery"
 
     def messages(self) -> list[email.message.EmailMessage]:
@@ -114,7 +120,8 @@ class SmtpSink:
             return len(self.received)
 
     def message_id_counts(self) -> collections.Counter:
-        return collections.Counter(message["Message-ID"] for message in self.messages())
+        with self.lock:
+            return collections.Counter(self.message_ids)
 
 
 def _free_port() -> int:
@@ -127,6 +134,8 @@ def _free_port() -> int:
 def smtp_sink(settings) -> Iterator[SmtpSink]:
     from aiosmtpd.controller import Controller
 
+    # aiosmtpd logs every SMTP command at INFO: thousands of lines per test.
+    logging.getLogger("mail.log").setLevel(logging.WARNING)
     sink = SmtpSink()
     controller = Controller(sink, hostname="127.0.0.1", port=_free_port())
     controller.start()

@@ -71,7 +71,8 @@ def test_it_matches_therapies_and_kinds(us, mdma):
     subscriber_with("carol@example.org", therapies=[mdma], kinds=[DecisionKind.APPROVAL])
     subscriber_with("dave@example.org", therapies=[psilocybin])
     subscriber_with("erin@example.org", kinds=[DecisionKind.REFUSAL])
-    change = published_decision(jurisdiction=us, therapies=[mdma, TherapyFactory()], kind=DecisionKind.APPROVAL).changes.get()
+    decision = published_decision(jurisdiction=us, therapies=[mdma, TherapyFactory()], kind=DecisionKind.APPROVAL)
+    change = decision.changes.get()
 
     _fan_out_all(change.pk)
 
@@ -130,7 +131,8 @@ def test_it_reaches_followers_of_a_jurisdiction_an_amendment_moved_away_from(us,
     subscriber_with("carol@example.org", jurisdictions=[au])
     decision = published_decision(jurisdiction=au)
 
-    change = decision_update(decision=decision, data={"jurisdiction": us, "regulator": None}, change_kind=ChangeKind.CORRECT)
+    change = decision_update(decision=decision, data={"jurisdiction": us, "regulator": None},
+                             change_kind=ChangeKind.CORRECT)
     _fan_out_all(change.pk)
 
     assert _recipients(change.pk) == {"carol@example.org"}

@@ -24,6 +24,9 @@ class Command(BaseCommand):
         left: list[int] = []
         for start in range(0, len(ids), size):
             left += delivery.digest_batch_send(delivery_ids=ids[start:start + size])
-        self.stdout.write(f"{len(ids) - len(left)} {cadence} digest(s) processed, {len(left)} left to retry.")
+        outcome = delivery.digest_outcome(delivery_ids=ids)
+        self.stdout.write(
+            f"Sent {outcome['sent']} {cadence} digest(s); {outcome['failed']} failed, {len(left)} left to retry."
+        )
         if left:
             self.stderr.write("Transient SMTP failures: the sweeper (beat) will send the rest; see the admin for why.")

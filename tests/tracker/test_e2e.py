@@ -1,0 +1,248 @@
+"""End to end, with real parts: a Celery worker process, Redis, the test
+database, and an SMTP server in this process. Mail is counted at the SMTP
+server, by Message-ID.
+
+The fault tests record their figures (expected / received / duplicated) in
+test-artifacts/tracker-fault-figures.json and print them (`pytest -s`).
+"""
+
+from __future__ import annotations
+
+import re
+import time
+
+import pytest
+import redis
+from django.conf import settings
+from django.core.management import call_command
+from django.test import Client
+from django.utils import timezone
+
+from tests.factories import JurisdictionFactory, TherapyFactory, published_decision
+from tests.tracker.conftest import CeleryWorker, fault_figures_record, redis_flush, wait_until
+from tests.tracker.factories import subscriber_with
+from tracker.models import UNSENT, Cadence, ChangeFanOut, DigestDelivery, Notification, Subscriber, Subscription
+from tracker.selectors import change_latest_id
+from tracker.tasks import digest_run
+
+pytestmark = pytest.mark.e2e
+
+WAIT = 60  # seconds: the longest any single wait may take
+
+
+@pytest.fixture
+def us(transactional_db):
+    return JurisdictionFactory(code="us", name="United States")
+
+
+@pytest.fixture
+def au(transactional_db):
+    return JurisdictionFactory(code="au", name="Australia")
+
+
+@pytest.fixture
+def mdma(transactional_db):
+    return TherapyFactory(slug="mdma-ptsd", name="MDMA-assisted therapy for PTSD")
+
+
+def _publish(by, **kwargs):
+    """An editor publishes a decision announced today (news, not history)."""
+    return published_decision(by=by, **{"announced_on": timezone.now().date(), **kwargs})
+
+
+def _plain(message) -> str:
+    return message.get_body(preferencelist=("plain",)).get_content()
+
+
+def _bulk_subscribers(count: int, prefix: str) -> list[str]:
+    """`count` confirmed subscribers to everything, instantly, from now on."""
+    now, start = timezone.now(), change_latest_id()
+    subscribers = Subscriber.objects.bulk_create(
+        [Subscriber(email=f"{prefix}{i}@example.org", confirmed_at=now) for i in range(count)], batch_size=1000,
+    )
+    Subscription.objects.bulk_create(
+        [Subscription(subscriber=s, cadence=Cadence.INSTANT, confirmed_at=now, starts_after_change_id=start)
+         for s in subscribers], batch_size=1000,
+    )
+    return [s.email for s in subscribers]
+
+
+def _delivered(change_id: int) -> bool:
+    """The fan-out is finished and no notification of the change is unsent."""
+    return (ChangeFanOut.objects.filter(pk=change_id, completed_at__isnull=False).exists()
+            and not Notification.objects.filter(UNSENT, change_id=change_id).exists())
+
+
+def _duplicates(sink) -> int:
+    return sum(count - 1 for count in sink.message_id_counts().values())
+
+
+def test_it_confirms_then_mails_each_matching_subscriber_exactly_once(celery_worker, smtp_sink, client, alice, us,
+                                                                      au, mdma):
+    response = client.post("/api/v1/subscriptions/", {"email": "carol@example.org", "cadence": "instant",
+                                                       "jurisdictions": ["us"]}, content_type="application/json")
+    assert response.status_code == 202
+    client.post("/api/v1/subscriptions/", {"email": "gina@example.org", "cadence": "instant"},
+                content_type="application/json")  # never confirmed
+    wait_until(lambda: len(smtp_sink.to("carol@example.org")) == 1, timeout=WAIT, what="the confirmation mail")
+    confirmation = smtp_sink.to("carol@example.org")[0]
+    link = re.search(r"https?://\S+/subscribe/confirm/\S+/", _plain(confirmation)).group(0)
+    assert client.get(link.removeprefix(settings.SITE_URL)).status_code == 200
+    subscriber_with("dave@example.org", jurisdictions=[au])
+    subscriber_with("erin@example.org")
+    subscriber_with("frank@example.org", jurisdictions=[us])
+    subscriber_with("frank@example.org", therapies=[mdma])
+
+    change = _publish(alice, jurisdiction=us, therapies=[mdma], title="FDA accepts the NDA").changes.get()
+    for address in ("carol@example.org", "erin@example.org", "frank@example.org"):
+        wait_until(lambda a=address: any(m["Subject"].startswith("New decision") for m in smtp_sink.to(a)),
+                   timeout=WAIT, what=f"the instant mail to {address}")
+    wait_until(lambda: _delivered(change.pk), timeout=WAIT, what="every notification recorded")
+    time.sleep(1)
+
+    assert smtp_sink.to("dave@example.org") == []
+    assert len(smtp_sink.to("gina@example.org")) == 1  # the confirmation link, nothing else
+    assert len(smtp_sink.to("frank@example.org")) == 1
+    assert len(smtp_sink.to("erin@example.org")) == 1
+    mailed = smtp_sink.to("carol@example.org")[1]
+    notification = Notification.objects.get(subscriber__email="carol@example.org")
+    assert mailed["Message-ID"] == notification.message_id
+    # Long headers are folded; a reader unfolds them (RFC 5322 section 2.2.3).
+    assert mailed["List-Unsubscribe"].strip().startswith(f"<{settings.SITE_URL}/unsubscribe/")
+    assert mailed["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    assert mailed["Auto-Submitted"] == "auto-generated"
+    assert "FDA accepts the NDA" in _plain(mailed)
+    assert _duplicates(smtp_sink) == 0
+
+
+def test_it_sends_one_daily_digest_per_subscriber_with_changes_and_nothing_on_a_second_run(
+        celery_worker, smtp_sink, alice, us, au, capsys):
+    subscriber_with("gina@example.org", cadence=Cadence.DAILY, jurisdictions=[us])
+    subscriber_with("hank@example.org", cadence=Cadence.DAILY, jurisdictions=[au])
+    subscriber_with("ivan@example.org", cadence=Cadence.DAILY)
+    first = _publish(alice, jurisdiction=us, title="First US decision").changes.get()
+    second = _publish(alice, jurisdiction=us, title="Second US decision").changes.get()
+    wait_until(lambda: _delivered(first.pk) and _delivered(second.pk), timeout=WAIT, what="the fan-outs")
+
+    digest_run.delay("daily")
+    wait_until(lambda: len(smtp_sink.to("gina@example.org")) == 1 and len(smtp_sink.to("ivan@example.org")) == 1,
+               timeout=WAIT, what="two digests")
+    wait_until(lambda: not DigestDelivery.objects.filter(UNSENT).exists(), timeout=WAIT, what="digests recorded")
+    capsys.readouterr()
+    call_command("send_digests", "daily")
+    digest_run.delay("daily")
+    time.sleep(3)
+
+    assert "Sent 0 daily digest(s)" in capsys.readouterr().out
+    assert smtp_sink.to("hank@example.org") == []
+    assert smtp_sink.count() == 2
+    body = _plain(smtp_sink.to("gina@example.org")[0])
+    assert "First US decision" in body and "Second US decision" in body
+    assert set(Subscriber.objects.filter(email__in=["gina@example.org", "ivan@example.org"])
+               .values_list("daily_watermark", flat=True)) == {second.pk}
+    assert Subscriber.objects.get(email="hank@example.org").daily_watermark == 0
+
+
+def test_it_loses_no_mail_when_the_worker_is_killed_mid_fan_out(celery_worker, smtp_sink, alice, us):
+    expected = 3000
+    addresses = _bulk_subscribers(expected, "kill")
+
+    change = _publish(alice, jurisdiction=us).changes.get()
+    wait_until(lambda: smtp_sink.count() >= 300, timeout=WAIT, what="the fan-out to get going")
+    celery_worker.kill()
+    received_at_kill = smtp_sink.count()
+    fan_out = ChangeFanOut.objects.get(pk=change.pk)
+    claimed_at_kill = Notification.objects.filter(UNSENT, change=change, claimed_at__isnull=False).count()
+    # Every worker is dead, so every claim is stale: release them all.
+    call_command("requeue_stalled", "--stale-after=0", "--claim-timeout=0")
+    celery_worker.start()
+    wait_until(lambda: len(smtp_sink.message_id_counts()) >= expected, timeout=WAIT, what="every message")
+    wait_until(lambda: _delivered(change.pk), timeout=WAIT, what="every notification recorded")
+    time.sleep(2)
+
+    duplicates = _duplicates(smtp_sink)
+    fault_figures_record("worker_sigkill", {
+        "expected": expected, "received_unique": len(smtp_sink.message_id_counts()),
+        "received_total": smtp_sink.count(), "duplicated": duplicates, "received_at_kill": received_at_kill,
+        "claimed_unsent_at_kill": claimed_at_kill, "fan_out_complete_at_kill": fan_out.completed_at is not None,
+        "worker_children": CeleryWorker.concurrency,
+    })
+    recipients = {rcpt for rcpts, _ in smtp_sink.received for rcpt in rcpts}
+    assert recipients == set(addresses)
+    assert len(smtp_sink.message_id_counts()) == expected
+    # Only a message on the wire at the kill (one per worker child) can arrive twice.
+    assert duplicates <= CeleryWorker.concurrency
+
+
+def test_it_loses_no_mail_when_redis_is_flushed_mid_fan_out(celery_worker, smtp_sink, alice, us):
+    expected = 1500
+    _bulk_subscribers(expected, "flush")
+
+    change = _publish(alice, jurisdiction=us).changes.get()
+    wait_until(lambda: smtp_sink.count() >= 200, timeout=WAIT, what="the fan-out to get going")
+    redis_flush()
+    received_at_flush = smtp_sink.count()
+    fan_out = ChangeFanOut.objects.get(pk=change.pk)
+    queued_after_flush = redis.Redis.from_url(settings.REDIS_URL).llen("celery")
+    call_command("requeue_stalled", "--stale-after=0")
+    wait_until(lambda: len(smtp_sink.message_id_counts()) >= expected, timeout=WAIT, what="every message")
+    wait_until(lambda: _delivered(change.pk), timeout=WAIT, what="every notification recorded")
+    time.sleep(2)
+
+    duplicates = _duplicates(smtp_sink)
+    fault_figures_record("redis_flush", {
+        "expected": expected, "received_unique": len(smtp_sink.message_id_counts()),
+        "received_total": smtp_sink.count(), "duplicated": duplicates, "received_at_flush": received_at_flush,
+        "fan_out_complete_at_flush": fan_out.completed_at is not None,
+        "tasks_in_redis_after_flush": queued_after_flush,
+    })
+    assert len(smtp_sink.message_id_counts()) == expected
+    assert duplicates == 0
+
+
+def test_it_retries_451_until_every_message_arrives_once(celery_worker, smtp_sink, alice, us):
+    expected = 200
+    addresses = _bulk_subscribers(expected, "busy")
+    smtp_sink.refuse_once = set(addresses[::4])
+    refused = len(smtp_sink.refuse_once)
+
+    change = _publish(alice, jurisdiction=us).changes.get()
+    wait_until(lambda: len(smtp_sink.message_id_counts()) >= expected, timeout=WAIT, what="every message")
+    wait_until(lambda: _delivered(change.pk), timeout=WAIT, what="every notification recorded")
+    time.sleep(2)
+
+    duplicates = _duplicates(smtp_sink)
+    fault_figures_record("smtp_451", {
+        "expected": expected, "answered_451": len(smtp_sink.refused),
+        "received_unique": len(smtp_sink.message_id_counts()),
+        "received_total": smtp_sink.count(), "duplicated": duplicates,
+    })
+    assert len(smtp_sink.refused) == refused
+    assert len(smtp_sink.message_id_counts()) == expected
+    assert duplicates == 0
+    retried = Notification.objects.filter(subscriber__email__in=smtp_sink.refused)
+    assert {n.attempts for n in retried} == {2}
+    assert all(n.sent_at is not None for n in retried)
+
+
+def test_it_stops_the_next_mail_after_a_one_click_unsubscribe(celery_worker, smtp_sink, alice, us):
+    subscriber_with("jill@example.org")
+    subscriber_with("kim@example.org")
+    first = _publish(alice, jurisdiction=us, title="First").changes.get()
+    wait_until(lambda: len(smtp_sink.to("jill@example.org")) == 1 and len(smtp_sink.to("kim@example.org")) == 1,
+               timeout=WAIT, what="the first mails")
+    unsubscribe_url = smtp_sink.to("jill@example.org")[0]["List-Unsubscribe"].strip().strip("<>")
+
+    # A mail provider's one-click request: a bare POST, no cookies, no CSRF token.
+    response = Client(enforce_csrf_checks=True).post(
+        unsubscribe_url.removeprefix(settings.SITE_URL), "List-Unsubscribe=One-Click",
+        content_type="application/x-www-form-urlencoded",
+    )
+    second = _publish(alice, jurisdiction=us, title="Second").changes.get()
+    wait_until(lambda: len(smtp_sink.to("kim@example.org")) == 2, timeout=WAIT, what="the second mail to kim")
+    wait_until(lambda: _delivered(second.pk), timeout=WAIT, what="every notification recorded")
+    time.sleep(1)
+
+    assert response.status_code == 200
+    assert len(smtp_sink.to("jill@example.org")) == 1
+    assert _delivered(first.pk)
