@@ -207,7 +207,68 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
-CELERY_BEAT_SCHEDULE: dict = {}
+
+
+from celery.schedules import crontab  # noqa: E402 - kept with the block that uses it
+
+
+def _env_clock(name: str, default: str) -> tuple[int, int]:
+    """An HH:MM time of day (UTC, like CELERY_TIMEZONE)."""
+    raw = env_str(name, default)
+    hour, _, minute = raw.partition(":")
+    if not (hour.isdigit() and minute.isdigit() and int(hour) < 24 and int(minute) < 60):
+        raise ConfigError(name, f"must be a time of day as HH:MM, got {raw!r}")
+    return int(hour), int(minute)
+
+
+_WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+DIGEST_DAILY_AT = _env_clock("DIGEST_DAILY_AT", "07:00")
+DIGEST_WEEKLY_AT = _env_clock("DIGEST_WEEKLY_AT", env_str("DIGEST_DAILY_AT", "07:00"))
+DIGEST_WEEKLY_DAY = env_str("DIGEST_WEEKLY_DAY", "monday").lower()
+if DIGEST_WEEKLY_DAY not in _WEEKDAYS:
+    raise ConfigError("DIGEST_WEEKLY_DAY", f"must be a day of the week (monday ... sunday), got {DIGEST_WEEKLY_DAY!r}")
+
+# Delivery (tracker/). Claims older than TRACKER_CLAIM_TIMEOUT belong to a
+# dead worker and are released by the sweeper: keep it well above the time
+# one batch can take (TRACKER_SEND_BATCH messages, each bounded by EMAIL_TIMEOUT).
+TRACKER_SWEEP_INTERVAL = env_int("TRACKER_SWEEP_INTERVAL", 300, minimum=10)
+TRACKER_STALE_AFTER = env_int("TRACKER_STALE_AFTER", 600, minimum=0)
+TRACKER_CLAIM_TIMEOUT = env_int("TRACKER_CLAIM_TIMEOUT", 900, minimum=0)
+TRACKER_FAN_OUT_CHUNK = env_int("TRACKER_FAN_OUT_CHUNK", 500, minimum=1)
+TRACKER_SEND_BATCH = env_int("TRACKER_SEND_BATCH", 50, minimum=1)
+# Transient SMTP failures are retried by the task after RETRY_BASE * 2^n
+# seconds (capped at 5 minutes: short ETAs, far below the visibility timeout),
+# at most TRACKER_MAX_RETRIES times per task; a row is given up on after
+# TRACKER_MAX_ATTEMPTS claims in all (task retries and sweeps together).
+TRACKER_RETRY_BASE = env_int("TRACKER_RETRY_BASE", 10, minimum=1)
+TRACKER_MAX_RETRIES = env_int("TRACKER_MAX_RETRIES", 5, minimum=0)
+TRACKER_MAX_ATTEMPTS = env_int("TRACKER_MAX_ATTEMPTS", 10, minimum=1)
+TRACKER_CONFIRM_MAX_AGE_DAYS = env_int("TRACKER_CONFIRM_MAX_AGE_DAYS", 7, minimum=1)
+# Subscribe requests per hour, from one client address and for one email address.
+SUBSCRIBE_RATE_PER_IP = env_int("SUBSCRIBE_RATE_PER_IP", 20, minimum=1)
+SUBSCRIBE_RATE_PER_ADDRESS = env_int("SUBSCRIBE_RATE_PER_ADDRESS", 5, minimum=1)
+# Behind a reverse proxy the client address is the last X-Forwarded-For hop;
+# without one that header is client-controlled and ignored.
+TRACKER_TRUST_X_FORWARDED_FOR = env_bool("BEHIND_PROXY", False)
+
+CELERY_BEAT_SCHEDULE: dict = {
+    "tracker-digest-daily": {
+        "task": "tracker.tasks.digest_run",
+        "schedule": crontab(hour=DIGEST_DAILY_AT[0], minute=DIGEST_DAILY_AT[1]),
+        "args": ("daily",),
+    },
+    "tracker-digest-weekly": {
+        "task": "tracker.tasks.digest_run",
+        "schedule": crontab(hour=DIGEST_WEEKLY_AT[0], minute=DIGEST_WEEKLY_AT[1], day_of_week=DIGEST_WEEKLY_DAY[:3]),
+        "args": ("weekly",),
+    },
+    "tracker-sweep": {
+        "task": "tracker.tasks.stalled_requeue",
+        "schedule": float(TRACKER_SWEEP_INTERVAL),
+        # A sweep that waited longer than the interval is superseded by the next one.
+        "options": {"expires": float(TRACKER_SWEEP_INTERVAL)},
+    },
+}
 
 # Email ---------------------------------------------------------------------
 EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
