@@ -30,6 +30,8 @@ VAR_DIR.mkdir(parents=True, exist_ok=True)
 DEBUG = env_bool("DEBUG", False)
 SITE_URL = env_site_url("SITE_URL", "http://127.0.0.1:8000")
 SITE_NAME = "Psychedelic Therapy Regulatory Tracker"
+# Mounts the benchmark's baseline views under /__bench__/ (make bench only).
+BENCH_ENABLED = env_bool("BENCH", False)
 
 
 def _secret_key() -> str:
@@ -181,6 +183,16 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # One schema component per vocabulary, however many fields use it.
+    "ENUM_NAME_OVERRIDES": {
+        "PrecisionEnum": "regulatory.models.Precision",
+        "DecisionKindEnum": "regulatory.models.DecisionKind",
+        "StatusEnum": "regulatory.models.Status",
+        "DecisionStateEnum": "regulatory.models.DecisionState",
+        "SourceGradeEnum": "regulatory.models.SourceGrade",
+        "ProgrammeKindEnum": "regulatory.models.ProgrammeKind",
+        "ProgrammeStateEnum": "regulatory.models.ProgrammeState",
+    },
 }
 
 # Cache (rate limits; shared by web processes through Redis in production) --
