@@ -59,7 +59,8 @@ def wrk_version() -> str:
     if path is None:
         return ""
     out = subprocess.run([path, "--version"], capture_output=True, text=True)
-    return (out.stdout or out.stderr).splitlines()[0].strip() if (out.stdout or out.stderr) else "wrk"
+    text = (out.stdout or out.stderr).strip()
+    return text.splitlines()[0].split(" [")[0].strip() if text else "wrk"
 
 
 def _children_cpu() -> float:

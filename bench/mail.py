@@ -211,11 +211,11 @@ class MailBench(_Delivery):
         count = self.scale.mail_subscribers
         self.wait_quiet(0.5)
         sink.reset()
-        with Sampler({w.name: w.pid for w in running}) as sampler:
+        with Sampler({**{w.name: w.pid for w in running}, "smtp sink": sink.pid}) as sampler:
             change_id, started = self.publish("mail", workers)
             stats = sink.wait_for(count, timeout=self.scale.mail_timeout, idle_timeout=120)
-            # Anything after the last expected email is a duplicate too.
-            late = sink.wait_for(count + 1, timeout=3)
+        # Anything after the last expected email is a duplicate too.
+        late = sink.wait_for(count + 1, timeout=3)
         seconds = stats.last_at - started
         rows = Notification.objects.filter(change_id=change_id)
         sent = rows.filter(sent_at__isnull=False).count()
@@ -273,13 +273,13 @@ class DigestBench(_Delivery):
         if via_command:
             command = spawn("send_digests", [PY, "manage.py", "send_digests", "daily"], env=self.bench.env,
                             log_dir=self._log_dir())
-            roots = {"send_digests": command.pid, **{w.name: w.pid for w in running}}
+            roots = {"send_digests": command.pid, **{w.name: w.pid for w in running}, "smtp sink": sink.pid}
         else:
             from tracker.tasks import digest_run
 
             command = None
             digest_run.delay("daily")
-            roots = {w.name: w.pid for w in running}
+            roots = {**{w.name: w.pid for w in running}, "smtp sink": sink.pid}
         with Sampler(roots) as sampler:
             command_seconds = None
             if command is not None:
@@ -293,13 +293,13 @@ class DigestBench(_Delivery):
                     raise RuntimeError(f"send_digests exited with {command.proc.returncode}:\n{command.tail()}")
             remaining = max(1.0, self.scale.digest_timeout - (time.time() - started))
             stats = sink.wait_for(expected, timeout=remaining, idle_timeout=120)
-            late = sink.wait_for(expected + 1, timeout=3)
+        late = sink.wait_for(expected + 1, timeout=3)
         end = max(stats.last_at, started + (command_seconds or 0))
         seconds = end - started
         sent = DigestDelivery.objects.filter(cadence="daily", sent_at__isnull=False, after_change_id=upto).count()
         duplicates = late.duplicates + max(0, late.received - expected)
         processes = sampler.report()
-        peak = sampler.max_rss_mb()
+        peak = sampler.max_rss_mb(exclude=("smtp sink",))  # the tracker's processes, not the bench's
         rate = stats.received / seconds if seconds else 0.0
         self.bench.details["digest"] = {
             "via": "python manage.py send_digests daily" if via_command else "tracker.tasks.digest_run (no command yet)",

@@ -130,7 +130,8 @@ class ProcessPeak:
     role: str
     pid: int
     peak_rss_mb: float = 0.0
-    cpu_s: float = 0.0
+    cpu_first: float | None = None  # CPU time at the first sample: the report gives the phase's share
+    cpu_last: float = 0.0
 
 
 @dataclass
@@ -145,7 +146,10 @@ class Sampler:
     _thread: threading.Thread | None = None
 
     def __enter__(self) -> Sampler:
+        self._started = False
         self._sample()
+        self._started = True
+        self._began = time.monotonic()
         self._thread = threading.Thread(target=self._run, daemon=True)
         self._thread.start()
         return self
@@ -155,6 +159,7 @@ class Sampler:
         if self._thread:
             self._thread.join()
         self._sample()
+        self.seconds = time.monotonic() - self._began
 
     def _run(self) -> None:
         while not self._stop.wait(self.interval):
@@ -176,16 +181,26 @@ class Sampler:
                     continue
                 peak = self.peaks.setdefault(proc.pid, ProcessPeak(role=name, pid=proc.pid))
                 peak.peak_rss_mb = max(peak.peak_rss_mb, rss)
-                peak.cpu_s = max(peak.cpu_s, times.user + times.system)
+                cpu = times.user + times.system
+                if peak.cpu_first is None:
+                    # A process born during the phase spent all its CPU in it.
+                    peak.cpu_first = cpu if self._started else 0.0
+                peak.cpu_last = max(peak.cpu_last, cpu)
 
     def report(self) -> list[dict]:
-        return [
-            {"role": p.role, "pid": p.pid, "peak_rss_mb": round(p.peak_rss_mb, 1), "cpu_s": round(p.cpu_s, 2)}
-            for p in sorted(self.peaks.values(), key=lambda p: (p.role, p.pid))
-        ]
+        """Each process's peak RSS, and its CPU time during the phase (also as
+        a share of one core: well under 1.0 means it mostly waited)."""
+        seconds = getattr(self, "seconds", 0.0)
+        rows = []
+        for p in sorted(self.peaks.values(), key=lambda p: (p.role, p.pid)):
+            cpu = p.cpu_last - (p.cpu_first or 0.0)
+            rows.append({"role": p.role, "pid": p.pid, "peak_rss_mb": round(p.peak_rss_mb, 1),
+                         "cpu_s": round(cpu, 2), "cpu_share": round(cpu / seconds, 2) if seconds else None})
+        return rows
 
-    def max_rss_mb(self) -> float:
-        return max((p.peak_rss_mb for p in self.peaks.values()), default=0.0)
+    def max_rss_mb(self, *, exclude: tuple[str, ...] = ()) -> float:
+        """The highest peak among processes whose role does not start with any of `exclude`."""
+        return max((p.peak_rss_mb for p in self.peaks.values() if not p.role.startswith(exclude)), default=0.0)
 
 
 def cpu_seconds(pids: list[int]) -> float:

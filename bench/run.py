@@ -103,6 +103,8 @@ class Bench:
             "load_generator": (f"{load.wrk_version()} (1 thread)" if self.use_wrk
                                else "Python asyncio generator (wrk not installed)"),
             "command": "make bench-quick" if self.scale.name != "full" else "make bench",
+            # Anything else running on the machine skews every figure: say so.
+            "loadavg_at_start": [round(v, 2) for v in os.getloadavg()],
         }
 
     def teardown(self) -> None:
@@ -212,6 +214,7 @@ class Bench:
 
     def results(self) -> dict[str, Any]:
         self.meta["finished_at"] = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+        self.meta["loadavg_at_end"] = [round(v, 2) for v in os.getloadavg()]
         targets = {key: report.target_met(key, self.figures.get(key)) for key in report.TARGETS}
         return {**self.figures, "targets_met": targets, "skipped": self.skipped, "meta": self.meta,
                 "details": self.details}
