@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-from django.contrib.auth.models import Group
 
 from tests.factories import UserFactory
 
@@ -23,9 +22,16 @@ def bob(db):
     return UserFactory(username="bob")
 
 
-@pytest.fixture
-def dataset(db):
-    """The shipped historical dataset, loaded through the real loader."""
+@pytest.fixture(scope="module")
+def dataset(django_db_setup, django_db_blocker):
+    """The shipped dataset, loaded through the real loader once per module (it
+    takes seconds) inside a transaction rolled back after the module's last
+    test; each test's own transaction is a savepoint within it, so tests still
+    cannot see each other's writes. Tests using it also need `db`."""
+    from django.db import transaction
+
     from regulatory.loader import history_load
 
-    return history_load()
+    with django_db_blocker.unblock(), transaction.atomic():
+        yield history_load()
+        transaction.set_rollback(True)

@@ -17,6 +17,8 @@ from regulatory.models import (
 )
 from regulatory.selectors import status_for, status_matrix
 
+pytestmark = pytest.mark.django_db
+
 CORPORATE_ROWS = ["US-17", "US-23", "US-24", "US-26", "US-27", "US-29"]
 
 

@@ -12,21 +12,6 @@ from icalendar import Calendar
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture(scope="module")
-def dataset(django_db_setup, django_db_blocker):
-    """The dataset loaded once for this module (it takes seconds), inside a
-    transaction rolled back after the last test; each test's own transaction
-    is a savepoint within it, so the tests still cannot see each other's writes."""
-    from django.db import transaction
-
-    from regulatory.loader import history_load
-
-    with django_db_blocker.unblock(), transaction.atomic():
-        report = history_load()
-        yield report
-        transaction.set_rollback(True)
-
-
 def _status(client, as_of: str, jurisdiction: str) -> dict:
     response = client.get("/api/v1/status/", {"as_of": as_of, "jurisdiction": jurisdiction, "therapy": "mdma-ptsd"})
     assert response.status_code == 200, response.content
