@@ -139,9 +139,12 @@ def table_render(results: dict[str, Any]) -> str:
         ("publish_to_inbox_p50_s", "publish → inbox p50, idle", " s"),
         ("publish_to_inbox_p99_s", "publish → inbox p99, idle", " s"),
         ("digest_subscribers", "daily digest: subscribers mailed", ""),
-        ("digest_100k_seconds", "daily digest: wall time", " s"),
+        ("digest_100k_seconds", "daily digest (`send_digests daily`): wall time", " s"),
         ("digest_rate", "daily digest: emails/s", ""),
         ("digest_peak_rss_mb", "daily digest: peak RSS of any process", " MB"),
+        ("digest_beat_two_workers_seconds", "same digest as beat runs it, 2 workers: wall time", " s"),
+        ("digest_beat_two_workers_rate", "same, emails/s", ""),
+        ("digest_beat_two_workers_peak_rss_mb", "same, peak RSS of any process", " MB"),
     ):
         lines.append(f"| {label} | {_fmt(get(key), unit)} | {_verdict(key, get(key))} |")
     skipped = results.get("skipped") or {}
