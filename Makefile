@@ -30,6 +30,10 @@ run: install
 test: install-dev
 	$(BIN)/python scripts/stack.py test
 
+## screenshots: refresh docs/img/ from the browser tests (needs Debian's chromium)
+screenshots: install-dev
+	$(BIN)/python scripts/screenshots.py
+
 clean:
 	rm -rf $(VENV) var staticfiles test-artifacts
 
