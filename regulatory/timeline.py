@@ -59,6 +59,9 @@ _DAY_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _PARTIAL_RE = re.compile(r"^(\d{4})(?:-(\d{2}))?(?:-(\d{2}))?$")
 
 
+MIN_YEAR, MAX_YEAR = 1900, 2200
+
+
 def date_param_parse(param: str, raw: str | None) -> dt.date | None:
     """A full YYYY-MM-DD date, or None when the parameter is absent or blank.
 
@@ -70,9 +73,12 @@ def date_param_parse(param: str, raw: str | None) -> dt.date | None:
     if not _DAY_RE.match(raw):
         raise BadParameter(param, f"“{raw}” is not a date; use the form YYYY-MM-DD, for example 2024-03-01.")
     try:
-        return dt.date.fromisoformat(raw)
+        value = dt.date.fromisoformat(raw)
     except ValueError:
         raise BadParameter(param, f"“{raw}” is not a real calendar date.") from None
+    if not MIN_YEAR <= value.year <= MAX_YEAR:
+        raise BadParameter(param, f"“{raw}” is out of range; use a year from {MIN_YEAR} to {MAX_YEAR}.")
+    return value
 
 
 def bound_param_parse(param: str, raw: str | None, *, end: bool) -> dt.date | None:
@@ -86,6 +92,9 @@ def bound_param_parse(param: str, raw: str | None, *, end: bool) -> dt.date | No
     if not match:
         raise BadParameter(param, f"“{raw}” is not a date; use YYYY-MM-DD (or just YYYY or YYYY-MM).")
     year, month, day = (int(g) if g else None for g in match.groups())
+    if not MIN_YEAR <= year <= MAX_YEAR:
+        # Also keeps date arithmetic on the bound (axis padding) in range.
+        raise BadParameter(param, f"“{raw}” is out of range; use a year from {MIN_YEAR} to {MAX_YEAR}.")
     try:
         if day is not None:
             return dt.date(year, month, day)

@@ -78,6 +78,14 @@ def test_it_offers_a_date_control_that_submits_as_of(client, sample):
     assert re.search(r'<input type="date" id="as_of" name="as_of" value="2026-06-01"', html)
 
 
+@pytest.mark.parametrize("value", ["9999-12-31", "0001-01-01"])
+def test_it_answers_400_for_a_date_out_of_range(client, sample, value):
+    response = client.get("/", {"as_of": value})
+
+    assert response.status_code == 400
+    assert "out of range" in response.content.decode()
+
+
 @pytest.mark.parametrize("value", ["2024-13-01", "abc", "20240301", "2024-02-30", "2024-3-1"])
 def test_it_answers_400_naming_as_of_for_a_malformed_date(client, sample, value):
     response = client.get("/", {"as_of": value})

@@ -196,6 +196,9 @@ def test_it_says_so_when_no_jurisdiction_has_decisions(client, sample):
     ({"from": "abc"}, "from"),
     ({"to": "2024-02-30"}, "to"),
     ({"from": "2024-05-01", "to": "2024-01-01"}, "from"),
+    ({"to": "9999-12"}, "to"),
+    ({"from": "9999-12-31"}, "from"),
+    ({"from": "0001"}, "from"),
 ])
 def test_it_answers_400_naming_the_bad_parameter(client, sample, params, param):
     response = client.get(URL, params)
