@@ -22,6 +22,7 @@ from regulatory.models import (
     AccessProgramme,
     ChangeKind,
     Decision,
+    DecisionState,
     Jurisdiction,
     Precision,
     ProgrammeSource,
@@ -277,6 +278,11 @@ def _load_decisions(rows: list[tuple[dict, dict]], resolve: _Resolver, report: L
                 Decision.objects.filter(pk=decision.pk).update(dataset_key=row["key"], dataset_values=plain)
                 decision_publish(decision=decision, is_import=True)
                 report.created += 1
+                continue
+            if decision.state == DecisionState.RETRACTED:
+                # An editor withdrew it: that is their change to keep.
+                report.kept_editor_values.append(f"{where}.state")
+                report.unchanged += 1
                 continue
             to_write, record = _merge(decision_snapshot(decision), decision.dataset_values, plain, where, report)
             if to_write:

@@ -18,6 +18,7 @@ from regulatory.models import (
     ChangeKind,
     Decision,
     DecisionState,
+    Precision,
     Source,
 )
 
@@ -63,6 +64,17 @@ def snapshot_diff(before: Mapping[str, Any], after: Mapping[str, Any]) -> dict[s
     }
 
 
+def announcement_end(decision: Decision) -> dt.date:
+    """The last day the announcement can have been on: a month-precision
+    date is stored as the 1st, but may have been the 31st."""
+    day = decision.announced_on
+    if decision.announced_precision == Precision.YEAR:
+        return dt.date(day.year, 12, 31)
+    if decision.announced_precision == Precision.MONTH:
+        return (day.replace(day=28) + dt.timedelta(days=4)).replace(day=1) - dt.timedelta(days=1)
+    return day
+
+
 def _change_write(*, decision: Decision, kind: str, diff: dict, by=None, note: str = "",
                   is_import: bool = False) -> Change:
     """Append a Change. Must run inside the caller's transaction."""
@@ -72,7 +84,9 @@ def _change_write(*, decision: Decision, kind: str, diff: dict, by=None, note: s
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_CHANGE_LOCK_KEY])
     now = timezone.now()
-    late = decision.announced_on < now.date() - dt.timedelta(days=LATE_REPORT_DAYS)
+    # Only a first publication can be late news; an amendment of an old
+    # decision is today's news about it.
+    late = kind == ChangeKind.PUBLISH and announcement_end(decision) < now.date() - dt.timedelta(days=LATE_REPORT_DAYS)
     return Change.objects.create(
         decision=decision, kind=kind, diff=diff, note=note, recorded_at=now,
         recorded_by=by if getattr(by, "is_authenticated", False) else None,

@@ -134,3 +134,19 @@ def test_it_places_member_states_under_the_eu(small_file):
     from regulatory.models import Jurisdiction
 
     assert Jurisdiction.objects.get(code="de").parent.code == "eu"
+
+
+def test_it_keeps_a_retraction_when_the_dataset_row_changes(small_file):
+    from regulatory.services import decision_retract
+
+    history_load(small_file)
+    nda = Decision.objects.get(dataset_key="US-18")
+    decision_retract(decision=nda, note="Entered twice.")
+    small_file.write_text(SMALL.replace("summary: Priority review.", "summary: Priority review was granted."))
+
+    report = history_load(small_file)
+
+    nda.refresh_from_db()
+    assert nda.state == "retracted"
+    assert nda.summary == "Priority review."
+    assert "decision US-18.state" in report.kept_editor_values

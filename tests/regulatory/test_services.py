@@ -185,3 +185,22 @@ def test_it_attaches_date_errors_to_the_field_an_editor_must_fix():
         decision.full_clean(exclude=["therapies"])
 
     assert "effective_on" in exc.value.message_dict
+
+
+def test_it_does_not_label_an_amendment_of_an_old_decision_late():
+    old = published_decision(announced_on=dt.date(2017, 8, 1))
+
+    change = decision_update(decision=old, data={"title": "Typo fixed"}, change_kind=ChangeKind.CORRECT,
+                             note="Typo.")
+
+    assert change.late_reported is False
+
+
+def test_it_judges_lateness_from_the_end_of_a_month_precision_announcement(time_machine):
+    from regulatory.models import Precision
+
+    time_machine.move_to(dt.datetime(2024, 9, 3, 12, tzinfo=dt.timezone.utc))
+    # Announced "Aug 2024": possibly on the 31st, so not late on 3 Sep.
+    decision = published_decision(announced_on=dt.date(2024, 8, 1), announced_precision=Precision.MONTH)
+
+    assert decision.changes.get().late_reported is False
