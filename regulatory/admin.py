@@ -31,8 +31,22 @@ from regulatory.services import (
 )
 
 
+class ReferenceAdmin(SimpleHistoryAdmin):
+    """Jurisdictions, regulators and therapies: deleting one in use would
+    silently rewrite published decisions (and widen subscriptions scoped to
+    it), so only unused rows can be deleted."""
+
+    in_use_relations: tuple[str, ...] = ()
+
+    def has_delete_permission(self, request, obj=None):
+        if obj is not None and any(getattr(obj, name).exists() for name in self.in_use_relations):
+            return False
+        return super().has_delete_permission(request, obj)
+
+
 @admin.register(Jurisdiction)
-class JurisdictionAdmin(SimpleHistoryAdmin):
+class JurisdictionAdmin(ReferenceAdmin):
+    in_use_relations = ("decisions", "regulators", "access_programmes", "members")
     list_display = ("code", "name", "parent", "position")
     list_filter = ("parent",)
     search_fields = ("code", "name")
@@ -40,30 +54,54 @@ class JurisdictionAdmin(SimpleHistoryAdmin):
 
 
 @admin.register(Regulator)
-class RegulatorAdmin(SimpleHistoryAdmin):
+class RegulatorAdmin(ReferenceAdmin):
+    in_use_relations = ("decisions", "access_programmes")
     list_display = ("code", "name", "jurisdiction", "website")
     list_filter = ("jurisdiction",)
     search_fields = ("code", "name")
 
 
 @admin.register(Therapy)
-class TherapyAdmin(SimpleHistoryAdmin):
+class TherapyAdmin(ReferenceAdmin):
+    in_use_relations = ("decisions", "access_programmes")
     list_display = ("slug", "name", "substance", "indication", "position")
     search_fields = ("slug", "name", "substance", "indication")
     prepopulated_fields = {"slug": ("substance", "indication")}
 
 
+class SourceFormSet(forms.BaseInlineFormSet):
+    def clean(self) -> None:
+        super().clean()
+        # Editing only the sources of a published decision is an edit of the
+        # public record too: it needs the same "amendment or correction" and
+        # note as a change to the decision's own fields.
+        if self.instance.pk and self.instance.is_live and self.has_changed():
+            if not self.data.get("change_kind"):
+                raise ValidationError("Changing the sources of a published decision is an amendment or a "
+                                      "correction: say which below, with a public note.")
+            if not self.data.get("change_note", "").strip():
+                raise ValidationError("Changing the sources of a published decision needs a public note.")
+
+
 class SourceInline(admin.StackedInline):
     model = Source
+    formset = SourceFormSet
     extra = 0
     min_num = 1
     validate_min = True
     fields = (("url", "grade"), ("title", "publisher"), ("published_on", "published_precision"), "note")
 
-    def has_change_permission(self, request, obj=None):
+    def _editable(self, obj) -> bool:
         return obj is None or obj.state != DecisionState.RETRACTED
 
-    has_add_permission = has_delete_permission = has_change_permission
+    def has_change_permission(self, request, obj=None):
+        return super().has_change_permission(request, obj) and self._editable(obj)
+
+    def has_add_permission(self, request, obj=None):
+        return super().has_add_permission(request, obj) and self._editable(obj)
+
+    def has_delete_permission(self, request, obj=None):
+        return super().has_delete_permission(request, obj) and self._editable(obj)
 
 
 class DecisionAdminForm(forms.ModelForm):
@@ -89,10 +127,8 @@ class DecisionAdminForm(forms.ModelForm):
         if self.instance.pk and self.instance.is_live and self.has_changed():
             if not cleaned.get("change_kind"):
                 self.add_error("change_kind", "Say whether this edit is an amendment, a correction or a retraction.")
-            if cleaned.get("change_kind") in (ChangeKind.CORRECT, ChangeKind.RETRACT) and not cleaned.get(
-                "change_note", ""
-            ).strip():
-                self.add_error("change_note", "Corrections and retractions need a public note.")
+            if cleaned.get("change_kind") and not cleaned.get("change_note", "").strip():
+                self.add_error("change_note", "Say in a public note why the record changed.")
         return cleaned
 
 

@@ -11,10 +11,12 @@ from rest_framework.authtoken.models import Token
 EDITORS_GROUP = "Editors"
 
 # Editors record and correct the regulatory record and watch deliveries.
-# They cannot manage users or delete anything published (services refuse).
-_EDITOR_PERMISSIONS = Q(content_type__app_label="regulatory") | Q(
-    content_type__app_label="tracker", codename__startswith="view_"
-)
+# They cannot manage users, delete anything published (services refuse) or
+# delete reference data (jurisdictions, regulators, therapies, programmes).
+_EDITOR_PERMISSIONS = (
+    Q(content_type__app_label="regulatory")
+    & ~Q(codename__in=["delete_jurisdiction", "delete_regulator", "delete_therapy", "delete_accessprogramme"])
+) | Q(content_type__app_label="tracker", codename__startswith="view_")
 
 
 def editors_group_sync() -> Group:

@@ -93,6 +93,16 @@ def test_it_requires_the_kind_of_edit_for_a_published_decision(editor_client):
     assert Change.objects.filter(decision=decision).count() == 1
 
 
+def test_it_requires_a_public_note_for_an_amendment(editor_client):
+    decision = published_decision()
+    url = reverse("admin:regulatory_decision_change", args=[decision.pk])
+
+    response = editor_client.post(url, _form_data(decision, title="Changed", change_kind="amend"))
+
+    assert "change_note" in response.context["adminform"].form.errors
+    assert Change.objects.filter(decision=decision).count() == 1
+
+
 def test_it_records_a_correction_made_in_the_admin(editor_client, alice):
     decision = published_decision()
     url = reverse("admin:regulatory_decision_change", args=[decision.pk])
@@ -127,3 +137,49 @@ def test_it_offers_no_delete_for_a_published_decision(editor_client):
 
     assert response.status_code == 403
     assert Decision.objects.filter(pk=decision.pk).exists()
+
+
+def test_it_requires_the_kind_of_edit_when_only_the_sources_of_a_published_decision_change(editor_client):
+    decision = published_decision()
+    url = reverse("admin:regulatory_decision_change", args=[decision.pk])
+
+    response = editor_client.post(url, _form_data(decision, **{"sources-0-url": "https://www.fda.gov/new"}))
+
+    assert response.status_code == 200
+    assert "amendment or a correction" in str(response.context["inline_admin_formsets"][0].formset.non_form_errors())
+    assert decision.sources.get().url != "https://www.fda.gov/new"
+    assert Change.objects.filter(decision=decision).count() == 1
+
+
+def test_it_records_a_sources_only_amendment_with_its_note(editor_client):
+    decision = published_decision()
+    url = reverse("admin:regulatory_decision_change", args=[decision.pk])
+
+    response = editor_client.post(url, _form_data(decision, change_kind="amend", change_note="Official letter added.",
+                                                  **{"sources-0-url": "https://www.fda.gov/new"}))
+
+    assert response.status_code == 302
+    change = Change.objects.filter(decision=decision).latest("id")
+    assert (change.kind, change.note, list(change.diff)) == (ChangeKind.AMEND, "Official letter added.", ["sources"])
+
+
+def test_it_does_not_let_editors_delete_a_therapy_in_use(editor_client, alice):
+    therapy = TherapyFactory()
+    published_decision(therapies=[therapy])
+
+    response = editor_client.post(reverse("admin:regulatory_therapy_delete", args=[therapy.pk]), {"post": "yes"})
+
+    assert response.status_code == 403
+    assert not alice.has_perm("regulatory.delete_therapy")
+
+
+def test_it_does_not_let_a_superuser_delete_a_therapy_in_use(client, django_user_model):
+    admin_user = django_user_model.objects.create_superuser("root", "root@example.org", "pw-root-12345")
+    client.force_login(admin_user)
+    therapy = TherapyFactory()
+    published_decision(therapies=[therapy])
+
+    response = client.post(reverse("admin:regulatory_therapy_delete", args=[therapy.pk]), {"post": "yes"})
+
+    assert response.status_code == 403
+    therapy.refresh_from_db()
