@@ -40,6 +40,11 @@ def _secret_key() -> str:
         if len(key) < 32:
             raise ConfigError("SECRET_KEY", "must be at least 32 characters long")
         return key
+    if SITE_URL.startswith("https://"):
+        # Production (an https site): every web and worker host must sign and
+        # verify subscriber links with the same key, so it cannot be made up
+        # per host.
+        raise ConfigError("SECRET_KEY", "must be set when SITE_URL is https (production)")
     # No key configured: keep a random one under var/ so that signed links
     # survive restarts on a developer's machine. Production sets SECRET_KEY.
     path = VAR_DIR / "secret_key"

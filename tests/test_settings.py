@@ -41,6 +41,13 @@ def test_it_stops_on_a_bad_value_with_one_line_naming_the_variable(name, value):
     assert lines[0].startswith(f"Configuration error: {name} ")
 
 
+def test_it_requires_a_secret_key_in_production():
+    result = _check(SITE_URL="https://tracker.example.org")
+
+    assert result.returncode == 1
+    assert result.stderr.strip() == "Configuration error: SECRET_KEY must be set when SITE_URL is https (production)"
+
+
 def test_it_starts_on_the_embedded_defaults():
     result = _check()
 
