@@ -29,6 +29,26 @@ def say(text: str) -> None:
     print(f"[stack] {text}", flush=True)
 
 
+def stop_embedded_redis(server) -> None:
+    """SHUTDOWN, then wait for the process to be gone (kill it if it lingers),
+    so that Ctrl-C leaves nothing listening."""
+    import redis
+
+    pid = server.pid
+    try:
+        server.shutdown(nosave=True, now=True, force=True)
+    except redis.exceptions.RedisError:
+        pass  # the server closes the connection as it exits
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return
+        time.sleep(0.1)
+    os.kill(pid, signal.SIGKILL)
+
+
 def free_port(preferred: int) -> int:
     for port in (preferred, 0):
         with socket.socket() as sock:
@@ -151,7 +171,7 @@ def run() -> int:
         if mail is not None:
             mail.stop()
         if redis_server is not None:
-            redis_server.shutdown()
+            stop_embedded_redis(redis_server)
         say("stopped")
     return 0
 
@@ -165,7 +185,7 @@ def test(args: list[str]) -> int:
         return subprocess.call([PY, "-m", "pytest", *args], cwd=ROOT)
     finally:
         if redis_server is not None:
-            redis_server.shutdown()
+            stop_embedded_redis(redis_server)
 
 
 def main() -> int:

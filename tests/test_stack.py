@@ -69,7 +69,7 @@ def test_it_serves_a_healthy_tracker_with_a_real_worker_and_beat_and_stops_on_ct
         gone, alive = psutil.wait_procs(family, timeout=20)
         assert alive == []
         with pytest.raises(OSError):
-            socket.create_connection(("127.0.0.1", redis_port), timeout=2).close()
+            socket.create_connection(("127.0.0.1", redis_port), timeout=2).close()  # the stack waited for it
     finally:
         if stack.poll() is None:
             os.killpg(stack.pid, signal.SIGKILL)
