@@ -108,6 +108,18 @@ def bound_param_parse(param: str, raw: str | None, *, end: bool) -> dt.date | No
         raise BadParameter(param, f"“{raw}” is not a real calendar date.") from None
 
 
+def jurisdiction_param_parse(params: Mapping[str, Any], jurisdictions: Iterable[Jurisdiction]) -> list[str]:
+    """The `jurisdiction` codes asked for, each checked against those known."""
+    getlist = getattr(params, "getlist", None)
+    codes = codes_param_parse(getlist("jurisdiction") if getlist else [params.get("jurisdiction") or ""])
+    known = {j.code for j in jurisdictions}
+    unknown = [c for c in codes if c not in known]
+    if unknown:
+        raise BadParameter("jurisdiction", f"unknown jurisdiction code{'s' if len(unknown) > 1 else ''} "
+                                           f"{', '.join(unknown)}. Known codes: {', '.join(sorted(known))}.")
+    return codes
+
+
 def codes_param_parse(values: Iterable[str]) -> list[str]:
     """`?jurisdiction=us,au` and `?jurisdiction=us&jurisdiction=au` (what a
     row of checkboxes sends) mean the same."""
@@ -274,14 +286,7 @@ def timeline_params_parse(params: Mapping[str, Any]) -> TimelineParams:
             known = ", ".join(t.slug for t in therapies) or "none recorded yet"
             raise BadParameter("therapy", f"there is no therapy “{slug}”. Known therapies: {known}.")
         therapy = therapies[0]  # the default slug is missing from this database
-    getlist = getattr(params, "getlist", None)
-    raw_codes = getlist("jurisdiction") if getlist else [params.get("jurisdiction") or ""]
-    codes = codes_param_parse(raw_codes)
-    known_codes = {j.code for j in jurisdictions}
-    unknown = [c for c in codes if c not in known_codes]
-    if unknown:
-        raise BadParameter("jurisdiction", f"unknown jurisdiction code{'s' if len(unknown) > 1 else ''} "
-                                           f"{', '.join(unknown)}. Known codes: {', '.join(sorted(known_codes))}.")
+    codes = jurisdiction_param_parse(params, jurisdictions)
     kind = (params.get("kind") or "").strip()
     if kind and kind not in DecisionKind.values:
         raise BadParameter("kind", f"there is no kind of decision “{kind}”. Known kinds: "
@@ -901,13 +906,7 @@ class ProgrammeParams:
 
 def programme_params_parse(params: Mapping[str, Any]) -> ProgrammeParams:
     jurisdictions = list(Jurisdiction.objects.select_related("parent"))
-    getlist = getattr(params, "getlist", None)
-    codes = codes_param_parse(getlist("jurisdiction") if getlist else [params.get("jurisdiction") or ""])
-    known = {j.code for j in jurisdictions}
-    unknown = [c for c in codes if c not in known]
-    if unknown:
-        raise BadParameter("jurisdiction", f"unknown jurisdiction code{'s' if len(unknown) > 1 else ''} "
-                                           f"{', '.join(unknown)}. Known codes: {', '.join(sorted(known))}.")
+    codes = jurisdiction_param_parse(params, jurisdictions)
     state = (params.get("state") or "").strip()
     if state and state not in ProgrammeState.values:
         raise BadParameter("state", f"“{state}” is not a programme state; use one of {', '.join(ProgrammeState.values)}.")
