@@ -10,6 +10,10 @@ result at once in a short UPDATE. So:
 - a worker killed mid-batch leaves its rows claimed; the sweeper releases
   claims older than TRACKER_CLAIM_TIMEOUT and queues them again. Only the
   message that was on the wire at the kill can arrive twice;
+- a live worker re-asserts its claim on each row right before sending it
+  (and restarts the row's clock), so a batch that outlives the claim timeout
+  skips the rows the sweeper released to another worker instead of sending
+  them twice;
 - Redis losing every task loses no mail: the sweeper finds unsent rows and
   unfinished fan-outs in the database and queues them again.
 
@@ -121,10 +125,15 @@ def _send_over_one_connection(
     build: Callable[[T], EmailMultiAlternatives | None],
     on_sent: Callable[[T, str], None],
     on_failure: Callable[[T, SendFailure], bool],
+    still_mine: Callable[[T], bool] | None = None,
 ) -> list[T]:
     """Send each item's message on one SMTP connection, recording each result
     as soon as it is known. `on_failure` returns True when it released the
-    item for another try. Returns the items to retry (transient failures)."""
+    item for another try. Returns the items to retry (transient failures).
+
+    `still_mine` is asked right before each item is built and sent: a slow
+    batch can outlive its claim, the sweeper then releases the unsent rest and
+    another worker sends it, so an item this worker no longer holds is skipped."""
     retry: list[T] = []
     if not items:
         return retry
@@ -138,6 +147,9 @@ def _send_over_one_connection(
         return released if failure.transient else []
     try:
         for index, item in enumerate(items):
+            if still_mine is not None and not still_mine(item):
+                logger.info("Skipping %r: its claim was released while the batch was running", item)
+                continue
             message = build(item)
             if message is None:
                 continue
@@ -147,6 +159,8 @@ def _send_over_one_connection(
                 failure = smtp_failure(exc)
                 logger.info("Sending %s failed: %s", message.extra_headers.get("Message-ID"), failure.text)
                 if failure.stops_batch:
+                    # The item on the wire is still held (just re-asserted);
+                    # the rest may not be, and on_failure only touches rows it holds.
                     released = [rest for rest in items[index:] if on_failure(rest, failure)]
                     if failure.transient:
                         retry.extend(released)
@@ -179,6 +193,16 @@ def _claim(model: type[DeliveryRow], ids: Sequence[int]) -> tuple[uuid.UUID, lis
     return token, _drop_inactive(model, token, rows)
 
 
+def _claim_renew(model: type[DeliveryRow], token: uuid.UUID, row: DeliveryRow) -> bool:
+    """Re-assert this worker's claim on one row right before sending it, and
+    restart its clock (so the sweeper cannot release it while it is on the
+    wire). False when the sweeper released it or it was finished meanwhile:
+    another worker may be sending it, so this one must not."""
+    return bool(
+        model.objects.filter(UNSENT, pk=row.pk, claim_token=token).update(claimed_at=timezone.now())
+    )
+
+
 def _drop_inactive(model: type[DeliveryRow], token: uuid.UUID, rows: list) -> list:
     """Cancel rows whose subscriber left or bounced since the row was written."""
     inactive = [row.pk for row in rows if not row.subscriber.is_active]
@@ -190,9 +214,11 @@ def _drop_inactive(model: type[DeliveryRow], token: uuid.UUID, rows: list) -> li
 
 
 def _row_failed(model: type[DeliveryRow], token: uuid.UUID, row: DeliveryRow, failure: SendFailure) -> bool:
-    """Record a failure; True when the row was released for another try."""
+    """Record a failure; True when the row was released for another try.
+    A row this worker no longer holds (its claim was released and another
+    worker took it) is left alone and never retried from here."""
     now = timezone.now()
-    mine = model.objects.filter(pk=row.pk, claim_token=token)
+    mine = model.objects.filter(UNSENT, pk=row.pk, claim_token=token)
     if failure.kind == RECIPIENT_PERMANENT:
         with transaction.atomic():
             mine.update(failed_at=now, last_error=failure.text)
@@ -201,8 +227,7 @@ def _row_failed(model: type[DeliveryRow], token: uuid.UUID, row: DeliveryRow, fa
     if failure.kind == MESSAGE_PERMANENT or row.attempts >= settings.TRACKER_MAX_ATTEMPTS:
         mine.update(failed_at=now, last_error=failure.text)
         return False
-    mine.update(claimed_at=None, claim_token=None, last_error=failure.text)
-    return True
+    return bool(mine.update(claimed_at=None, claim_token=None, last_error=failure.text))
 
 
 def subscriber_suppress(*, subscriber_id: int, reason: str) -> None:
@@ -288,6 +313,7 @@ def notification_batch_send(*, notification_ids: Sequence[int]) -> list[int]:
 
     retry = _send_over_one_connection(
         rows, build=build, on_sent=sent, on_failure=lambda row, failure: _row_failed(Notification, token, row, failure),
+        still_mine=lambda row: _claim_renew(Notification, token, row),
     )
     return [row.pk for row in retry]
 
@@ -374,6 +400,7 @@ def digest_batch_send(*, delivery_ids: Sequence[int]) -> list[int]:
     retry = _send_over_one_connection(
         rows, build=build, on_sent=sent,
         on_failure=lambda row, failure: _row_failed(DigestDelivery, token, row, failure),
+        still_mine=lambda row: _claim_renew(DigestDelivery, token, row),
     )
     return [row.pk for row in retry]
 

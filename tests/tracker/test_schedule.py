@@ -55,6 +55,31 @@ def test_it_stops_on_a_bad_digest_setting(name, value):
     assert result.stderr.strip().startswith(f"Configuration error: {name} ")
 
 
+def _delivery_settings(**env: str) -> subprocess.CompletedProcess:
+    code = "from django.conf import settings as s; print(s.TRACKER_CLAIM_TIMEOUT, s.TRACKER_SEND_BATCH, s.EMAIL_TIMEOUT)"
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("TRACKER_") and k != "EMAIL_TIMEOUT"}
+    return subprocess.run([sys.executable, "-c", f"import django; django.setup(); {code}"], cwd=ROOT,
+                          env={**environ, "DJANGO_SETTINGS_MODULE": "config.settings", **env},
+                          capture_output=True, text=True, timeout=60)
+
+
+def test_it_refuses_to_start_when_a_batch_can_outlive_its_claim():
+    # The old defaults: 50 messages x 20 s = 1000 s > 900 s.
+    result = _delivery_settings(TRACKER_CLAIM_TIMEOUT="900", TRACKER_SEND_BATCH="50", EMAIL_TIMEOUT="20")
+
+    assert result.returncode == 1
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("Configuration error: TRACKER_CLAIM_TIMEOUT "), result.stderr
+
+
+def test_it_starts_on_defaults_where_a_batch_ends_well_within_its_claim():
+    result = _delivery_settings()
+
+    assert result.returncode == 0, result.stderr
+    claim_timeout, batch, email_timeout = map(int, result.stdout.split())
+    assert claim_timeout >= 2 * (batch + 1) * email_timeout
+
+
 @pytest.mark.django_db
 def test_it_notifies_nobody_when_the_shipped_dataset_is_loaded():
     from regulatory.loader import history_load

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import smtplib
+from collections import Counter
 
 import pytest
+import time_machine
 from celery.exceptions import Retry
 from django.core import mail
 
@@ -169,6 +172,31 @@ def test_it_gives_up_after_the_maximum_number_of_attempts(scripted_mail, setting
     notification = Notification.objects.get()
     assert retry_again == []
     assert notification.failed_at is not None and notification.attempts == 2
+
+
+def test_it_skips_rows_the_sweeper_released_while_a_slow_batch_was_running(scripted_mail):
+    with time_machine.travel(dt.datetime(2025, 3, 3, 9, tzinfo=dt.UTC), tick=False) as clock:
+        ids = _notify("a@example.org", "b@example.org", "c@example.org")
+
+        def slow_server() -> None:
+            clock.shift(500)
+
+        def sweeper_then_second_worker() -> None:
+            # 1000 s after the claim, more than TRACKER_CLAIM_TIMEOUT: the sweeper
+            # releases what this batch has not sent yet, and another worker sends it.
+            clock.shift(500)
+            plan = delivery.stalled_find(stale_after=0, claim_timeout=900)
+            for batch in plan.notification_batches:
+                delivery.notification_batch_send(notification_ids=batch)
+
+        scripted_mail.during_send = {"a@example.org": slow_server, "b@example.org": sweeper_then_second_worker}
+
+        delivery.notification_batch_send(notification_ids=ids)
+
+    assert Counter(m.to[0] for m in scripted_mail.sent) == {
+        "a@example.org": 1, "b@example.org": 1, "c@example.org": 1,
+    }
+    assert not Notification.objects.filter(sent_at__isnull=True).exists()
 
 
 def test_it_does_not_catch_unexpected_errors(scripted_mail):
