@@ -434,9 +434,19 @@ def confirmation_deliver(*, subscription_id: int) -> bool:
         if failure.transient:
             Subscription.objects.filter(pk=item.pk).update(confirmation_claimed_at=None)
             return True
+        if failure.kind == CONNECTION_PERMANENT:
+            # Our side is at fault (SMTP credentials refused, sender rejected):
+            # the request is fine. Keep it unclaimed for the sweeper, which
+            # queues it again every sweep until the mail service is fixed or
+            # the link's lifetime ends; the task does not retry it at once.
+            logger.warning("Confirmation for subscription %s not sent, left for the sweeper: %s",
+                           item.pk, failure.text)
+            Subscription.objects.filter(pk=item.pk).update(confirmation_claimed_at=None)
+            return False
         if failure.kind == RECIPIENT_PERMANENT:
             subscriber_suppress(subscriber_id=item.subscriber_id, reason=failure.text)
-        # Nothing more can be done for this request; the person can ask again.
+        # The address or this message was refused for good (5xx on RCPT or
+        # DATA): nothing more can be done for this request; the person can ask again.
         logger.warning("Confirmation for subscription %s not sent: %s", item.pk, failure.text)
         item.delete()
         return False

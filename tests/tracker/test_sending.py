@@ -10,11 +10,12 @@ import pytest
 import time_machine
 from celery.exceptions import Retry
 from django.core import mail
+from django.utils import timezone
 
 from tests.factories import published_decision
-from tests.tracker.factories import subscriber_with
+from tests.tracker.factories import pending_subscription, subscriber_with
 from tracker import delivery, services
-from tracker.models import Notification, Subscriber
+from tracker.models import Notification, Subscriber, Subscription
 from tracker.tasks import notification_send_batch
 
 pytestmark = pytest.mark.django_db
@@ -264,3 +265,51 @@ def test_it_keeps_retry_countdowns_short():
 
     assert countdowns[0] < countdowns[3]
     assert max(countdowns) <= delivery.MAX_RETRY_COUNTDOWN + 10
+
+
+# --- Confirmation links ------------------------------------------------------------
+
+def _sweep_later() -> delivery.SweepPlan:
+    return delivery.stalled_find(stale_after=600, claim_timeout=900, now=timezone.now() + dt.timedelta(hours=1))
+
+
+@pytest.mark.parametrize("where", ["login", "sender"])
+def test_it_keeps_a_pending_subscription_for_the_sweeper_when_our_smtp_side_is_refused(scripted_mail, where):
+    subscription = pending_subscription("new@example.org")
+    if where == "login":
+        scripted_mail.open_failures.append(smtplib.SMTPAuthenticationError(535, b"5.7.8 bad credentials"))
+    else:
+        scripted_mail.failures["new@example.org"] = [
+            smtplib.SMTPSenderRefused(553, b"5.7.1 sender not allowed", "alerts@localhost")
+        ]
+
+    retry = delivery.confirmation_deliver(subscription_id=subscription.pk)
+
+    subscription.refresh_from_db()
+    assert retry is False
+    assert subscription.confirmation_sent_at is None and subscription.confirmation_claimed_at is None
+    assert Subscriber.objects.get().suppressed_at is None
+    assert _sweep_later().confirmation_ids == [subscription.pk]
+
+
+def test_it_sends_a_kept_confirmation_once_the_smtp_service_is_fixed(scripted_mail):
+    subscription = pending_subscription("new@example.org")
+    scripted_mail.open_failures.append(smtplib.SMTPAuthenticationError(535, b"5.7.8 bad credentials"))
+    delivery.confirmation_deliver(subscription_id=subscription.pk)
+
+    for subscription_id in _sweep_later().confirmation_ids:
+        delivery.confirmation_deliver(subscription_id=subscription_id)
+
+    assert [m.to for m in scripted_mail.sent] == [["new@example.org"]]
+
+
+def test_it_forgets_a_pending_subscription_whose_address_is_refused_for_good(scripted_mail):
+    subscription = pending_subscription("gone@example.org")
+    scripted_mail.failures["gone@example.org"] = [
+        smtplib.SMTPRecipientsRefused({"gone@example.org": (550, b"5.1.1 no such user")})
+    ]
+
+    delivery.confirmation_deliver(subscription_id=subscription.pk)
+
+    assert not Subscription.objects.filter(pk=subscription.pk).exists()
+    assert Subscriber.objects.get().suppressed_at is not None
