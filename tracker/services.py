@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.core.cache import cache
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 from django.core.exceptions import ValidationError
 from django.core.validators import EmailValidator
 from django.db import IntegrityError, transaction
@@ -37,6 +39,9 @@ logger = logging.getLogger(__name__)
 
 EMAIL_MAX_LENGTH = 254
 RATE_WINDOW_SECONDS = 3600
+# What the Redis cache raises when Redis is down or does not answer in time.
+# Only these are caught: any other error is a bug and must surface.
+CACHE_UNAVAILABLE: tuple[type[Exception], ...] = (RedisConnectionError, RedisTimeoutError)
 
 
 # --- Validation shared by the API, the pages and the importer ---------------
@@ -102,22 +107,35 @@ def rate_limit_hit(*, scope: str, key: str, limit: int, window: int = RATE_WINDO
     """Count one request against a fixed window; when the count is over
     `limit`, return the seconds until the window ends (for Retry-After).
 
-    Keys are hashed so that no address or IP is stored in the cache."""
+    Keys are hashed so that no address or IP is stored in the cache.
+
+    Fails open: when the cache (Redis) is unreachable the request is let
+    through, with a warning in the log. The limit only guards against
+    floods; a request that passes it costs one pending row and at most one
+    confirmation email (double opt-in), whereas failing closed would turn a
+    Redis outage into an outage of subscribing (a 500 on every request)."""
     now = int(time.time())
     bucket = now // window
     digest = hashlib.sha256(f"{scope}:{key}".encode()).hexdigest()[:32]
     cache_key = f"tracker:rate:{digest}:{bucket}"
-    if cache.add(cache_key, 1, timeout=window):
-        count = 1
-    else:
-        try:
-            count = cache.incr(cache_key)
-        except ValueError:  # expired between add() and incr()
-            cache.add(cache_key, 1, timeout=window)
-            count = 1
+    try:
+        count = _rate_count(cache_key, window)
+    except CACHE_UNAVAILABLE as exc:
+        logger.warning("Rate limit %r not applied, the cache is unavailable: %s", scope, exc)
+        return None
     if count > limit:
         return window - (now % window)
     return None
+
+
+def _rate_count(cache_key: str, window: int) -> int:
+    if cache.add(cache_key, 1, timeout=window):
+        return 1
+    try:
+        return cache.incr(cache_key)
+    except ValueError:  # expired between add() and incr()
+        cache.add(cache_key, 1, timeout=window)
+        return 1
 
 
 def client_address(meta: dict) -> str:

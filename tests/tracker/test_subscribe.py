@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import logging
+import socket
+
 import pytest
 from django.urls import reverse
 
@@ -181,3 +184,33 @@ def test_it_rate_limits_the_page_too(client, settings):
 
     assert response.status_code == 429
     assert b"Too many requests" in response.content
+
+
+# --- Redis (the rate limiter's cache) down ----------------------------------------
+
+@pytest.fixture
+def cache_down(settings) -> None:
+    """The cache points at a port where nothing listens: every call raises."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    settings.CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": f"redis://127.0.0.1:{port}/0"}
+    }
+
+
+def test_it_accepts_an_api_request_when_the_rate_limiter_cache_is_down(client, cache_down, caplog):
+    with caplog.at_level(logging.WARNING, logger="tracker.services"):
+        response = _post(client, email="carol@example.org")
+
+    assert response.status_code == 202
+    assert Subscription.objects.get().confirmed_at is None
+    assert any("cache is unavailable" in record.getMessage() for record in caplog.records)
+
+
+def test_it_accepts_a_request_from_the_page_when_the_rate_limiter_cache_is_down(client, cache_down):
+    response = client.post(reverse("tracker-subscribe"), {"email": "carol@example.org", "cadence": "weekly"})
+
+    assert response.status_code == 200
+    assert b"Check your inbox" in response.content
+    assert Subscription.objects.get().cadence == Cadence.WEEKLY
