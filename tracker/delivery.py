@@ -296,6 +296,23 @@ def fan_out_step(*, change_id: int) -> FanOutStep:
     return FanOutStep(notification_ids, more=more)
 
 
+def notifications_write(*, subscriber_id: int, change_ids: Sequence[int]) -> list[int]:
+    """Write instant Notification rows for one subscriber outside the fan-out
+    (e.g. the unmailed changes of a subscription that leaves a digest) and
+    return the ids still to send. A row that exists already (the fan-out, or
+    another instant subscription, got there first) is not written twice."""
+    if not change_ids:
+        return []
+    Notification.objects.bulk_create(
+        [Notification(subscriber_id=subscriber_id, change_id=change_id) for change_id in change_ids],
+        ignore_conflicts=True, batch_size=500,
+    )
+    return list(
+        Notification.objects.filter(UNSENT, subscriber_id=subscriber_id, change_id__in=list(change_ids),
+                                    claimed_at__isnull=True).order_by("pk").values_list("pk", flat=True)
+    )
+
+
 def notification_batch_send(*, notification_ids: Sequence[int]) -> list[int]:
     """Claim and send instant notifications; return the ids to retry later."""
     token, rows = _claim(Notification, notification_ids)

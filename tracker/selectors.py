@@ -213,6 +213,34 @@ def digest_build(*, cadence: str, bounds: Mapping[int, tuple[int, int]]) -> dict
     return result
 
 
+def change_ids_matching(*, changes: QuerySet[Change], scope: SubscriptionScope,
+                        covered_by: Iterable[SubscriptionScope] = ()) -> list[int]:
+    """Ids of `changes` (dataset imports left out) that `scope` matches and
+    none of `covered_by` does, in order. Three queries."""
+    rows = list(
+        changes.filter(is_import=False).select_related("decision").prefetch_related("decision__therapies").order_by("pk")
+    )
+    if not rows:
+        return []
+    scopes = change_scopes(rows)
+    others = list(covered_by)
+    return [
+        change.pk for change in rows
+        if scope.matches(change.pk, scopes[change.pk])
+        and not any(other.matches(change.pk, scopes[change.pk]) for other in others)
+    ]
+
+
+def changes_not_fanned_out_to(*, subscriber_id: int, after: int, upto: int) -> QuerySet[Change]:
+    """Changes in (after, upto] whose instant fan-out has not yet reached this
+    subscriber (not started, or stopped at a lower subscriber id): that
+    fan-out will look at the subscriber's subscriptions as they are then."""
+    return Change.objects.filter(pk__gt=after, pk__lte=upto, is_import=False).filter(
+        Q(tracker_fan_out__isnull=True)
+        | Q(tracker_fan_out__completed_at__isnull=True, tracker_fan_out__last_subscriber_id__lt=subscriber_id)
+    )
+
+
 def subscription_scope(subscription: Subscription) -> SubscriptionScope:
     """The scope of a subscription loaded with its jurisdictions, therapies and kinds prefetched."""
     return SubscriptionScope(
