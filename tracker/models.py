@@ -47,6 +47,9 @@ class Subscriber(models.Model):
     # cadence. They only move forward, and only after a successful send.
     daily_watermark = models.BigIntegerField(default=0)
     weekly_watermark = models.BigIntegerField(default=0)
+    # Signed into every manage link; unsubscribing increments it, which
+    # revokes every manage link mailed before (tracker/tokens.py).
+    token_version = models.PositiveIntegerField(default=0, editable=False)
 
     objects = SubscriberQuerySet.as_manager()
 

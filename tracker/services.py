@@ -244,10 +244,18 @@ def _subscriber_activate(subscriber: Subscriber, now) -> None:
 
 @transaction.atomic
 def subscription_add(*, subscriber: Subscriber, scope: Scope) -> Subscription:
-    """Add a confirmed subscription from the manage page; it starts now."""
+    """Add a confirmed subscription from the manage page; it starts now.
+
+    Refused for an address that unsubscribed: an old manage link (forwarded,
+    leaked) must not restart mail to someone who opted out. Their manage
+    links are revoked on unsubscribe anyway; coming back takes the subscribe
+    page and a fresh confirmation."""
     subscriber = Subscriber.objects.select_for_update().get(pk=subscriber.pk)
     if subscriber.suppressed_at is not None:
         raise ValidationError("Mail to this address bounced permanently, so nothing can be sent to it.")
+    if subscriber.unsubscribed_at is not None:
+        raise ValidationError("This address unsubscribed. To receive mail again, subscribe on the subscribe "
+                              "page: a confirmation link will be sent to it.")
     now = timezone.now()
     subscription = Subscription.objects.create(
         subscriber=subscriber, cadence=scope.cadence, confirmed_at=now, starts_after_change_id=change_latest_id(),
@@ -341,12 +349,15 @@ def subscription_remove(*, subscription: Subscription) -> None:
 @transaction.atomic
 def subscriber_unsubscribe(*, subscriber: Subscriber) -> None:
     """Stop all mail: remove every subscription and cancel what is not yet
-    being sent. Idempotent. The row stays, so an import cannot re-add them."""
+    being sent. Idempotent. The row stays, so an import cannot re-add them.
+    Revokes every manage link mailed so far (token_version); the unsubscribe
+    link itself keeps working."""
     subscriber = Subscriber.objects.select_for_update().get(pk=subscriber.pk)
     now = timezone.now()
     if subscriber.unsubscribed_at is None:
         subscriber.unsubscribed_at = now
-        subscriber.save(update_fields=["unsubscribed_at"])
+        subscriber.token_version += 1
+        subscriber.save(update_fields=["unsubscribed_at", "token_version"])
     subscriber.subscriptions.all().delete()
     for model in (Notification, DigestDelivery):
         model.objects.filter(UNSENT, subscriber=subscriber, claimed_at__isnull=True).update(

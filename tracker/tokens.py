@@ -1,4 +1,5 @@
-"""Signed links: confirm (expiring), manage and unsubscribe (per subscriber).
+"""Signed links: confirm (expiring), manage (revoked on unsubscribe) and
+unsubscribe (per subscriber, permanent).
 
 Each purpose has its own salt, so a token made for one purpose is "foreign"
 to the others and fails verification. Readers return None for anything that
@@ -56,14 +57,31 @@ def _subscriber_token_read(salt: str, token: str) -> int | None:
     return payload["s"]
 
 
-# Manage and unsubscribe links do not expire: they sit in every email ever
-# sent, and RFC 8058 expects List-Unsubscribe to keep working.
+# Unsubscribe links never expire: they sit in every email ever sent, RFC 8058
+# expects List-Unsubscribe to keep working, and all they can do is stop mail.
+# Manage links can also add and change subscriptions, so they carry the
+# subscriber's token_version: unsubscribing increments it and every manage
+# link mailed before stops working. Coming back then takes the subscribe page
+# and a fresh confirmation through the mailbox.
 def manage_token_make(subscriber: Subscriber) -> str:
-    return _subscriber_token_make(_MANAGE_SALT, subscriber)
+    return signing.Signer(salt=_MANAGE_SALT).sign_object(
+        {"s": subscriber.pk, "v": subscriber.token_version}, compress=False,
+    )
 
 
-def manage_token_read(token: str) -> int | None:
-    return _subscriber_token_read(_MANAGE_SALT, token)
+def manage_token_read(token: str) -> tuple[int, int] | None:
+    """(subscriber id, token version) for a valid manage token. Links made
+    before versions existed carry none and read as version 0."""
+    try:
+        payload = signing.Signer(salt=_MANAGE_SALT).unsign_object(token)
+    except (signing.BadSignature, ValueError, UnicodeDecodeError):
+        return None
+    if not isinstance(payload, dict) or not isinstance(payload.get("s"), int):
+        return None
+    version = payload.get("v", 0)
+    if not isinstance(version, int) or isinstance(version, bool):
+        return None
+    return payload["s"], version
 
 
 def unsubscribe_token_make(subscriber: Subscriber) -> str:

@@ -72,8 +72,12 @@ def confirm(request: HttpRequest, token: str) -> HttpResponse:
 
 
 def _subscriber_from_manage(token: str) -> Subscriber | None:
-    subscriber_id = tokens.manage_token_read(token)
-    return None if subscriber_id is None else Subscriber.objects.filter(pk=subscriber_id).first()
+    """The subscriber of a manage link that is still current (not revoked by an unsubscribe)."""
+    ids = tokens.manage_token_read(token)
+    if ids is None:
+        return None
+    subscriber_id, version = ids
+    return Subscriber.objects.filter(pk=subscriber_id, token_version=version).first()
 
 
 @never_cache
@@ -114,8 +118,8 @@ def manage(request: HttpRequest, token: str) -> HttpResponse:
             return redirect(request.path)
         elif action == "unsubscribe":
             services.subscriber_unsubscribe(subscriber=subscriber)
-            messages.success(request, "You are unsubscribed: no more mail will be sent to this address.")
-            return redirect(request.path)
+            # This page's own link is revoked now: answer here, not with a redirect to it.
+            return render(request, "tracker/unsubscribed.html", {"subscriber": subscriber})
         else:
             return render(request, "tracker/bad_request.html", {
                 "detail": "Unknown action or subscription (it may have been removed already).",

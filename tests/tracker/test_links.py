@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 import datetime as dt
+import importlib
 
 import pytest
 import time_machine
+from django.apps import apps as django_apps
+from django.core import signing
+from django.core.exceptions import ValidationError
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 
 from tests.factories import JurisdictionFactory, published_decision
 from tests.tracker.factories import pending_subscription, subscriber_with
-from tracker import tokens
+from tracker import services, tokens
 from tracker.models import Cadence, Notification, Subscriber, Subscription
 from tracker.selectors import change_latest_id
 
@@ -301,3 +306,97 @@ def test_it_refuses_a_tampered_manage_link(client):
     carol.refresh_from_db()
     assert response.status_code == 400
     assert carol.unsubscribed_at is None
+
+
+# --- Manage links are revoked on unsubscribe ----------------------------------------
+
+def _one_click(client, subscriber: Subscriber):
+    return client.post(_unsubscribe_path(subscriber), {"List-Unsubscribe": "One-Click"})
+
+
+def test_it_revokes_every_manage_link_on_unsubscribe(client):
+    carol = subscriber_with("carol@example.org")
+    path = _manage_path(carol)
+    _one_click(client, carol)
+
+    response = client.get(path)
+
+    assert response.status_code == 400
+    assert b"This link is not valid" in response.content
+
+
+def test_it_does_not_restart_mail_from_an_old_manage_link_after_an_unsubscribe(client):
+    carol = subscriber_with("carol@example.org")
+    path = _manage_path(carol)
+    _one_click(client, carol)
+
+    client.post(path, {"action": "add", "add-cadence": "instant"})
+
+    carol.refresh_from_db()
+    assert carol.unsubscribed_at is not None
+    assert not carol.subscriptions.exists()
+
+
+def test_it_refuses_to_add_a_subscription_for_an_address_that_unsubscribed():
+    carol = subscriber_with("carol@example.org")
+    services.subscriber_unsubscribe(subscriber=carol)
+
+    with pytest.raises(ValidationError):
+        services.subscription_add(subscriber=carol, scope=services.Scope(cadence=Cadence.INSTANT))
+
+    carol.refresh_from_db()
+    assert carol.unsubscribed_at is not None and not carol.subscriptions.exists()
+
+
+def test_it_keeps_an_old_unsubscribe_link_working_after_an_unsubscribe_and_a_return(client):
+    carol = subscriber_with("carol@example.org")
+    _one_click(client, carol)
+    client.get(_confirm_path(pending_subscription("carol@example.org")))
+
+    response = _one_click(client, carol)
+
+    carol.refresh_from_db()
+    assert response.status_code == 200
+    assert carol.unsubscribed_at is not None
+
+
+def test_it_gives_a_working_manage_link_to_someone_who_came_back(client):
+    carol = subscriber_with("carol@example.org")
+    _one_click(client, carol)
+
+    confirmed = client.get(_confirm_path(pending_subscription("carol@example.org")))
+
+    carol.refresh_from_db()
+    path = _manage_path(carol)
+    assert path.encode() in confirmed.content
+    assert client.get(path).status_code == 200
+
+
+def test_it_accepts_a_manage_link_mailed_before_links_had_versions(client):
+    carol = subscriber_with("carol@example.org")
+    legacy = signing.Signer(salt="tracker.subscriber-manage").sign_object({"s": carol.pk}, compress=False)
+
+    response = client.get(reverse("tracker-manage", args=[legacy]))
+
+    assert response.status_code == 200
+
+
+def test_it_revokes_legacy_manage_links_of_those_who_had_already_left():
+    migration = importlib.import_module("tracker.migrations.0002_subscriber_token_version")
+    carol = subscriber_with("carol@example.org")
+    Subscriber.objects.filter(pk=carol.pk).update(unsubscribed_at=timezone.now(), token_version=0)
+    dave = subscriber_with("dave@example.org")
+
+    migration.revoke_links_of_those_who_left(django_apps, None)
+
+    assert Subscriber.objects.get(pk=carol.pk).token_version == 1
+    assert Subscriber.objects.get(pk=dave.pk).token_version == 0
+
+
+def test_it_answers_an_unsubscribe_on_the_manage_page_without_sending_back_to_the_revoked_link(client):
+    carol = subscriber_with("carol@example.org")
+
+    response = client.post(_manage_path(carol), {"action": "unsubscribe"})
+
+    assert response.status_code == 200
+    assert b"You are unsubscribed" in response.content
