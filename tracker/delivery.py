@@ -340,7 +340,15 @@ def notification_batch_send(*, notification_ids: Sequence[int]) -> list[int]:
 def digest_plan(*, cadence: str, now: dt.datetime | None = None) -> list[int]:
     """Write a DigestDelivery row for every active subscriber whose `cadence`
     digest has changes since their watermark; return the ids to send (new
-    rows, and older ones never sent). Empty digests get no row."""
+    rows, and older ones never sent).
+
+    Empty digests get no row, and their watermark moves to `upto` at once,
+    so that the next run does not read the same changes again for a
+    subscriber whose scope never matches. That is safe because nothing in
+    (watermark, upto] matches any of their `cadence` subscriptions, and the
+    subscriber rows are locked while that is worked out: a subscription
+    changed meanwhile (subscription_update takes the same lock) is seen
+    before the watermark moves, never after."""
     now = now or timezone.now()
     upto = selectors.change_latest_id()
     period = selectors.digest_period(cadence, now)
@@ -354,9 +362,23 @@ def digest_plan(*, cadence: str, now: dt.datetime | None = None) -> list[int]:
         if not chunk:
             break
         after_subscriber_id = chunk[-1]
-        watermarks = dict(Subscriber.objects.filter(pk__in=chunk).values_list("pk", watermark_field))
-        bounds = {sid: (mark, upto) for sid, mark in watermarks.items() if mark < upto}
-        contents = selectors.digest_build(cadence=cadence, bounds=bounds)
+        with transaction.atomic():
+            watermarks = dict(
+                Subscriber.objects.select_for_update().filter(pk__in=chunk).order_by("pk")
+                .values_list("pk", watermark_field)
+            )
+            bounds = {sid: (mark, upto) for sid, mark in watermarks.items() if mark < upto}
+            contents = selectors.digest_build(cadence=cadence, bounds=bounds)
+            if empty := [sid for sid in bounds if sid not in contents]:
+                Subscriber.objects.filter(pk__in=empty, **{f"{watermark_field}__lt": upto}).update(
+                    **{watermark_field: upto}
+                )
+                # A digest planned earlier for them and not sent yet covers a
+                # part of that range, so it is empty too: drop it, so that no
+                # unsent row ever lies below its subscriber's watermark.
+                DigestDelivery.objects.filter(
+                    UNSENT, cadence=cadence, subscriber_id__in=empty, claimed_at__isnull=True,
+                ).delete()
         if contents:
             with transaction.atomic():
                 DigestDelivery.objects.bulk_create(

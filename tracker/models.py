@@ -44,7 +44,9 @@ class Subscriber(models.Model):
                                          help_text="Set when the address bounced permanently; no mail is sent.")
     suppressed_reason = models.CharField(max_length=500, blank=True)
     # Watermarks: the id of the last Change covered by a sent digest of that
-    # cadence. They only move forward, and only after a successful send.
+    # cadence. They only move forward: when a digest is sent, or when the
+    # planner finds that nothing up to the latest change matches (an empty
+    # digest, which is not sent).
     daily_watermark = models.BigIntegerField(default=0)
     weekly_watermark = models.BigIntegerField(default=0)
     # Signed into every manage link; unsubscribing increments it, which

@@ -231,3 +231,68 @@ def test_it_gives_digests_the_list_headers_and_their_own_message_id(us):
     assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
     assert message["Message-ID"] == f"<digest-{DigestDelivery.objects.get().pk}@127.0.0.1>"
     assert message["Auto-Submitted"] == "auto-generated"
+
+
+# --- Empty digests move the watermark ------------------------------------------------
+
+def test_it_moves_the_watermark_past_changes_an_empty_digest_did_not_match(us, au):
+    carol = subscriber_with("carol@example.org", cadence=Cadence.DAILY, jurisdictions=[au])
+    change = published_decision(jurisdiction=us).changes.get()
+
+    ids = delivery.digest_plan(cadence=Cadence.DAILY)
+
+    carol.refresh_from_db()
+    assert ids == [] and mail.outbox == []
+    assert carol.daily_watermark == change.pk
+    assert carol.weekly_watermark == 0
+
+
+def test_it_does_not_read_the_same_changes_again_for_a_scope_that_never_matches(us, au, monkeypatch):
+    carol = subscriber_with("carol@example.org", cadence=Cadence.DAILY, jurisdictions=[au])
+    published_decision(jurisdiction=us)
+    delivery.digest_plan(cadence=Cadence.DAILY)
+    asked: list[dict] = []
+    build = selectors.digest_build
+    monkeypatch.setattr(selectors, "digest_build", lambda **kw: asked.append(kw["bounds"]) or build(**kw))
+
+    delivery.digest_plan(cadence=Cadence.DAILY)
+
+    assert all(carol.pk not in bounds for bounds in asked)
+
+
+def test_it_sends_a_matching_change_that_comes_after_an_empty_digest(us, au):
+    subscriber_with("carol@example.org", cadence=Cadence.DAILY, jurisdictions=[au])
+    published_decision(jurisdiction=us, title="Elsewhere")
+    _run()
+    published_decision(jurisdiction=au, title="Here")
+
+    _run()
+
+    assert len(mail.outbox) == 1
+    assert "Here" in mail.outbox[0].body and "Elsewhere" not in mail.outbox[0].body
+
+
+def test_it_keeps_the_watermark_below_a_matching_change_until_its_digest_is_sent(us, au):
+    carol = subscriber_with("carol@example.org", cadence=Cadence.DAILY, jurisdictions=[au])
+    subscriber_with("carol@example.org", cadence=Cadence.DAILY, jurisdictions=[us])
+    published_decision(jurisdiction=us)
+
+    ids = delivery.digest_plan(cadence=Cadence.DAILY)
+
+    carol.refresh_from_db()
+    assert len(ids) == 1
+    assert carol.daily_watermark == 0
+
+
+def test_it_drops_an_unsent_digest_that_became_empty_when_the_watermark_moves(us):
+    carol = subscriber_with("carol@example.org", cadence=Cadence.DAILY, jurisdictions=[us])
+    published_decision(jurisdiction=us)
+    delivery.digest_plan(cadence=Cadence.DAILY)
+    carol.subscriptions.get().delete()
+    subscriber_with("carol@example.org", cadence=Cadence.DAILY, kinds=["refusal"])
+
+    delivery.digest_plan(cadence=Cadence.DAILY)
+
+    carol.refresh_from_db()
+    assert not DigestDelivery.objects.exists()
+    assert carol.daily_watermark == selectors.change_latest_id()
