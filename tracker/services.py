@@ -177,17 +177,20 @@ def _scope_key(subscription: Subscription) -> tuple:
 
 
 @transaction.atomic
-def subscription_request(*, email: str, scope: Scope) -> Subscription | None:
+def subscription_request(*, email: str, scope: Scope) -> Subscription:
     """Record a pending subscription and queue its confirmation email.
 
     The caller answers the same whatever happens here (new, pending, already
-    subscribed, suppressed), so nobody learns who subscribes. A suppressed
-    (permanently bouncing) address gets nothing; everyone else gets a
-    confirmation link, the only mail ever sent to an unconfirmed address."""
+    subscribed, suppressed), so nobody learns who subscribes. Everyone gets a
+    confirmation link, the only mail ever sent to an unconfirmed address,
+    except a suppressed (permanently bouncing) address, which gets nothing.
+    Even then the same work is done here (the same rows written, the same
+    task queued), so that the answer does not come back faster for a bounced
+    address: the confirmation task drops the request without sending it
+    (delivery.confirmation_deliver), and confirming it is refused."""
     subscriber = _subscriber_get_or_create(email)
     if subscriber.suppressed_at is not None:
-        logger.info("Subscribe request for suppressed subscriber %s ignored", subscriber.pk)
-        return None
+        logger.info("Subscribe request for suppressed subscriber %s: no mail will be sent", subscriber.pk)
     subscription = Subscription.objects.create(subscriber=subscriber, cadence=scope.cadence)
     _scope_set(subscription, scope)
     from tracker.tasks import confirmation_send, enqueue

@@ -6,6 +6,8 @@ import logging
 import socket
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from tests.factories import JurisdictionFactory, TherapyFactory
@@ -64,16 +66,36 @@ def test_it_queues_the_confirmation_after_commit(client, queued, django_capture_
     assert queued == [("tracker.tasks.confirmation_send", (Subscription.objects.get().pk,))]
 
 
-def test_it_sends_nothing_to_a_bounced_address_but_answers_the_same(client, queued,
+def test_it_sends_nothing_to_a_bounced_address_but_answers_the_same(client, queued, scripted_mail,
                                                                     django_capture_on_commit_callbacks):
     bounced = subscriber_with("bounced@example.org")
     delivery.subscriber_suppress(subscriber_id=bounced.pk, reason="550")
 
     with django_capture_on_commit_callbacks(execute=True):
         response = _post(client, email="bounced@example.org")
+    for _, (subscription_id,) in queued:
+        delivery.confirmation_deliver(subscription_id=subscription_id)
 
     assert response.status_code == 202
-    assert queued == []
+    assert scripted_mail.sent == []
+    assert not Subscription.objects.filter(confirmed_at__isnull=True).exists()
+
+
+def test_it_does_the_same_work_for_a_bounced_address_as_for_a_subscribed_one(queued, us,
+                                                                           django_capture_on_commit_callbacks):
+    subscriber_with("known@example.org")
+    bounced = subscriber_with("bounced@example.org")
+    delivery.subscriber_suppress(subscriber_id=bounced.pk, reason="550")
+    scope = services.scope_validate(cadence="daily", jurisdictions=["us"])
+    queries = {}
+
+    for address in ("known@example.org", "bounced@example.org"):
+        with CaptureQueriesContext(connection) as captured, django_capture_on_commit_callbacks(execute=True):
+            services.subscription_request(email=address, scope=scope)
+        queries[address] = len(captured)
+
+    assert queries["bounced@example.org"] == queries["known@example.org"]
+    assert [name for name, _ in queued] == ["tracker.tasks.confirmation_send"] * 2
 
 
 def test_it_treats_addresses_case_insensitively(client):
