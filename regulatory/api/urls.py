@@ -5,6 +5,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from regulatory.api import views
 
 urlpatterns = [
+    path("", views.api_root, name="api-root"),
     path("jurisdictions/", views.JurisdictionListApi.as_view(), name="api-jurisdiction-list"),
     path("jurisdictions/<slug:code>/", views.JurisdictionDetailApi.as_view(), name="api-jurisdiction-detail"),
     path("therapies/", views.TherapyListApi.as_view(), name="api-therapy-list"),

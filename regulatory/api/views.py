@@ -487,3 +487,25 @@ class StatusApi(ReadApi):
 def not_found(request: Request, *args: Any, **kwargs: Any) -> Response:
     """Any other URL under /api/v1/: a JSON 404 rather than the HTML page."""
     raise NotFound("No such API endpoint. See /api/v1/docs/.")
+
+
+@extend_schema(exclude=True)
+@api_view(["GET"])
+@permission_classes([AllowAny])
+def api_root(request: Request) -> Response:
+    """What /api/v1/ offers, as links: a starting point for a client or a person."""
+    from django.urls import NoReverseMatch, reverse
+
+    names = {
+        "jurisdictions": "api-jurisdiction-list", "therapies": "api-therapy-list",
+        "access-programmes": "api-access-programme-list", "decisions": "api-decision-list",
+        "status": "api-status", "subscriptions": "tracker-api-subscriptions",
+        "schema": "api-schema", "docs": "api-docs",
+    }
+    links = {}
+    for key, name in names.items():
+        try:
+            links[key] = request.build_absolute_uri(reverse(name))
+        except NoReverseMatch:  # an app that is not installed has no link to offer
+            continue
+    return Response(links)

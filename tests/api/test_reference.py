@@ -99,3 +99,13 @@ def test_it_answers_400_for_an_unknown_parameter_on_a_reference_list(anon_client
 
     assert response.status_code == 400
     assert "substance" in response.json()
+
+
+def test_it_lists_the_endpoints_at_the_api_root(client):
+    response = client.get("/api/v1/")
+
+    assert response.status_code == 200
+    body = response.json()
+    assert body["decisions"] == "http://testserver/api/v1/decisions/"
+    assert body["subscriptions"] == "http://testserver/api/v1/subscriptions/"
+    assert body["docs"] == "http://testserver/api/v1/docs/"

@@ -195,7 +195,9 @@ def test_it_shows_the_page_again_with_the_field_named_on_bad_input(client):
 
     assert response.status_code == 400
     assert b"Enter a valid email address." in response.content
-    assert b'id="id_email-error"' in response.content
+    # The input's aria-describedby (set by Django) must name the error's id.
+    assert b'aria-describedby="id_email_error"' in response.content
+    assert b'id="id_email_error"' in response.content
 
 
 def test_it_rate_limits_the_page_too(client, settings):
