@@ -212,6 +212,10 @@ CACHES = {
     }
 }
 
+# Seconds a rendered read (API, feeds, CSV, pages for anonymous readers) is
+# kept in the cache under its ETag; 0 turns it off. See regulatory/conditional.py.
+RESPONSE_CACHE_SECONDS = env_int("RESPONSE_CACHE_SECONDS", 600, minimum=0)
+
 # Celery --------------------------------------------------------------------
 # Redis is only the transport: PostgreSQL holds the truth (Change outbox,
 # Notification rows), and a sweeper on beat re-queues whatever Redis loses.

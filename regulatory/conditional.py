@@ -17,10 +17,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import wraps
 
+from django.conf import settings
+from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.utils import timezone
 from django.utils.cache import get_conditional_response, patch_cache_control, patch_vary_headers
 from django.utils.http import http_date
+
+from redis.exceptions import RedisError
 
 from regulatory import selectors
 
@@ -76,21 +80,61 @@ def stamp(response: HttpResponseBase, validators: Validators) -> HttpResponseBas
     return response
 
 
-def conditional_view(*, depends_on_today: bool = False) -> Callable:
-    """Decorator for the public function views (feeds, exports)."""
+# The body of a 200 answer, kept under its ETag. The ETag names everything the
+# body depends on (record version, full path, format, viewer, today), so a
+# kept body is never stale: any write moves the version and so the key. A warm
+# read then costs the validator query and one cache GET.
+_BODY_PREFIX = "body:"
+_BODY_MAX_BYTES = 8 * 1024 * 1024
+
+
+def cached_response(validators: Validators) -> HttpResponse | None:
+    if not settings.RESPONSE_CACHE_SECONDS:
+        return None
+    try:
+        kept = cache.get(_BODY_PREFIX + validators.etag)
+    except (RedisError, OSError):
+        return None  # Redis is a speed-up here, never a dependency
+    if kept is None:
+        return None
+    content, content_type, disposition = kept
+    response = HttpResponse(content, content_type=content_type)
+    if disposition:
+        response["Content-Disposition"] = disposition
+    return stamp(response, validators)
+
+
+def remember(response: HttpResponseBase, validators: Validators) -> None:
+    """Keep a rendered 200 body for the next reader with the same validators."""
+    if (not settings.RESPONSE_CACHE_SECONDS or response.status_code != 200 or response.streaming
+            or len(response.content) > _BODY_MAX_BYTES):
+        return
+    kept = (response.content, response["Content-Type"], response.get("Content-Disposition", ""))
+    try:
+        cache.set(_BODY_PREFIX + validators.etag, kept, settings.RESPONSE_CACHE_SECONDS)
+    except (RedisError, OSError):
+        pass
+
+
+def conditional_view(*, depends_on_today: bool = False, anonymous_only: bool = False) -> Callable:
+    """Decorator for function views (feeds, exports, pages): 304 for a current
+    copy, else the kept body, else the view. With `anonymous_only` (pages that
+    show signed-in users something of their own), signed-in readers always get
+    a fresh page."""
 
     def decorator(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponseBase]:
         @wraps(view)
         def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponseBase:
-            if request.method not in ("GET", "HEAD"):
+            if request.method not in ("GET", "HEAD") or (anonymous_only and request.user.is_authenticated):
                 return view(request, *args, **kwargs)
             validators = validators_for(request, today=timezone.localdate() if depends_on_today else None)
-            response = not_modified(request, validators)
+            response = not_modified(request, validators) or cached_response(validators)
             if response is not None:
                 return response
             response = view(request, *args, **kwargs)
             if response.status_code == 200:
                 stamp(response, validators)
+                remember(response, validators)
             return response
 
         return wrapper

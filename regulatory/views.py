@@ -13,6 +13,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_safe
 
 from regulatory import timeline as pages
+from regulatory.conditional import conditional_view
 from regulatory.models import ProgrammeState
 
 
@@ -35,6 +36,7 @@ def answers_bad_parameters(view: Callable[..., HttpResponse]) -> Callable[..., H
 
 
 @require_safe
+@conditional_view(depends_on_today=True, anonymous_only=True)
 @answers_bad_parameters
 def matrix(request: HttpRequest) -> HttpResponse:
     today = timezone.localdate()
@@ -47,6 +49,7 @@ def matrix(request: HttpRequest) -> HttpResponse:
 
 
 @require_safe
+@conditional_view(depends_on_today=True, anonymous_only=True)
 @answers_bad_parameters
 def timeline(request: HttpRequest) -> HttpResponse:
     params = pages.timeline_params_parse(request.GET)
@@ -67,6 +70,7 @@ def decision(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @require_safe
+@conditional_view(anonymous_only=True)
 @answers_bad_parameters
 def programmes(request: HttpRequest) -> HttpResponse:
     params = pages.programme_params_parse(request.GET)

@@ -7,6 +7,14 @@ import pytest
 from tests.factories import UserFactory
 
 
+@pytest.fixture(autouse=True)
+def _no_response_cache(settings):
+    """Keep rendered reads out of the cache: ids repeat across tests once their
+    transactions roll back (SQLite), and with them ETags, so a body kept by one
+    test could answer another. tests/api/test_response_cache.py turns it on."""
+    settings.RESPONSE_CACHE_SECONDS = 0
+
+
 @pytest.fixture
 def alice(db):
     """An editor (staff, in the Editors group, not a superuser)."""

@@ -148,12 +148,14 @@ def conditional_get(*, depends_on_today: bool = False) -> Callable:
             validators = conditional.validators_for(
                 request, viewer=viewer, today=timezone.localdate() if depends_on_today else None
             )
-            response = conditional.not_modified(request, validators)
+            response = conditional.not_modified(request, validators) or conditional.cached_response(validators)
             if response is not None:
                 return response
             response = method(self, request, *args, **kwargs)
             if response.status_code == 200:
                 conditional.stamp(response, validators)
+                # Kept once DRF has rendered it (after content negotiation).
+                response.add_post_render_callback(lambda rendered: conditional.remember(rendered, validators))
             return response
 
         return wrapper

@@ -11,7 +11,7 @@ from regulatory.services import decision_retract
 from tests.factories import DecisionFactory
 from tests.pages.sample import decisions_add
 
-MATRIX_QUERIES = 7  # jurisdictions, therapies, statuses, latest decisions; upcoming ones, their therapies and sources
+MATRIX_QUERIES = 8  # the ETag version, jurisdictions, therapies, statuses, latest decisions; upcoming ones, their therapies and sources
 
 
 def cell_html(html: str, jurisdiction: str, therapy: str) -> str:

@@ -10,7 +10,7 @@ from regulatory.models import AccessProgramme, ProgrammeState
 from regulatory.services import decision_retract
 from tests.pages.sample import decisions_add
 
-PROGRAMME_QUERIES = 5  # jurisdictions; programmes with jurisdiction and regulator, therapies, sources, decisions
+PROGRAMME_QUERIES = 6  # the ETag version, jurisdictions; programmes with jurisdiction and regulator, therapies, sources, decisions
 URL = "/programmes/"
 
 

@@ -14,7 +14,7 @@ from regulatory.timeline import MARK_GAP, BadParameter, bound_param_parse
 from tests.factories import published_decision
 from tests.pages.sample import decisions_add
 
-TIMELINE_QUERIES = 5  # therapies, jurisdictions; decisions, their therapies, their sources
+TIMELINE_QUERIES = 6  # the ETag version, therapies, jurisdictions; decisions, their therapies, their sources
 URL = "/timeline/"
 
 
