@@ -78,8 +78,15 @@ def test_it_serves_a_healthy_tracker_with_a_real_worker_and_beat_and_stops_on_ct
         with pytest.raises(OSError):
             socket.create_connection(("127.0.0.1", redis_port), timeout=2).close()  # the stack waited for it
     finally:
-        if stack.poll() is None:
-            os.killpg(stack.pid, signal.SIGKILL)
+        if stack.poll() is None:  # the test failed with the stack up: stop it and all it started
+            leftovers = psutil.Process(stack.pid).children(recursive=True)
+            os.killpg(stack.pid, signal.SIGINT)
+            try:
+                stack.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(stack.pid, signal.SIGKILL)
+            for proc in psutil.wait_procs(leftovers, timeout=10)[1]:
+                proc.kill()
         log.close()
     assert "[stack] stopped" in (tmp_path / "stack.log").read_text()
 
