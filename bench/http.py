@@ -20,7 +20,7 @@ from typing import Any
 
 from bench import load
 from bench.dataset import Plan
-from bench.procs import cpu_seconds, free_port, gunicorn_start
+from bench.procs import machine_cpu, cpu_seconds, free_port, gunicorn_start
 
 JSON = {"Accept": "application/json"}
 HTML = {"Accept": "text/html"}
@@ -110,11 +110,14 @@ def _measure(base: str, endpoint: Endpoint, *, scale, use_wrk: bool, gunicorn_pi
                            "is BENCH=1 reaching the server?")
 
     def run(target: str, headers: dict[str, str], seconds: int) -> dict[str, Any]:
-        server_cpu = cpu_seconds([gunicorn_pid])
+        server_cpu, machine = cpu_seconds([gunicorn_pid]), machine_cpu()
         result = load.run_load(target, seconds=seconds, connections=scale.http_connections, headers=headers,
                                prefer_wrk=use_wrk)
         row = result.as_dict()
         row["server_cpu_s"] = round(cpu_seconds([gunicorn_pid]) - server_cpu, 2)
+        busy, total, postgres = (after - before for after, before in zip(machine_cpu(), machine))
+        row["machine_cpu_busy_share"] = round(busy / total, 2) if total else None
+        row["postgres_cpu_s"] = round(postgres, 2)
         if result.errors or result.bad_status:
             raise RuntimeError(f"{target}: {result.errors} socket errors, {result.bad_status} bad statuses")
         return row
@@ -130,7 +133,8 @@ def _measure(base: str, endpoint: Endpoint, *, scale, use_wrk: bool, gunicorn_pi
     ratio = round(measured["rps"] / baseline["rps"], 3) if baseline["rps"] else None
     say(f"{endpoint.name:15s} {measured['rps']:8.1f} req/s p50 {measured['p50_ms']:7.1f} ms p99 "
         f"{measured['p99_ms']:7.1f} ms | baseline {baseline['rps']:8.1f} req/s | ratio {ratio} | {size:,} bytes | "
-        f"client CPU {measured['client_cpu_share']:.0%} of a core, server {measured['server_cpu_share']:.0%}")
+        f"CPU (share of one core): client {measured['client_cpu_share']:.0%}, server "
+        f"{measured['server_cpu_share']:.0%}, PostgreSQL {measured['postgres_cpu_share']:.0%}")
     return {"path": endpoint.path, "body_bytes": size, "status": endpoint.expect_status,
             "endpoint": measured, "baseline": baseline, "ratio": ratio}
 
@@ -148,6 +152,8 @@ def _combine(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
         "p99_ms": round(max(a["p99_ms"], b["p99_ms"]), 2),
         "client_cpu_share": round((a["client_cpu_s"] + b["client_cpu_s"]) / seconds, 3) if seconds else 0.0,
         "server_cpu_share": round((a["server_cpu_s"] + b["server_cpu_s"]) / seconds, 3) if seconds else 0.0,
+        "postgres_cpu_share": round((a["postgres_cpu_s"] + b["postgres_cpu_s"]) / seconds, 3) if seconds else 0.0,
+        "machine_cpu_busy_share": max(a["machine_cpu_busy_share"] or 0, b["machine_cpu_busy_share"] or 0),
         "generator": a["generator"],
         "runs": [a, b],
     }

@@ -227,7 +227,7 @@ class MailBench(_Delivery):
             "seconds": round(seconds, 3), "rate": round(rate, 1), "duplicates": duplicates,
             "notification_rows": total_rows, "notifications_sent": sent,
             "first_email_after_s": round(stats.first_at - started, 3) if stats.first_at else None,
-            "processes": sampler.report(),
+            "processes": sampler.report(), "machine": sampler.machine,
         }
         self.bench.details["mail"].setdefault("runs", []).append(run)
         if stats.received < count:
@@ -322,6 +322,7 @@ class DigestBench(_Delivery):
             "duplicates": duplicates, "seconds": round(seconds, 2),
             "command_seconds": round(command_seconds, 2) if command_seconds else None,
             "rate": round(rate, 1), "digest_changes": self.scale.digest_changes, "processes": sampler.report(),
+            "machine": sampler.machine,
         }
         if via == "command":
             self.figures["digest_subscribers"] = stats.received

@@ -150,6 +150,7 @@ class Sampler:
         self._sample()
         self._started = True
         self._began = time.monotonic()
+        self._machine = machine_cpu()
         self._thread = threading.Thread(target=self._run, daemon=True)
         self._thread.start()
         return self
@@ -160,6 +161,12 @@ class Sampler:
             self._thread.join()
         self._sample()
         self.seconds = time.monotonic() - self._began
+        busy, total, postgres = (after - before for after, before in zip(machine_cpu(), self._machine))
+        # How much of the whole machine was in use, and by PostgreSQL: on
+        # 2 shared cores, a figure that stops scaling is often just this.
+        self.machine = {"cpu_busy_share": round(busy / total, 2) if total else None,
+                        "postgres_cpu_s": round(postgres, 2),
+                        "postgres_cpu_share": round(postgres / self.seconds, 2) if self.seconds else None}
 
     def _run(self) -> None:
         while not self._stop.wait(self.interval):
@@ -183,8 +190,9 @@ class Sampler:
                 peak.peak_rss_mb = max(peak.peak_rss_mb, rss)
                 cpu = times.user + times.system
                 if peak.cpu_first is None:
-                    # A process born during the phase spent all its CPU in it.
-                    peak.cpu_first = cpu if self._started else 0.0
+                    # A process seen at the start has its CPU so far subtracted;
+                    # one born during the phase spent all its CPU in it.
+                    peak.cpu_first = 0.0 if self._started else cpu
                 peak.cpu_last = max(peak.cpu_last, cpu)
 
     def report(self) -> list[dict]:
@@ -201,6 +209,18 @@ class Sampler:
     def max_rss_mb(self, *, exclude: tuple[str, ...] = ()) -> float:
         """The highest peak among processes whose role does not start with any of `exclude`."""
         return max((p.peak_rss_mb for p in self.peaks.values() if not p.role.startswith(exclude)), default=0.0)
+
+
+def machine_cpu() -> tuple[float, float, float]:
+    """(busy CPU seconds of the machine, all CPU seconds, CPU seconds of PostgreSQL's processes)."""
+    times = psutil.cpu_times()
+    total = sum(times)
+    idle = times.idle + getattr(times, "iowait", 0.0)
+    postgres = 0.0
+    for proc in psutil.process_iter(["name", "cpu_times"]):
+        if proc.info["name"] == "postgres" and proc.info["cpu_times"] is not None:
+            postgres += proc.info["cpu_times"].user + proc.info["cpu_times"].system
+    return total - idle, total, postgres
 
 
 def cpu_seconds(pids: list[int]) -> float:
