@@ -283,7 +283,7 @@ def test_it_names_the_bad_field_on_the_manage_page(client):
     response = client.post(_manage_path(carol), {"action": "add", "add-cadence": "hourly"})
 
     assert response.status_code == 400
-    assert b'id="id_add-cadence-error"' in response.content
+    assert b'id="id_add-cadence_error"' in response.content
     assert carol.subscriptions.count() == 1
 
 
