@@ -20,7 +20,7 @@ from typing import Any
 
 from bench import load
 from bench.dataset import Plan
-from bench.procs import machine_cpu, cpu_seconds, free_port, gunicorn_start
+from bench.procs import cpu_seconds, free_port, gunicorn_start, machine_cpu, machine_cpu_delta
 
 JSON = {"Accept": "application/json"}
 HTML = {"Accept": "text/html"}
@@ -59,6 +59,7 @@ def http_benchmark(*, plan: Plan, env: dict[str, str], use_wrk: bool, log_dir: P
     figures: dict[str, Any] = {}
     details: dict[str, Any] = {"server": "gunicorn, 2 sync workers, DEBUG off", "connections": scale.http_connections,
                                "seconds_per_run": scale.http_duration, "jurisdiction": code, "therapy": therapy}
+    details["response_cache_cleared"] = _response_cache_clear()
     server = gunicorn_start(env=env, port=port, workers=2, log_dir=log_dir)
     try:
         # The very first request: imports, URL resolution, connection set-up
@@ -96,6 +97,28 @@ def http_benchmark(*, plan: Plan, env: dict[str, str], use_wrk: bool, log_dir: P
     return figures, details
 
 
+def _response_cache_clear() -> int:
+    """Delete the tracker's kept response bodies, so that the first request is
+    really cold: the dataset is deterministic, so an earlier run's body could
+    sit under the same ETag. Only those keys, never the whole Redis database
+    (REDIS_URL may be shared)."""
+    from django.conf import settings
+    from redis import Redis
+
+    config = settings.CACHES["default"]
+    if "redis" not in config["BACKEND"].lower():
+        from django.core.cache import cache
+
+        cache.clear()  # a local or dummy cache belongs to this process alone
+        return -1
+    client = Redis.from_url(config["LOCATION"])
+    pattern = f"{config.get('KEY_PREFIX', '')}:*:body:*"
+    deleted = 0
+    for key in client.scan_iter(match=pattern, count=1000):
+        deleted += client.delete(key)
+    return deleted
+
+
 def _measure(base: str, endpoint: Endpoint, *, scale, use_wrk: bool, gunicorn_pid: int,
              say: Callable[[str], None]) -> dict[str, Any]:
     url = base + endpoint.path
@@ -115,7 +138,7 @@ def _measure(base: str, endpoint: Endpoint, *, scale, use_wrk: bool, gunicorn_pi
                                prefer_wrk=use_wrk)
         row = result.as_dict()
         row["server_cpu_s"] = round(cpu_seconds([gunicorn_pid]) - server_cpu, 2)
-        busy, total, postgres = (after - before for after, before in zip(machine_cpu(), machine))
+        busy, total, postgres = machine_cpu_delta(machine, machine_cpu())
         row["machine_cpu_busy_share"] = round(busy / total, 2) if total else None
         row["postgres_cpu_s"] = round(postgres, 2)
         if result.errors or result.bad_status:

@@ -290,6 +290,7 @@ class DigestBench(_Delivery):
         if via == "command":
             command = spawn("send_digests", [PY, "manage.py", "send_digests", "daily"], env=self.bench.env,
                             log_dir=self._log_dir())
+            self.bench.others.append(command)
             roots["send_digests"] = command.pid
         else:
             from tracker.tasks import digest_run

@@ -161,7 +161,7 @@ class Sampler:
             self._thread.join()
         self._sample()
         self.seconds = time.monotonic() - self._began
-        busy, total, postgres = (after - before for after, before in zip(machine_cpu(), self._machine))
+        busy, total, postgres = machine_cpu_delta(self._machine, machine_cpu())
         # How much of the whole machine was in use, and by PostgreSQL: on
         # 2 shared cores, a figure that stops scaling is often just this.
         self.machine = {"cpu_busy_share": round(busy / total, 2) if total else None,
@@ -211,16 +211,26 @@ class Sampler:
         return max((p.peak_rss_mb for p in self.peaks.values() if not p.role.startswith(exclude)), default=0.0)
 
 
-def machine_cpu() -> tuple[float, float, float]:
-    """(busy CPU seconds of the machine, all CPU seconds, CPU seconds of PostgreSQL's processes)."""
+def machine_cpu() -> tuple[float, float, dict[int, float]]:
+    """(busy CPU seconds of the machine, all CPU seconds, {pid: CPU seconds} of
+    PostgreSQL's processes). PostgreSQL is the whole server, other databases'
+    backends included: on a shared machine that is part of the story."""
     times = psutil.cpu_times()
     total = sum(times)
     idle = times.idle + getattr(times, "iowait", 0.0)
-    postgres = 0.0
+    postgres: dict[int, float] = {}
     for proc in psutil.process_iter(["name", "cpu_times"]):
         if proc.info["name"] == "postgres" and proc.info["cpu_times"] is not None:
-            postgres += proc.info["cpu_times"].user + proc.info["cpu_times"].system
+            postgres[proc.pid] = proc.info["cpu_times"].user + proc.info["cpu_times"].system
     return total - idle, total, postgres
+
+
+def machine_cpu_delta(before: tuple[float, float, dict[int, float]],
+                      after: tuple[float, float, dict[int, float]]) -> tuple[float, float, float]:
+    """(busy, total, PostgreSQL) CPU seconds between two readings. Backends
+    that exited in between are lost (no reading), never counted negative."""
+    postgres = sum(cpu - before[2].get(pid, 0.0) for pid, cpu in after[2].items())
+    return after[0] - before[0], after[1] - before[1], postgres
 
 
 def cpu_seconds(pids: list[int]) -> float:
@@ -235,3 +245,58 @@ def cpu_seconds(pids: list[int]) -> float:
         except psutil.NoSuchProcess:
             continue
     return total
+
+
+class Analyzer:
+    """ANALYZE the delivery tables every `interval` seconds while a phase runs,
+    when the PostgreSQL server has autovacuum off (as some test servers do).
+
+    Delivery rows are inserted by the thousand within a phase; with autovacuum
+    on, PostgreSQL would refresh their statistics within a minute or so. With
+    it off they stay those of an empty table, and plans chosen from them (a
+    partial index scanned whole instead of the primary key) would measure the
+    server's configuration rather than the tracker."""
+
+    TABLES = ("tracker_notification", "tracker_digestdelivery", "tracker_changefanout")
+
+    def __init__(self, url: str, interval: float = 30.0) -> None:
+        self.url = url
+        self.interval = interval
+        self.runs = 0
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    @staticmethod
+    def needed(url: str) -> bool:
+        if not url.startswith(("postgres://", "postgresql://", "pgsql://")):
+            return False
+        import psycopg
+
+        with psycopg.connect(url) as conn:
+            return conn.execute("SHOW autovacuum").fetchone()[0] == "off"
+
+    def analyze(self) -> None:
+        import psycopg
+
+        with psycopg.connect(self.url, autocommit=True) as conn:
+            conn.execute("ANALYZE " + ", ".join(self.TABLES))
+        self.runs += 1
+
+    def __enter__(self) -> Analyzer:
+        self.analyze()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        if self._thread:
+            self._thread.join()
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.interval):
+            try:
+                self.analyze()
+            except Exception:  # statistics are a courtesy; never break the phase for them
+                pass
+
