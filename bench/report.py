@@ -81,7 +81,9 @@ def table_render(results: dict[str, Any]) -> str:
         f"`{machine.get('commit', '?')}`: {machine.get('cpu', '?')}, {machine.get('cores', '?')} cores "
         f"(load generator, server, workers, sink, PostgreSQL and Redis all share them), "
         f"{machine.get('memory_gb', '?')} GB RAM, {machine.get('os', '?')}, Python {machine.get('python', '?')}, "
-        f"{meta.get('database', '?')}, load generator: {meta.get('load_generator', '?')}.",
+        f"{meta.get('database', '?')}, load generator: {meta.get('load_generator', '?')}; "
+        f"load average at start {meta.get('loadavg_at_start', '?')}, at end {meta.get('loadavg_at_end', '?')} "
+        f"(other work on the machine counts against every figure).",
         "",
         f"Reproduce: `{meta.get('command', 'make bench')}`",
         "",
