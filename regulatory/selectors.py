@@ -4,6 +4,7 @@ queries whatever the size of the data."""
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -101,12 +102,10 @@ def _versioned_models() -> list:
     return [Decision, Source, Jurisdiction, Regulator, Therapy, AccessProgramme, ProgrammeSource]
 
 
-def record_version() -> RecordVersion:
-    """The validator for conditional GETs, in one query of index-only maxima.
-
-    Runs before the expensive query of a read endpoint, so a 304 costs this
-    single statement.
-    """
+@functools.cache
+def _version_sql(vendor: str) -> str:
+    """The validator's statement, built once: naming the history tables goes
+    through simple_history's manager, which is slow to build per request."""
     from regulatory.models import Change
 
     quote = connection.ops.quote_name
@@ -115,8 +114,17 @@ def record_version() -> RecordVersion:
     for model in _versioned_models():
         table = quote(model.history.model._meta.db_table)
         columns += [f"(SELECT MAX(history_id) FROM {table})", f"(SELECT MAX(history_date) FROM {table})"]
+    return "SELECT " + ", ".join(columns)
+
+
+def record_version() -> RecordVersion:
+    """The validator for conditional GETs, in one query of index-only maxima.
+
+    Runs before the expensive query of a read endpoint, so a 304 costs this
+    single statement.
+    """
     with connection.cursor() as cursor:
-        cursor.execute("SELECT " + ", ".join(columns))
+        cursor.execute(_version_sql(connection.vendor))
         row = cursor.fetchone()
     ids, times = row[0::2], row[1::2]
     # SQLite returns text for MAX() over a datetime column: convert it back.

@@ -189,7 +189,8 @@ def _claim(model: type[DeliveryRow], ids: Sequence[int]) -> tuple[uuid.UUID, lis
     )
     if not claimed:
         return token, []
-    rows = list(model.objects.filter(claim_token=token).select_related("subscriber").order_by("pk"))
+    # pk__in keeps this on the primary key: claim_token has no index.
+    rows = list(model.objects.filter(pk__in=list(ids), claim_token=token).select_related("subscriber").order_by("pk"))
     return token, _drop_inactive(model, token, rows)
 
 
@@ -199,7 +200,10 @@ def _claim_renew(model: type[DeliveryRow], token: uuid.UUID, row: DeliveryRow) -
     wire). False when the sweeper released it or it was finished meanwhile:
     another worker may be sending it, so this one must not."""
     return bool(
-        model.objects.filter(UNSENT, pk=row.pk, claim_token=token).update(claimed_at=timezone.now())
+        # Not the full UNSENT predicate: that is the partial index's, and a
+        # planner with stale statistics walks the index instead of the pk.
+        # The token is ours only while the row is claimed and unfinished.
+        model.objects.filter(pk=row.pk, claim_token=token, sent_at__isnull=True).update(claimed_at=timezone.now())
     )
 
 
@@ -218,7 +222,7 @@ def _row_failed(model: type[DeliveryRow], token: uuid.UUID, row: DeliveryRow, fa
     A row this worker no longer holds (its claim was released and another
     worker took it) is left alone and never retried from here."""
     now = timezone.now()
-    mine = model.objects.filter(UNSENT, pk=row.pk, claim_token=token)
+    mine = model.objects.filter(pk=row.pk, claim_token=token, sent_at__isnull=True)  # on the pk, as _claim_renew
     if failure.kind == RECIPIENT_PERMANENT:
         with transaction.atomic():
             mine.update(failed_at=now, last_error=failure.text)
