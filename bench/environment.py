@@ -36,7 +36,10 @@ class BenchDatabase:
 
 def bench_database(source_url: str, *, quick: bool) -> BenchDatabase:
     """The bench's own database next to the one `source_url` names."""
-    name = "tracker_bench_quick" if quick else "tracker_bench"
+    # BENCH_DATABASE names it instead, so that two benches can share a server.
+    name = os.environ.get("BENCH_DATABASE") or ("tracker_bench_quick" if quick else "tracker_bench")
+    if not name.replace("_", "").isalnum():
+        raise SystemExit(f"BENCH_DATABASE must be letters, digits and underscores, got {name!r}")
     parts = urlsplit(source_url) if source_url else None
     if parts is not None and parts.scheme in {"postgres", "postgresql", "pgsql"}:
         url = urlunsplit((parts.scheme, parts.netloc, f"/{name}", parts.query, ""))
