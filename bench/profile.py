@@ -27,7 +27,7 @@ from pathlib import Path
 
 from bench import environment
 from bench.environment import VAR
-from bench.scale import FULL, QUICK
+from bench.scale import FULL, MEDIUM, QUICK
 
 OUT = VAR / "bench"
 _LINE = re.compile(r":\d+\)$")
@@ -82,7 +82,11 @@ def summarise(paths: list[Path], out: Path, top: int = 25) -> str:
     return "\n".join(lines)
 
 
-def setup(quick: bool) -> dict[str, str]:
+def _scale(quick: bool | str):
+    return {True: QUICK, "medium": MEDIUM}.get(quick, FULL)
+
+
+def setup(quick: bool | str) -> dict[str, str]:
     db = environment.bench_database(os.environ.get("DATABASE_URL", ""), quick=quick)
     env = {**os.environ, "DATABASE_URL": db.url, "BENCH": "1", "DEBUG": "0", "LOG_LEVEL": "WARNING",
            "DJANGO_SETTINGS_MODULE": "config.settings"}
@@ -126,7 +130,7 @@ def profile_mail(env: dict[str, str], seconds: int, quick: bool) -> str:
     from bench.smtp_sink import SmtpSink
     from regulatory.services import decision_publish
 
-    plan = dataset.plan_for(QUICK if quick else FULL)
+    plan = dataset.plan_for(_scale(quick))
     port = free_port()
     env = {**env, "EMAIL_HOST": "127.0.0.1", "EMAIL_PORT": str(port)}
     os.environ.update(env)
@@ -165,7 +169,7 @@ def profile_digest(env: dict[str, str], seconds: int, quick: bool, delay: int) -
     from regulatory.services import decision_publish
     from tracker.models import Subscriber
 
-    plan = dataset.plan_for(QUICK if quick else FULL)
+    plan = dataset.plan_for(_scale(quick))
     port = free_port()
     env = {**env, "EMAIL_HOST": "127.0.0.1", "EMAIL_PORT": str(port)}
     sink = SmtpSink("127.0.0.1", port)
@@ -190,12 +194,15 @@ def main() -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.profile")
     parser.add_argument("what", choices=["http", "mail", "digest"])
     parser.add_argument("--quick", action="store_true", help="profile the kept quick database")
+    parser.add_argument("--medium", action="store_true", help="profile the kept medium database")
     parser.add_argument("--path", default="/api/v1/status/")
     parser.add_argument("--header", action="append", default=["Accept: application/json"])
     parser.add_argument("--seconds", type=int, default=20)
     parser.add_argument("--delay", type=int, default=0, help="digest: seconds to wait before sampling")
     parser.add_argument("--not-modified", action="store_true", help="http: send the ETag back (the 304 path)")
     args = parser.parse_args()
+    if args.medium:
+        args.quick = "medium"
     env = setup(args.quick)
     if args.what == "http":
         print(profile_http(env, args.path, args.seconds, args.header, args.not_modified))

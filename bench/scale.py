@@ -44,6 +44,14 @@ QUICK = Scale(
     mail_timeout=120, digest_timeout=180,
 )
 
+# Between the two, for working on one phase: figures steadier than quick's in a few minutes.
+MEDIUM = Scale(
+    name="medium", jurisdictions=200, unions=10, members_per_union=9, therapies=40, decisions=20_000,
+    subscribers=20_000, mail_subscribers=5_000, other_instant_share=0.10, weekly_share=0.20,
+    http_duration=8, http_warmup=2, http_connections=4, latency_publishes=20, digest_changes=3,
+    mail_timeout=600, digest_timeout=900,
+)
+
 # Tiny, for the tests of the builder itself.
 TEST = Scale(
     name="test", jurisdictions=30, unions=2, members_per_union=3, therapies=8, decisions=120,

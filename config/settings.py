@@ -252,16 +252,17 @@ if DIGEST_WEEKLY_DAY not in _WEEKDAYS:
     raise ConfigError("DIGEST_WEEKLY_DAY", f"must be a day of the week (monday ... sunday), got {DIGEST_WEEKLY_DAY!r}")
 
 # Delivery (tracker/). Claims older than TRACKER_CLAIM_TIMEOUT belong to a
-# dead worker and are released by the sweeper: it must stay well above the
-# time one batch can take (TRACKER_SEND_BATCH messages, each bounded by
-# EMAIL_TIMEOUT), which is checked after EMAIL_TIMEOUT below. A worker also
-# re-asserts its claim before each message, so a batch that does run over
-# skips what was released rather than mailing it twice.
+# dead worker and are released by the sweeper. A live worker re-asserts the
+# claims of its batch whenever a quarter of the timeout has passed, so the
+# timeout must stay well above that quarter plus the time one message can
+# take (a connection and a send, each bounded by EMAIL_TIMEOUT), which is
+# checked after EMAIL_TIMEOUT below. A batch that does run over skips what was
+# released rather than mailing it twice.
 TRACKER_SWEEP_INTERVAL = env_int("TRACKER_SWEEP_INTERVAL", 300, minimum=10)
 TRACKER_STALE_AFTER = env_int("TRACKER_STALE_AFTER", 600, minimum=0)
 TRACKER_CLAIM_TIMEOUT = env_int("TRACKER_CLAIM_TIMEOUT", 900, minimum=0)
-TRACKER_FAN_OUT_CHUNK = env_int("TRACKER_FAN_OUT_CHUNK", 500, minimum=1)
-TRACKER_SEND_BATCH = env_int("TRACKER_SEND_BATCH", 20, minimum=1)
+TRACKER_FAN_OUT_CHUNK = env_int("TRACKER_FAN_OUT_CHUNK", 1000, minimum=1)
+TRACKER_SEND_BATCH = env_int("TRACKER_SEND_BATCH", 200, minimum=1)
 # Transient SMTP failures are retried by the task after RETRY_BASE * 2^n
 # seconds (capped at 5 minutes: short ETAs, far below the visibility timeout),
 # at most TRACKER_MAX_RETRIES times per task; a row is given up on after
@@ -307,14 +308,14 @@ EMAIL_USE_SSL = env_bool("EMAIL_USE_SSL", False)
 if EMAIL_USE_TLS and EMAIL_USE_SSL:
     raise ConfigError("EMAIL_USE_SSL", "cannot be set together with EMAIL_USE_TLS")
 EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 20, minimum=1)
-# Tracker delivery (see the Celery block): a worst-case batch is one timeout to
-# connect plus one per message; twice that leaves room for a slow server.
-_TRACKER_BATCH_WORST = (TRACKER_SEND_BATCH + 1) * EMAIL_TIMEOUT
-if TRACKER_CLAIM_TIMEOUT < 2 * _TRACKER_BATCH_WORST:
+# Tracker delivery (see the Celery block): between two renewals a claim ages
+# by at most a quarter of the timeout plus one connection and one message;
+# that must stay within half the timeout, leaving the other half for a slow server.
+if TRACKER_CLAIM_TIMEOUT / 4 + 2 * EMAIL_TIMEOUT > TRACKER_CLAIM_TIMEOUT / 2:
     raise ConfigError(
         "TRACKER_CLAIM_TIMEOUT",
-        f"must be at least 2 x (TRACKER_SEND_BATCH + 1) x EMAIL_TIMEOUT = {2 * _TRACKER_BATCH_WORST} s, got "
-        f"{TRACKER_CLAIM_TIMEOUT}: a batch could outlive its claim (lower TRACKER_SEND_BATCH or EMAIL_TIMEOUT)",
+        f"must be at least 8 x EMAIL_TIMEOUT = {8 * EMAIL_TIMEOUT} s, got {TRACKER_CLAIM_TIMEOUT}: "
+        "a running batch could lose its claims between two renewals (lower EMAIL_TIMEOUT)",
     )
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Regulatory Tracker <alerts@localhost>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL

@@ -4,18 +4,25 @@ Every step follows one pattern. A row in PostgreSQL says what must be sent
 (Notification, DigestDelivery, a pending Subscription's confirmation). A
 worker *claims* rows with a conditional UPDATE (only rows nobody holds), sends
 them over one SMTP connection outside any transaction, and records each
-result at once in a short UPDATE. So:
+result at once in a short UPDATE (on PostgreSQL without waiting for the
+commit to reach the disk: a killed worker loses nothing, only a crash of the
+database server itself could forget the last fraction of a second of
+"sent" marks, and then mail those messages again). So:
 
 - running a batch twice sends once (the second claim finds nothing);
 - a worker killed mid-batch leaves its rows claimed; the sweeper releases
   claims older than TRACKER_CLAIM_TIMEOUT and queues them again. Only the
   message that was on the wire at the kill can arrive twice;
-- a live worker re-asserts its claim on each row right before sending it
-  (and restarts the row's clock), so a batch that outlives the claim timeout
-  skips the rows the sweeper released to another worker instead of sending
-  them twice;
+- a live worker re-asserts its claim on the rest of its batch whenever a
+  quarter of TRACKER_CLAIM_TIMEOUT has passed since it last did (restarting
+  their clock), so the sweeper never releases rows of a live batch; and if a
+  batch did stall past the timeout, it skips the rows the sweeper released
+  to another worker instead of sending them twice;
 - Redis losing every task loses no mail: the sweeper finds unsent rows and
   unfinished fan-outs in the database and queues them again.
+
+Emails to many subscribers are rendered once per content and addressed per
+recipient (emails.Personaliser) and go to the SMTP connection as bytes.
 
 Tasks (tracker/tasks.py) only call these functions and queue what they return.
 """
@@ -25,6 +32,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import random
+import select
 import smtplib
 import socket
 import uuid
@@ -33,7 +41,9 @@ from dataclasses import dataclass, field
 from typing import TypeVar
 
 from django.conf import settings
-from django.core.mail import EmailMultiAlternatives, get_connection
+from django.core.mail import get_connection
+from django.core.mail.backends.smtp import EmailBackend as SmtpBackend
+from django.db import connection as db_connection
 from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
@@ -41,6 +51,7 @@ from django.utils import timezone
 from regulatory.models import Change
 from tracker import emails, selectors
 from tracker.models import (
+    DIGEST_CADENCES,
     UNSENT,
     ChangeFanOut,
     DeliveryRow,
@@ -119,21 +130,42 @@ def retry_countdown(retries: int) -> int:
 
 # --- Sending one batch over one connection ---------------------------------------
 
+def _send_one(connection, outgoing: emails.Outgoing, sender: str) -> None:
+    """Hand one email to the open connection: its bytes straight to smtplib
+    (what Django's SMTP backend would send), or the full message to any other
+    backend (tests, console)."""
+    smtp = connection.connection if isinstance(connection, SmtpBackend) else None
+    if smtp is not None and outgoing.raw is not None:
+        smtp.sendmail(sender, [outgoing.envelope_to], outgoing.raw)
+    else:
+        connection.send_messages([outgoing.message()])
+
+
+def claim_renew_interval() -> dt.timedelta:
+    """How often a running batch re-asserts its claims: a quarter of the
+    claim timeout, so a live batch's claims never come near it."""
+    return dt.timedelta(seconds=settings.TRACKER_CLAIM_TIMEOUT / 4)
+
+
 def _send_over_one_connection(
     items: Sequence[T],
     *,
-    build: Callable[[T], EmailMultiAlternatives | None],
-    on_sent: Callable[[T, str], None],
+    build: Callable[[T], emails.Outgoing | None],
+    recorder: Recorder,
     on_failure: Callable[[T, SendFailure], bool],
-    still_mine: Callable[[T], bool] | None = None,
+    renew: Callable[[Sequence[T]], set[int]] | None = None,
 ) -> list[T]:
     """Send each item's message on one SMTP connection, recording each result
-    as soon as it is known. `on_failure` returns True when it released the
-    item for another try. Returns the items to retry (transient failures).
+    as soon as it is known (`recorder.sent`; any other use of the database
+    first waits for the recorder's last write). `on_failure` returns True
+    when it released the item for another try. Returns the items to retry
+    (transient failures).
 
-    `still_mine` is asked right before each item is built and sent: a slow
-    batch can outlive its claim, the sweeper then releases the unsent rest and
-    another worker sends it, so an item this worker no longer holds is skipped."""
+    `renew(rest)` re-asserts the claims on the items not sent yet and returns
+    the ids of those still held; it is called whenever claim_renew_interval()
+    has passed since the claim or the last renewal. A batch that stalled past
+    the claim timeout finds the rows the sweeper released to another worker
+    missing from that set, and skips them."""
     retry: list[T] = []
     if not items:
         return retry
@@ -145,22 +177,34 @@ def _send_over_one_connection(
         logger.warning("SMTP connection failed: %s", failure.text)
         released = [item for item in items if on_failure(item, failure)]
         return released if failure.transient else []
+    renewed_at = timezone.now()
+    released_meanwhile: set[int] = set()
+    sender = emails.from_address()
     try:
         for index, item in enumerate(items):
-            if still_mine is not None and not still_mine(item):
+            if renew is not None and timezone.now() - renewed_at >= claim_renew_interval():
+                recorder.flush()
+                rest = [later for later in items[index:] if later.pk not in released_meanwhile]
+                released_meanwhile |= {later.pk for later in rest} - renew(rest)
+                renewed_at = timezone.now()
+            if item.pk in released_meanwhile:
                 logger.info("Skipping %r: its claim was released while the batch was running", item)
                 continue
-            message = build(item)
-            if message is None:
+            outgoing = build(item)
+            if outgoing is None:
                 continue
+            if not isinstance(connection, SmtpBackend):
+                # The last mark overlaps the SMTP exchange only; another
+                # backend may use the database itself (one that stores mail).
+                recorder.flush()
             try:
-                connection.send_messages([message])
+                _send_one(connection, outgoing, sender)
             except (*SEND_ERRORS, ValueError) as exc:
+                recorder.flush()
                 failure = smtp_failure(exc)
-                logger.info("Sending %s failed: %s", message.extra_headers.get("Message-ID"), failure.text)
+                logger.info("Sending %s failed: %s", outgoing.message_id, failure.text)
                 if failure.stops_batch:
-                    # The item on the wire is still held (just re-asserted);
-                    # the rest may not be, and on_failure only touches rows it holds.
+                    # on_failure only touches rows this worker still holds.
                     released = [rest for rest in items[index:] if on_failure(rest, failure)]
                     if failure.transient:
                         retry.extend(released)
@@ -168,13 +212,148 @@ def _send_over_one_connection(
                 if on_failure(item, failure) and failure.transient:
                     retry.append(item)
                 continue
-            on_sent(item, message.extra_headers["Message-ID"])
+            recorder.sent(item, outgoing.message_id)
     finally:
         try:
             connection.close()
         except (*SEND_ERRORS, OSError):
             pass  # every result is already recorded
+        recorder.flush()
     return retry
+
+
+class Recorder:
+    """Records that a message was accepted by the SMTP server. `sent` may
+    return before the write has finished; `flush` waits for it (and raises
+    what it raised). Used as a context manager around one batch."""
+
+    def __init__(self, record: Callable[[T, str], None]) -> None:
+        self._record = record
+
+    def __enter__(self) -> Recorder:
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.flush()
+
+    def sent(self, item, message_id: str) -> None:
+        self._record(item, message_id)
+
+    def flush(self) -> None:
+        pass
+
+
+class PipelinedRecorder(Recorder):
+    """On PostgreSQL: each "sent" mark is one UPDATE statement sent without
+    waiting for its answer, so that it runs on the server while the next
+    message is on the SMTP wire; its answer is read before the next mark,
+    and before anything else uses the connection.
+
+    Each mark is still its own statement, committed by the server as soon as
+    it arrives (autocommit), so a worker killed mid-batch has lost at most
+    the message on the wire, as before. For the length of the batch the
+    session commits without waiting for the WAL to reach the disk
+    (`synchronous_commit = off`): only a crash of the database server itself
+    could forget the last fraction of a second of marks, and those messages
+    would be mailed again. That wait was half the database time per message."""
+
+    def __init__(self, sql: str, params: Callable[[T, str], Sequence[object]]) -> None:
+        self._sql = sql.encode()
+        self._params = params
+        self._pending = False
+
+    def __enter__(self) -> PipelinedRecorder:
+        with db_connection.cursor() as cursor:
+            cursor.execute("SET synchronous_commit TO off")
+        self._pgconn = db_connection.connection.pgconn
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.flush()
+        with db_connection.cursor() as cursor:
+            cursor.execute("RESET synchronous_commit")
+
+    def sent(self, item, message_id: str) -> None:
+        self.flush()
+        values = [None if value is None else str(value).encode() for value in self._params(item, message_id)]
+        self._pgconn.send_query_params(self._sql, values)
+        self._pending = True
+        while self._pgconn.flush():  # the socket took part of it: wait until it takes the rest
+            select.select([], [self._pgconn.socket], [], 1.0)
+
+    def flush(self) -> None:
+        from psycopg import DatabaseError, pq
+
+        if not self._pending:
+            return
+        self._pending = False
+        error = None
+        while (result := self._pgconn.get_result()) is not None:
+            if result.status != pq.ExecStatus.COMMAND_OK:
+                error = (result.error_message or b"").decode("utf-8", "replace")
+        if error is not None:
+            raise DatabaseError(f"Recording a sent message failed: {error}")
+
+
+def _pipelined() -> bool:
+    """Whether "sent" marks can be pipelined: PostgreSQL through psycopg 3."""
+    if db_connection.vendor != "postgresql":
+        return False
+    db_connection.ensure_connection()
+    return hasattr(db_connection.connection, "pgconn")
+
+
+def _notification_recorder(token: uuid.UUID) -> Recorder:
+    if not _pipelined():
+        def sent(row: Notification, message_id: str) -> None:
+            Notification.objects.filter(pk=row.pk, claim_token=token).update(
+                sent_at=timezone.now(), message_id=message_id, last_error="",
+            )
+        return Recorder(sent)
+    table = db_connection.ops.quote_name(Notification._meta.db_table)
+    return PipelinedRecorder(
+        f"UPDATE {table} SET sent_at = $1, message_id = $2, last_error = '' WHERE id = $3 AND claim_token = $4",
+        lambda row, message_id: (timezone.now().isoformat(), message_id, row.pk, token),
+    )
+
+
+def _digest_recorder(token: uuid.UUID) -> Recorder:
+    """Records a digest as sent and moves its subscriber's watermark, in one transaction."""
+    if not _pipelined():
+        def sent(row: DigestDelivery, message_id: str) -> None:
+            watermark_field = Subscriber.watermark_field(row.cadence)
+            with transaction.atomic():
+                DigestDelivery.objects.filter(pk=row.pk, claim_token=token).update(
+                    sent_at=timezone.now(), message_id=message_id, last_error="", change_count=row.change_count,
+                )
+                Subscriber.objects.filter(
+                    pk=row.subscriber_id, **{f"{watermark_field}__lt": row.upto_change_id}
+                ).update(**{watermark_field: row.upto_change_id})
+        return Recorder(sent)
+    quote = db_connection.ops.quote_name
+    digests, subscribers = quote(DigestDelivery._meta.db_table), quote(Subscriber._meta.db_table)
+    statements = {
+        # One statement, so one transaction: the watermark moves if and only
+        # if this worker's claimed row was marked sent.
+        cadence: (
+            f"WITH sent AS (UPDATE {digests} SET sent_at = $1, message_id = $2, last_error = '', change_count = $3 "
+            f"WHERE id = $4 AND claim_token = $5 RETURNING subscriber_id, upto_change_id) "
+            f"UPDATE {subscribers} SET {quote(Subscriber.watermark_field(cadence))} = sent.upto_change_id FROM sent "
+            f"WHERE {subscribers}.id = sent.subscriber_id "
+            f"AND {subscribers}.{quote(Subscriber.watermark_field(cadence))} < sent.upto_change_id"
+        )
+        for cadence in DIGEST_CADENCES
+    }
+
+    class DigestRecorder(PipelinedRecorder):
+        def sent(self, row: DigestDelivery, message_id: str) -> None:
+            self._sql = statements[row.cadence].encode()
+            super().sent(row, message_id)
+
+    return DigestRecorder(
+        statements[DIGEST_CADENCES[0]],
+        lambda row, message_id: (timezone.now().isoformat(), message_id, row.change_count, row.pk, token),
+    )
 
 
 # --- Claims on Notification and DigestDelivery rows ------------------------------
@@ -194,17 +373,18 @@ def _claim(model: type[DeliveryRow], ids: Sequence[int]) -> tuple[uuid.UUID, lis
     return token, _drop_inactive(model, token, rows)
 
 
-def _claim_renew(model: type[DeliveryRow], token: uuid.UUID, row: DeliveryRow) -> bool:
-    """Re-assert this worker's claim on one row right before sending it, and
-    restart its clock (so the sweeper cannot release it while it is on the
-    wire). False when the sweeper released it or it was finished meanwhile:
-    another worker may be sending it, so this one must not."""
-    return bool(
-        # Not the full UNSENT predicate: that is the partial index's, and a
-        # planner with stale statistics walks the index instead of the pk.
-        # The token is ours only while the row is claimed and unfinished.
-        model.objects.filter(pk=row.pk, claim_token=token, sent_at__isnull=True).update(claimed_at=timezone.now())
-    )
+def _claim_renew(model: type[DeliveryRow], token: uuid.UUID, rows: Sequence[DeliveryRow]) -> set[int]:
+    """Re-assert this worker's claim on rows not sent yet and restart their
+    clock; return the ids still held. A row missing from the answer was
+    released by the sweeper (or finished) meanwhile: another worker may be
+    sending it, so this one must not."""
+    # On the primary key with the token, not the full UNSENT predicate: that
+    # is the partial index's, and a planner with stale statistics walks the
+    # index instead of the pk. The token is ours only while the row is
+    # claimed and unfinished.
+    mine = model.objects.filter(pk__in=[row.pk for row in rows], claim_token=token, sent_at__isnull=True)
+    mine.update(claimed_at=timezone.now())
+    return set(mine.values_list("pk", flat=True))
 
 
 def _drop_inactive(model: type[DeliveryRow], token: uuid.UUID, rows: list) -> list:
@@ -323,28 +503,30 @@ def notification_batch_send(*, notification_ids: Sequence[int]) -> list[int]:
     if not rows:
         return []
     changes = selectors.changes_for_delivery({row.change_id for row in rows})
+    personaliser = emails.Personaliser()
 
-    def build(row: Notification) -> EmailMultiAlternatives:
-        return emails.change_message(notification=row, change=changes[row.change_id])
+    def build(row: Notification) -> emails.Outgoing:
+        change = changes[row.change_id]
+        return personaliser.outgoing(key=row.change_id, recipient=emails.notification_recipient(row),
+                                     render=lambda recipient: emails.change_email(change, recipient))
 
-    def sent(row: Notification, message_id: str) -> None:
-        Notification.objects.filter(pk=row.pk, claim_token=token).update(
-            sent_at=timezone.now(), message_id=message_id, last_error="",
+    with _notification_recorder(token) as recorder:
+        retry = _send_over_one_connection(
+            rows, build=build, recorder=recorder,
+            on_failure=lambda row, failure: _row_failed(Notification, token, row, failure),
+            renew=lambda rest: _claim_renew(Notification, token, rest),
         )
-
-    retry = _send_over_one_connection(
-        rows, build=build, on_sent=sent, on_failure=lambda row, failure: _row_failed(Notification, token, row, failure),
-        still_mine=lambda row: _claim_renew(Notification, token, row),
-    )
     return [row.pk for row in retry]
 
 
 # --- Digests ----------------------------------------------------------------------
 
-def digest_plan(*, cadence: str, now: dt.datetime | None = None) -> list[int]:
+def digest_plan(*, cadence: str, now: dt.datetime | None = None,
+                on_chunk: Callable[[list[int]], None] | None = None) -> list[int]:
     """Write a DigestDelivery row for every active subscriber whose `cadence`
     digest has changes since their watermark; return the ids to send (new
-    rows, and older ones never sent).
+    rows, and older ones never sent). `on_chunk` gets each chunk's ids as
+    soon as they are committed (beat queues them, so sending overlaps planning).
 
     Empty digests get no row, and their watermark moves to `upto` at once,
     so that the next run does not read the same changes again for a
@@ -399,9 +581,12 @@ def digest_plan(*, cadence: str, now: dt.datetime | None = None) -> list[int]:
                     UNSENT, cadence=cadence, subscriber_id__in=list(contents), claimed_at__isnull=True,
                     upto_change_id__lt=upto,
                 ).update(upto_change_id=upto, period=period)
-            to_send += DigestDelivery.objects.filter(
+            chunk_ids = list(DigestDelivery.objects.filter(
                 UNSENT, cadence=cadence, subscriber_id__in=list(contents), claimed_at__isnull=True,
-            ).order_by("pk").values_list("pk", flat=True)
+            ).order_by("pk").values_list("pk", flat=True))
+            to_send += chunk_ids
+            if on_chunk is not None and chunk_ids:
+                on_chunk(chunk_ids)
         if len(chunk) < settings.TRACKER_FAN_OUT_CHUNK:
             break
     return to_send
@@ -420,31 +605,31 @@ def digest_batch_send(*, delivery_ids: Sequence[int]) -> list[int]:
             bounds={r.subscriber_id: (r.after_change_id, r.upto_change_id) for r in rows if r.cadence == cadence},
         )
 
-    def build(row: DigestDelivery) -> EmailMultiAlternatives | None:
+    personaliser = emails.Personaliser()
+    recorder = _digest_recorder(token)
+
+    def build(row: DigestDelivery) -> emails.Outgoing | None:
         changes = contents[row.cadence].get(row.subscriber_id)
         if not changes:
             # Nothing left to say (a subscription was removed meanwhile): an
             # empty digest is never sent, and the watermark stays.
+            recorder.flush()
             DigestDelivery.objects.filter(pk=row.pk, claim_token=token).delete()
             return None
         row.change_count = len(changes)
-        return emails.digest_message(delivery=row, changes=changes)
+        # Subscribers with the same changes in the same period get the same digest.
+        key = (row.cadence, row.period, tuple(change.pk for change in changes))
+        return personaliser.outgoing(
+            key=key, recipient=emails.digest_recipient(row),
+            render=lambda recipient: emails.digest_email(row.cadence, row.period, changes, recipient),
+        )
 
-    def sent(row: DigestDelivery, message_id: str) -> None:
-        watermark_field = Subscriber.watermark_field(row.cadence)
-        with transaction.atomic():
-            DigestDelivery.objects.filter(pk=row.pk, claim_token=token).update(
-                sent_at=timezone.now(), message_id=message_id, last_error="", change_count=row.change_count,
-            )
-            Subscriber.objects.filter(pk=row.subscriber_id, **{f"{watermark_field}__lt": row.upto_change_id}).update(
-                **{watermark_field: row.upto_change_id}
-            )
-
-    retry = _send_over_one_connection(
-        rows, build=build, on_sent=sent,
-        on_failure=lambda row, failure: _row_failed(DigestDelivery, token, row, failure),
-        still_mine=lambda row: _claim_renew(DigestDelivery, token, row),
-    )
+    with recorder:
+        retry = _send_over_one_connection(
+            rows, build=build, recorder=recorder,
+            on_failure=lambda row, failure: _row_failed(DigestDelivery, token, row, failure),
+            renew=lambda rest: _claim_renew(DigestDelivery, token, rest),
+        )
     return [row.pk for row in retry]
 
 
@@ -494,8 +679,13 @@ def confirmation_deliver(*, subscription_id: int) -> bool:
         item.delete()
         return False
 
-    retry = _send_over_one_connection([subscription], build=emails.confirmation_message, on_sent=sent,
-                                      on_failure=failed)
+    def build(item: Subscription) -> emails.Outgoing:
+        message = emails.confirmation_message(item)
+        recipient = emails.Recipient(email=item.subscriber.email, message_id=message.extra_headers["Message-ID"],
+                                     manage_url="", unsubscribe_url="")
+        return emails.Outgoing(recipient, None, lambda: message)
+
+    retry = _send_over_one_connection([subscription], build=build, recorder=Recorder(sent), on_failure=failed)
     return bool(retry)
 
 

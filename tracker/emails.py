@@ -7,15 +7,27 @@ SITE_URL, a deterministic Message-ID (so duplicates are visible at the
 receiving end), List-Unsubscribe with one-click POST (RFC 8058) and
 Auto-Submitted (RFC 3834). The confirmation email, the only one that goes to
 an unconfirmed address, carries no change content.
+
+Mail to many subscribers is rendered once and addressed many times
+(`Personaliser`): the templates run once per content (a change, or a
+digest's list of changes), with placeholders for what differs per recipient
+(the address, the Message-ID, the signed manage and unsubscribe links), and
+each recipient's email is those bytes with the placeholders replaced. The
+result is the same email Django would build for that recipient (a test
+compares them); an address or a content that cannot be substituted safely
+(non-ASCII, quoted-printable or base64 bodies) is built in full instead.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import re
+from collections.abc import Callable, Hashable, Sequence
+from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
+from django.core.mail.message import sanitize_address
 from django.template.loader import render_to_string
 from django.urls import reverse
 
@@ -68,9 +80,28 @@ def _message(*, kind: str, context: dict, to: str, message_id: str, headers: dic
     return message
 
 
-def _list_headers(subscriber: Subscriber) -> tuple[dict[str, str], dict[str, str]]:
+@dataclass(frozen=True)
+class Recipient:
+    """What differs between two subscribers' copies of one email."""
+
+    email: str
+    message_id: str
+    manage_url: str
+    unsubscribe_url: str
+
+    @classmethod
+    def of(cls, subscriber: Subscriber, *, message_id: str) -> Recipient:
+        return cls(email=subscriber.email, message_id=message_id,
+                   manage_url=manage_url(subscriber), unsubscribe_url=unsubscribe_url(subscriber))
+
+    @property
+    def links(self) -> dict[str, str]:
+        return {"manage_url": self.manage_url, "unsubscribe_url": self.unsubscribe_url}
+
+
+def _list_headers(recipient: Recipient) -> tuple[dict[str, str], dict[str, str]]:
     """Headers for mail to a subscriber, and the links the body repeats."""
-    links = {"manage_url": manage_url(subscriber), "unsubscribe_url": unsubscribe_url(subscriber)}
+    links = recipient.links
     headers = {
         "List-Id": f"Regulatory tracker alerts <alerts.{site_host()}>",
         "List-Unsubscribe": f"<{links['unsubscribe_url']}>",
@@ -110,31 +141,173 @@ def change_context(change: Change) -> dict:
     }
 
 
+def notification_recipient(notification: Notification) -> Recipient:
+    return Recipient.of(notification.subscriber, message_id=f"<notification-{notification.pk}@{site_host()}>")
+
+
+def digest_recipient(delivery: DigestDelivery) -> Recipient:
+    return Recipient.of(delivery.subscriber, message_id=f"<digest-{delivery.pk}@{site_host()}>")
+
+
 def change_message(*, notification: Notification, change: Change) -> EmailMultiAlternatives:
     """The instant email about one change, for one subscriber."""
-    headers, links = _list_headers(notification.subscriber)
+    return change_email(change, notification_recipient(notification))
+
+
+def change_email(change: Change, recipient: Recipient) -> EmailMultiAlternatives:
+    headers, links = _list_headers(recipient)
     context = {**change_context(change), **links}
-    return _message(
-        kind="change", context=context, to=notification.subscriber.email,
-        message_id=f"<notification-{notification.pk}@{site_host()}>", headers=headers,
-    )
+    return _message(kind="change", context=context, to=recipient.email, message_id=recipient.message_id,
+                    headers=headers)
 
 
 def digest_message(*, delivery: DigestDelivery, changes: Sequence[Change]) -> EmailMultiAlternatives:
     """The daily or weekly digest: changes grouped by jurisdiction and therapy."""
-    headers, links = _list_headers(delivery.subscriber)
+    return digest_email(delivery.cadence, delivery.period, changes, digest_recipient(delivery))
+
+
+def digest_email(cadence: str, period: str, changes: Sequence[Change], recipient: Recipient) -> EmailMultiAlternatives:
+    headers, links = _list_headers(recipient)
     groups = [
         {"jurisdiction": g.jurisdiction, "therapies": g.therapies, "entries": [change_context(c) for c in g.changes]}
         for g in selectors.digest_groups(changes)
     ]
     context = {
-        "cadence_label": "Weekly" if delivery.cadence == Cadence.WEEKLY else "Daily",
-        "period": delivery.period,
+        "cadence_label": "Weekly" if cadence == Cadence.WEEKLY else "Daily",
+        "period": period,
         "groups": groups,
         "count": len(changes),
         **links,
     }
-    return _message(
-        kind="digest", context=context, to=delivery.subscriber.email,
-        message_id=f"<digest-{delivery.pk}@{site_host()}>", headers=headers,
-    )
+    return _message(kind="digest", context=context, to=recipient.email, message_id=recipient.message_id,
+                    headers=headers)
+
+
+# --- Rendering once, addressing many times ---------------------------------------
+
+# Stand-ins for what differs per recipient: plain ASCII that no template,
+# escaping or header folding changes, and that no real content contains.
+_PLACEHOLDER = Recipient(
+    email="recipient@x-tracker-placeholder.invalid",
+    message_id="<message-id@x-tracker-placeholder.invalid>",
+    manage_url="https://x-tracker-placeholder.invalid/manage-url",
+    unsubscribe_url="https://x-tracker-placeholder.invalid/unsubscribe-url",
+)
+_FIELDS = ("email", "message_id", "manage_url", "unsubscribe_url")
+_PLACEHOLDER_BYTES = {getattr(_PLACEHOLDER, name).encode(): name for name in _FIELDS}
+_PLACEHOLDER_PATTERN = re.compile(b"|".join(re.escape(value) for value in _PLACEHOLDER_BYTES))
+# Bodies Django encodes (lines over 998 bytes, or a non-UTF-8 charset) would
+# need each value encoded too: those emails are built in full.
+_ENCODED_PART = re.compile(rb"^Content-Transfer-Encoding:\s*(quoted-printable|base64)", re.IGNORECASE | re.MULTILINE)
+# A value goes into the bytes as it is only when nothing would change it:
+# no HTML escaping (& < > " '), no header folding (whitespace , ;), no encoding
+# (non-ASCII). Anything else is built in full, which is always right.
+_SAFE_URL = re.compile(r"[A-Za-z0-9\-._~:/?#@!$()*+=%\[\]]*\Z")
+_SAFE_ADDRESS = re.compile(r"[A-Za-z0-9\-._~!#$%*+=?^`{|}/@]+\Z")
+_SAFE_MESSAGE_ID = re.compile(r"<[A-Za-z0-9\-._@]+>\Z")
+
+
+def from_address() -> str:
+    """The envelope sender, as Django's SMTP backend gives it."""
+    return sanitize_address(settings.DEFAULT_FROM_EMAIL, settings.DEFAULT_CHARSET)
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """One email ready to go: its bytes for an SMTP connection when they could
+    be made by substitution, and always the full Django message on demand."""
+
+    recipient: Recipient
+    raw: bytes | None
+    _build: Callable[[], EmailMultiAlternatives]
+
+    @property
+    def message_id(self) -> str:
+        return self.recipient.message_id
+
+    @property
+    def envelope_to(self) -> str:
+        if self.raw is not None:  # made by substitution: the address is one sanitize_address keeps as it is
+            return self.recipient.email
+        return sanitize_address(self.recipient.email, settings.DEFAULT_CHARSET)
+
+    def message(self) -> EmailMultiAlternatives:
+        return self._build()
+
+
+class _Rendered:
+    """An email rendered for the placeholder recipient, as SMTP bytes: the
+    top-level headers (those naming the recipient are folded again per
+    recipient, exactly as the email package folds them) and the body."""
+
+    def __init__(self, headers: list[tuple[str, str]], body: bytes, policy) -> None:
+        self.policy = policy
+        # Each header as bytes, or (name, value) when it names the recipient.
+        self.headers: list[bytes | tuple[str, str]] = [
+            (name, value) if _PLACEHOLDER_PATTERN.search(value.encode()) else policy.fold_binary(name, value)
+            for name, value in headers
+        ]
+        self.body = body
+        self.boundaries = re.findall(rb'boundary="([^"]+)"', b"".join(h for h in self.headers if isinstance(h, bytes))
+                                     + body)
+
+    @classmethod
+    def of(cls, message: EmailMultiAlternatives) -> _Rendered | None:
+        mime = message.message()
+        raw = mime.as_bytes(linesep="\r\n")
+        head, separator, body = raw.partition(b"\r\n\r\n")
+        if not separator or _ENCODED_PART.search(raw):
+            return None
+        rendered = cls(list(mime.raw_items()), body, mime.policy.clone(linesep="\r\n"))
+        # Folding the headers again must give what the generator wrote, or
+        # this is not a message the fast path understands.
+        return rendered if rendered.fill(_PLACEHOLDER) == raw else None
+
+    def fill(self, recipient: Recipient) -> bytes | None:
+        values = {name: getattr(recipient, name).encode() for name in _FIELDS}
+        if any(boundary in value for value in values.values() for boundary in self.boundaries):
+            return None
+
+        def substitute(data: bytes) -> bytes:
+            return _PLACEHOLDER_PATTERN.sub(lambda match: values[_PLACEHOLDER_BYTES[match.group()]], data)
+
+        head = b"".join(
+            header if isinstance(header, bytes)
+            else self.policy.fold_binary(header[0], substitute(header[1].encode()).decode())
+            for header in self.headers
+        )
+        return head + b"\r\n" + substitute(self.body)
+
+
+class Personaliser:
+    """Renders each distinct content once and addresses it to each recipient.
+
+    `render(recipient)` must build the email for any recipient from one
+    content; `key` names that content (a change id, a digest's cadence,
+    period and change ids). Kept for one batch: a Date header and the
+    content are as of the batch."""
+
+    def __init__(self) -> None:
+        self._rendered: dict[Hashable, _Rendered | None] = {}
+
+    def outgoing(self, *, key: Hashable, recipient: Recipient,
+                 render: Callable[[Recipient], EmailMultiAlternatives]) -> Outgoing:
+        return Outgoing(recipient, self._raw(key, recipient, render), lambda: render(recipient))
+
+    def _raw(self, key: Hashable, recipient: Recipient,
+             render: Callable[[Recipient], EmailMultiAlternatives]) -> bytes | None:
+        if not _substitutable(recipient):
+            return None
+        if key not in self._rendered:
+            self._rendered[key] = _Rendered.of(render(_PLACEHOLDER))
+        rendered = self._rendered[key]
+        return rendered.fill(recipient) if rendered is not None else None
+
+
+def _substitutable(recipient: Recipient) -> bool:
+    """True when the recipient's values go into the bytes unchanged: Django
+    would neither encode the address nor escape the links."""
+    if not (_SAFE_URL.match(recipient.manage_url) and _SAFE_URL.match(recipient.unsubscribe_url)
+            and _SAFE_MESSAGE_ID.match(recipient.message_id) and _SAFE_ADDRESS.match(recipient.email)):
+        return False
+    return sanitize_address(recipient.email, settings.DEFAULT_CHARSET) == recipient.email

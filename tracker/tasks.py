@@ -70,8 +70,12 @@ def digest_run(cadence: str) -> None:
     """Beat: plan today's daily (or this week's weekly) digests and queue them."""
     if cadence not in DIGEST_CADENCES:
         raise ValueError(f"digest_run: unknown cadence {cadence!r}")
-    for batch in _batches(delivery.digest_plan(cadence=cadence)):
-        digest_send_batch.delay(batch)
+    def queue(ids: list[int]) -> None:
+        for batch in _batches(ids):
+            digest_send_batch.delay(batch)
+
+    # Each planned chunk is queued at once: other workers send while this one plans.
+    delivery.digest_plan(cadence=cadence, on_chunk=queue)
 
 
 @shared_task(bind=True, max_retries=settings.TRACKER_MAX_RETRIES)

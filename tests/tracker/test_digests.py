@@ -296,3 +296,38 @@ def test_it_drops_an_unsent_digest_that_became_empty_when_the_watermark_moves(us
     carol.refresh_from_db()
     assert not DigestDelivery.objects.exists()
     assert carol.daily_watermark == selectors.change_latest_id()
+
+
+def test_it_hands_over_each_planned_chunk_as_soon_as_it_is_written(us, settings):
+    settings.TRACKER_FAN_OUT_CHUNK = 2
+    for n in range(5):
+        subscriber_with(f"s{n}@example.org", cadence=Cadence.DAILY)
+    published_decision(jurisdiction=us)
+    handed: list[list[int]] = []
+
+    def on_chunk(ids: list[int]) -> None:
+        # Written and visible before the next chunk is planned.
+        assert DigestDelivery.objects.filter(pk__in=ids, sent_at__isnull=True).count() == len(ids)
+        handed.append(ids)
+
+    planned = delivery.digest_plan(cadence=Cadence.DAILY, on_chunk=on_chunk)
+
+    assert [len(ids) for ids in handed] == [2, 2, 1]
+    assert [pk for ids in handed for pk in ids] == planned
+    assert len(set(planned)) == 5
+
+
+def test_beat_queues_digest_batches_chunk_by_chunk(us, settings, monkeypatch):
+    from tracker import tasks
+
+    settings.TRACKER_FAN_OUT_CHUNK, settings.TRACKER_SEND_BATCH = 2, 1
+    for n in range(3):
+        subscriber_with(f"s{n}@example.org", cadence=Cadence.DAILY)
+    published_decision(jurisdiction=us)
+    queued: list[list[int]] = []
+    monkeypatch.setattr(tasks.digest_send_batch, "delay", queued.append)
+
+    tasks.digest_run("daily")
+
+    assert len(queued) == 3 and all(len(batch) == 1 for batch in queued)
+    assert sorted(pk for batch in queued for pk in batch) == sorted(DigestDelivery.objects.values_list("pk", flat=True))

@@ -200,6 +200,46 @@ def test_it_skips_rows_the_sweeper_released_while_a_slow_batch_was_running(scrip
     assert not Notification.objects.filter(sent_at__isnull=True).exists()
 
 
+def test_a_batch_that_stalled_past_its_claim_skips_what_another_worker_took_over(scripted_mail):
+    with time_machine.travel(dt.datetime(2025, 3, 3, 9, tzinfo=dt.UTC), tick=False) as clock:
+        ids = _notify("a@example.org", "b@example.org", "c@example.org")
+
+        def stall_then_sweeper_and_second_worker() -> None:
+            # The server hangs past TRACKER_CLAIM_TIMEOUT (900 s): the sweeper
+            # releases every unsent row of the batch and another worker sends them.
+            clock.shift(1000)
+            plan = delivery.stalled_find(stale_after=0, claim_timeout=900)
+            for batch in plan.notification_batches:
+                delivery.notification_batch_send(notification_ids=batch)
+
+        scripted_mail.during_send = {"a@example.org": stall_then_sweeper_and_second_worker}
+
+        delivery.notification_batch_send(notification_ids=ids)
+
+    # Only the message on the wire during the stall went twice: renewing its
+    # claims before the next message, the batch found b and c taken over.
+    assert Counter(m.to[0] for m in scripted_mail.sent) == {
+        "a@example.org": 2, "b@example.org": 1, "c@example.org": 1,
+    }
+    assert not Notification.objects.filter(sent_at__isnull=True).exists()
+
+
+def test_a_long_batch_renews_its_claims_so_the_sweeper_leaves_them_alone(scripted_mail):
+    with time_machine.travel(dt.datetime(2025, 3, 3, 9, tzinfo=dt.UTC), tick=False) as clock:
+        addresses = [f"r{i}@example.org" for i in range(6)]
+        ids = _notify(*addresses)
+
+        def slow(address: str) -> None:
+            clock.shift(200)  # 6 x 200 s: the batch outlives the 900 s claim timeout
+            assert delivery.stalled_find(stale_after=10_000, claim_timeout=900).claims_released == 0, address
+
+        scripted_mail.during_send = {address: (lambda a=address: slow(a)) for address in addresses}
+
+        assert delivery.notification_batch_send(notification_ids=ids) == []
+
+    assert Counter(m.to[0] for m in scripted_mail.sent) == dict.fromkeys(addresses, 1)
+
+
 def test_it_does_not_catch_unexpected_errors(scripted_mail):
     ids = _notify("carol@example.org")
     scripted_mail.failures["carol@example.org"] = [RuntimeError("a bug")]
