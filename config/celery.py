@@ -1,9 +1,21 @@
 import os
 
 from celery import Celery
+from celery.signals import task_postrun, task_prerun
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
 app = Celery("config")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+
+@task_prerun.connect
+@task_postrun.connect
+def _close_old_connections(**kwargs) -> None:
+    """Around each task, what Django does around each request: close a
+    database connection that is broken or older than CONN_MAX_AGE, and keep
+    the others (settings.CELERY_DB_REUSE_MAX stops Celery closing them all)."""
+    from django.db import close_old_connections
+
+    close_old_connections()

@@ -247,7 +247,8 @@ class PipelinedRecorder(Recorder):
     """On PostgreSQL: each "sent" mark is one UPDATE statement sent without
     waiting for its answer, so that it runs on the server while the next
     message is on the SMTP wire; its answer is read before the next mark,
-    and before anything else uses the connection.
+    and before anything else uses the connection. The statements are
+    prepared once per batch (no parsing and planning per message).
 
     Each mark is still its own statement, committed by the server as soon as
     it arrives (autocommit), so a worker killed mid-batch has lost at most
@@ -257,8 +258,11 @@ class PipelinedRecorder(Recorder):
     could forget the last fraction of a second of marks, and those messages
     would be mailed again. That wait was half the database time per message."""
 
-    def __init__(self, sql: str, params: Callable[[T, str], Sequence[object]]) -> None:
-        self._sql = sql.encode()
+    def __init__(self, statements: dict[str, str], choose: Callable[[T], str],
+                 params: Callable[[T, str], Sequence[object]]) -> None:
+        self._names = {key: f"tracker_sent_{uuid.uuid4().hex}" for key in statements}
+        self._statements = statements
+        self._choose = choose
         self._params = params
         self._pending = False
 
@@ -266,17 +270,32 @@ class PipelinedRecorder(Recorder):
         with db_connection.cursor() as cursor:
             cursor.execute("SET synchronous_commit TO off")
         self._pgconn = db_connection.connection.pgconn
+        for key, sql in self._statements.items():
+            self._pgconn.send_prepare(self._names[key].encode(), sql.encode())
+            self._pending = True
+            self.flush()
         return self
 
-    def __exit__(self, *exc_info) -> None:
-        self.flush()
-        with db_connection.cursor() as cursor:
-            cursor.execute("RESET synchronous_commit")
+    def __exit__(self, exc_type, exc, traceback) -> None:
+        from django.db import DatabaseError as DjangoDatabaseError
+        from psycopg import Error as PsycopgError
+
+        try:
+            self.flush()
+            with db_connection.cursor() as cursor:
+                for name in self._names.values():
+                    cursor.execute(f"DEALLOCATE {name}")
+                cursor.execute("RESET synchronous_commit")
+        except (DjangoDatabaseError, PsycopgError):
+            if exc_type is None:
+                raise
+            # The batch is failing already (often the connection itself):
+            # its error is the one to see; the session goes with the connection.
 
     def sent(self, item, message_id: str) -> None:
         self.flush()
         values = [None if value is None else str(value).encode() for value in self._params(item, message_id)]
-        self._pgconn.send_query_params(self._sql, values)
+        self._pgconn.send_query_prepared(self._names[self._choose(item)].encode(), values)
         self._pending = True
         while self._pgconn.flush():  # the socket took part of it: wait until it takes the rest
             select.select([], [self._pgconn.socket], [], 1.0)
@@ -289,7 +308,7 @@ class PipelinedRecorder(Recorder):
         self._pending = False
         error = None
         while (result := self._pgconn.get_result()) is not None:
-            if result.status != pq.ExecStatus.COMMAND_OK:
+            if result.status not in (pq.ExecStatus.COMMAND_OK, pq.ExecStatus.TUPLES_OK):
                 error = (result.error_message or b"").decode("utf-8", "replace")
         if error is not None:
             raise DatabaseError(f"Recording a sent message failed: {error}")
@@ -312,7 +331,8 @@ def _notification_recorder(token: uuid.UUID) -> Recorder:
         return Recorder(sent)
     table = db_connection.ops.quote_name(Notification._meta.db_table)
     return PipelinedRecorder(
-        f"UPDATE {table} SET sent_at = $1, message_id = $2, last_error = '' WHERE id = $3 AND claim_token = $4",
+        {"": f"UPDATE {table} SET sent_at = $1, message_id = $2, last_error = '' WHERE id = $3 AND claim_token = $4"},
+        lambda row: "",
         lambda row, message_id: (timezone.now().isoformat(), message_id, row.pk, token),
     )
 
@@ -335,7 +355,7 @@ def _digest_recorder(token: uuid.UUID) -> Recorder:
     statements = {
         # One statement, so one transaction: the watermark moves if and only
         # if this worker's claimed row was marked sent.
-        cadence: (
+        str(cadence): (
             f"WITH sent AS (UPDATE {digests} SET sent_at = $1, message_id = $2, last_error = '', change_count = $3 "
             f"WHERE id = $4 AND claim_token = $5 RETURNING subscriber_id, upto_change_id) "
             f"UPDATE {subscribers} SET {quote(Subscriber.watermark_field(cadence))} = sent.upto_change_id FROM sent "
@@ -345,13 +365,8 @@ def _digest_recorder(token: uuid.UUID) -> Recorder:
         for cadence in DIGEST_CADENCES
     }
 
-    class DigestRecorder(PipelinedRecorder):
-        def sent(self, row: DigestDelivery, message_id: str) -> None:
-            self._sql = statements[row.cadence].encode()
-            super().sent(row, message_id)
-
-    return DigestRecorder(
-        statements[DIGEST_CADENCES[0]],
+    return PipelinedRecorder(
+        statements, lambda row: row.cadence,
         lambda row, message_id: (timezone.now().isoformat(), message_id, row.change_count, row.pk, token),
     )
 

@@ -203,8 +203,12 @@ class Notification(DeliveryRow):
     """One instant email for one (subscriber, change). The unique constraint
     makes a second email for the same change impossible in the schema."""
 
-    subscriber = models.ForeignKey(Subscriber, on_delete=models.CASCADE, related_name="notifications")
-    change = models.ForeignKey(Change, on_delete=models.PROTECT, related_name="tracker_notifications")
+    # No single-column indexes: the unique (subscriber, change) and the
+    # (change, subscriber) indexes below lead with each of them already, and
+    # every index costs each insert and each "sent" update.
+    subscriber = models.ForeignKey(Subscriber, on_delete=models.CASCADE, related_name="notifications", db_index=False)
+    change = models.ForeignKey(Change, on_delete=models.PROTECT, related_name="tracker_notifications",
+                               db_index=False)
 
     class Meta:
         ordering = ["-id"]
