@@ -179,15 +179,9 @@ def digest_build(*, cadence: str, bounds: Mapping[int, tuple[int, int]]) -> dict
     """
     if not bounds:
         return {}
-    subscriptions = list(
-        Subscription.objects.filter(subscriber_id__in=list(bounds), cadence=cadence, confirmed_at__isnull=False)
-        .prefetch_related("jurisdictions", "therapies", "kind_rows")
-    )
-    if not subscriptions:
+    by_subscriber = subscription_scopes_of(subscriber_ids=bounds, cadence=cadence)
+    if not by_subscriber:
         return {}
-    by_subscriber: dict[int, list[SubscriptionScope]] = {}
-    for subscription in subscriptions:
-        by_subscriber.setdefault(subscription.subscriber_id, []).append(subscription_scope(subscription))
     # One window of change ids for the whole chunk: from the lowest point any
     # subscriber in it still needs to the highest upto.
     low = min(
@@ -239,6 +233,41 @@ def changes_not_fanned_out_to(*, subscriber_id: int, after: int, upto: int) -> Q
         Q(tracker_fan_out__isnull=True)
         | Q(tracker_fan_out__completed_at__isnull=True, tracker_fan_out__last_subscriber_id__lt=subscriber_id)
     )
+
+
+def subscription_scopes_of(*, subscriber_ids: Iterable[int], cadence: str) -> dict[int, list[SubscriptionScope]]:
+    """The scopes of the subscribers' confirmed `cadence` subscriptions, by
+    subscriber, in four queries of plain values (no model instances: a
+    digest chunk holds thousands of them)."""
+    rows = list(
+        Subscription.objects.filter(subscriber_id__in=list(subscriber_ids), cadence=cadence, confirmed_at__isnull=False)
+        .order_by("pk").values_list("pk", "subscriber_id", "starts_after_change_id")
+    )
+    if not rows:
+        return {}
+    ids = [pk for pk, _, _ in rows]
+    jurisdictions: dict[int, set[int]] = {}
+    for subscription_id, jurisdiction_id in Subscription.jurisdictions.through.objects.filter(
+            subscription_id__in=ids).values_list("subscription_id", "jurisdiction_id"):
+        jurisdictions.setdefault(subscription_id, set()).add(jurisdiction_id)
+    therapies: dict[int, set[int]] = {}
+    for subscription_id, therapy_id in Subscription.therapies.through.objects.filter(
+            subscription_id__in=ids).values_list("subscription_id", "therapy_id"):
+        therapies.setdefault(subscription_id, set()).add(therapy_id)
+    kinds: dict[int, set[str]] = {}
+    for subscription_id, kind in SubscriptionKind.objects.filter(subscription_id__in=ids).values_list(
+            "subscription_id", "kind"):
+        kinds.setdefault(subscription_id, set()).add(kind)
+    by_subscriber: dict[int, list[SubscriptionScope]] = {}
+    for pk, subscriber_id, starts_after in rows:
+        by_subscriber.setdefault(subscriber_id, []).append(SubscriptionScope(
+            subscriber_id=subscriber_id,
+            starts_after_change_id=starts_after or 0,
+            jurisdiction_ids=frozenset(jurisdictions.get(pk, ())),
+            therapy_ids=frozenset(therapies.get(pk, ())),
+            kinds=frozenset(kinds.get(pk, ())),
+        ))
+    return by_subscriber
 
 
 def subscription_scope(subscription: Subscription) -> SubscriptionScope:
