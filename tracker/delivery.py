@@ -484,15 +484,34 @@ def fan_out_step(*, change_id: int) -> FanOutStep:
         )
         if not advanced:  # another run of this fan-out got here first
             return FanOutStep([], more=False)
-        Notification.objects.bulk_create(
-            [Notification(subscriber_id=sid, change_id=change_id) for sid in subscriber_ids],
-            ignore_conflicts=True, batch_size=500,
-        )
+        _notifications_insert(change_id=change_id, subscriber_ids=subscriber_ids)
     notification_ids = list(
         Notification.objects.filter(UNSENT, change_id=change_id, subscriber_id__in=subscriber_ids,
                                     claimed_at__isnull=True).order_by("pk").values_list("pk", flat=True)
     )
     return FanOutStep(notification_ids, more=more)
+
+
+def _notifications_insert(*, change_id: int, subscriber_ids: Sequence[int]) -> None:
+    """One Notification row per subscriber for the change; a row that exists
+    already is left as it is. On PostgreSQL one INSERT ... SELECT over an
+    array, without building a model instance per row."""
+    if not subscriber_ids:
+        return
+    if db_connection.vendor != "postgresql":
+        Notification.objects.bulk_create(
+            [Notification(subscriber_id=sid, change_id=change_id) for sid in subscriber_ids],
+            ignore_conflicts=True, batch_size=500,
+        )
+        return
+    table = db_connection.ops.quote_name(Notification._meta.db_table)
+    with db_connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} (subscriber_id, change_id, created_at, attempts, last_error, message_id) "
+            "SELECT subscriber_id, %s, %s, 0, '', '' FROM unnest(%s::bigint[]) AS subscriber_id "
+            "ON CONFLICT DO NOTHING",
+            [change_id, timezone.now(), list(subscriber_ids)],
+        )
 
 
 def notifications_write(*, subscriber_id: int, change_ids: Sequence[int]) -> list[int]:

@@ -9,6 +9,7 @@ import email.policy
 import re
 
 import pytest
+from django.urls import reverse
 from django.utils import timezone
 
 from tests.factories import published_decision
@@ -126,3 +127,12 @@ def test_each_recipient_gets_their_own_address_message_id_and_working_links_over
         assert unsubscribe.group(1) in text and unsubscribe.group(1) in html
         assert "x-tracker-placeholder" not in message.as_string()
     assert set(Notification.objects.filter(sent_at__isnull=False).values_list("pk", flat=True)) == {r.pk for r in rows}
+
+
+def test_links_built_around_the_token_are_the_ones_reverse_gives():
+    subscriber = subscriber_with("carol@example.org")
+
+    assert emails.manage_url(subscriber) == "https://tracker.example.org" + reverse(
+        "tracker-manage", args=[tokens.manage_token_make(subscriber)])
+    assert emails.unsubscribe_url(subscriber) == "https://tracker.example.org" + reverse(
+        "tracker-unsubscribe", args=[tokens.unsubscribe_token_make(subscriber)])
