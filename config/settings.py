@@ -313,6 +313,9 @@ EMAIL_USE_SSL = env_bool("EMAIL_USE_SSL", False)
 if EMAIL_USE_TLS and EMAIL_USE_SSL:
     raise ConfigError("EMAIL_USE_SSL", "cannot be set together with EMAIL_USE_TLS")
 EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 20, minimum=1)
+# Send MAIL, RCPT and DATA in one write when the server offers PIPELINING
+# (RFC 2920): two round trips per subscriber email instead of four.
+EMAIL_PIPELINING = env_bool("EMAIL_PIPELINING", True)
 # Tracker delivery (see the Celery block): between two renewals a claim ages
 # by at most a quarter of the timeout plus one connection and one message;
 # that must stay within half the timeout, leaving the other half for a slow server.

@@ -50,6 +50,7 @@ from django.utils import timezone
 
 from regulatory.models import Change
 from tracker import emails, selectors
+from tracker import smtp as tracker_smtp
 from tracker.models import (
     DIGEST_CADENCES,
     UNSENT,
@@ -136,7 +137,7 @@ def _send_one(connection, outgoing: emails.Outgoing, sender: str) -> None:
     backend (tests, console)."""
     smtp = connection.connection if isinstance(connection, SmtpBackend) else None
     if smtp is not None and outgoing.raw is not None:
-        smtp.sendmail(sender, [outgoing.envelope_to], outgoing.raw)
+        tracker_smtp.sendmail(smtp, sender, outgoing.envelope_to, outgoing.raw, pipelining=settings.EMAIL_PIPELINING)
     else:
         connection.send_messages([outgoing.message()])
 

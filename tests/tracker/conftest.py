@@ -88,10 +88,30 @@ class SmtpSink:
         # thousands of headers under the lock would slow the server down.
         self.message_ids: collections.Counter = collections.Counter()
         self.refuse_once: set[str] = set()
+        self.refuse_always: dict[str, str] = {}  # address -> the reply to RCPT
         self.refused: list[str] = []
+        # Offered in EHLO, as Postfix does; clients may then pipeline MAIL/RCPT/DATA.
+        self.pipelining = True
+        self.mail_commands = 0
+
+    async def handle_EHLO(self, server, session, envelope, hostname, responses):
+        session.host_name = hostname
+        if self.pipelining:
+            responses = [*responses[:-1], "250-PIPELINING", responses[-1]]
+        return responses
+
+    async def handle_MAIL(self, server, session, envelope, address, mail_options):
+        with self.lock:
+            self.mail_commands += 1
+        envelope.mail_from = address
+        envelope.mail_options.extend(mail_options)
+        return "250 OK"
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
         with self.lock:
+            if address in self.refuse_always:
+                self.refused.append(address)
+                return self.refuse_always[address]
             if address in self.refuse_once:
                 self.refuse_once.discard(address)
                 self.refused.append(address)

@@ -1,0 +1,102 @@
+"""tracker.smtp.sendmail: MAIL, RCPT and DATA in one write when the server
+offers PIPELINING, with smtplib's errors and connection handling."""
+
+from __future__ import annotations
+
+import smtplib
+
+import pytest
+
+from tests.factories import published_decision
+from tests.tracker.factories import subscriber_with
+from tracker import delivery
+from tracker.models import Notification, Subscriber
+from tracker.smtp import sendmail
+
+MESSAGE = (b"From: a@example.org\r\nTo: b@example.org\r\nSubject: hi\r\nMessage-ID: <m1@example.org>\r\n\r\n"
+           b"first line\r\n.a line that starts with a period\r\n")
+
+
+class CountingSMTP(smtplib.SMTP):
+    writes = 0
+
+    def send(self, s):
+        self.writes += 1
+        return super().send(s)
+
+
+@pytest.fixture
+def smtp(smtp_sink):
+    connection = CountingSMTP("127.0.0.1", smtp_sink.port, timeout=10)
+    yield connection
+    try:
+        connection.quit()
+    except smtplib.SMTPServerDisconnected:
+        pass
+
+
+def _writes_for_one_message(smtp) -> int:
+    before = smtp.writes
+    sendmail(smtp, "alerts@example.org", "b@example.org", MESSAGE)
+    return smtp.writes - before
+
+
+def test_it_sends_commands_and_message_in_two_writes_when_the_server_offers_pipelining(smtp_sink, smtp):
+    _writes_for_one_message(smtp)  # EHLO happens on the first one
+
+    assert _writes_for_one_message(smtp) == 2
+    assert smtp_sink.count() == 2
+    rcpts, message = smtp_sink.received[-1]
+    assert rcpts == ["b@example.org"]
+    assert message["Message-ID"] == "<m1@example.org>"
+    # Dot-stuffed on the wire, restored by the server.
+    assert message.get_content().splitlines()[1] == ".a line that starts with a period"
+
+
+def test_it_falls_back_to_one_command_at_a_time_without_pipelining(smtp_sink, smtp):
+    smtp_sink.pipelining = False
+    _writes_for_one_message(smtp)
+
+    assert _writes_for_one_message(smtp) == 4
+    assert smtp_sink.count() == 2
+
+
+def test_it_can_be_turned_off(smtp_sink, smtp):
+    sendmail(smtp, "alerts@example.org", "b@example.org", MESSAGE, pipelining=False)
+    before = smtp.writes
+    sendmail(smtp, "alerts@example.org", "b@example.org", MESSAGE, pipelining=False)
+
+    assert smtp.writes - before == 4
+
+
+@pytest.mark.parametrize("reply, code", [("451 4.3.0 Mailbox busy", 451), ("550 5.1.1 No such user", 550)])
+def test_a_refused_recipient_raises_as_smtplib_does_and_the_connection_goes_on(smtp_sink, smtp, reply, code):
+    smtp_sink.refuse_always["gone@example.org"] = reply
+
+    with pytest.raises(smtplib.SMTPRecipientsRefused) as refused:
+        sendmail(smtp, "alerts@example.org", "gone@example.org", MESSAGE)
+    sendmail(smtp, "alerts@example.org", "b@example.org", MESSAGE)
+
+    assert refused.value.recipients["gone@example.org"][0] == code
+    assert delivery.smtp_failure(refused.value).kind == (
+        delivery.RECIPIENT_PERMANENT if code == 550 else delivery.MESSAGE_TRANSIENT)
+    assert [rcpts for rcpts, _ in smtp_sink.received] == [["b@example.org"]]
+
+
+@pytest.mark.django_db
+def test_a_batch_over_a_pipelining_server_suppresses_a_refused_address_and_sends_the_rest(smtp_sink, settings):
+    settings.SITE_URL = "https://tracker.example.org"
+    for address in ("a@example.org", "gone@example.org", "c@example.org"):
+        subscriber_with(address)
+    smtp_sink.refuse_always["gone@example.org"] = "550 5.1.1 No such user"
+    change = published_decision().changes.get()
+    ids = delivery.fan_out_step(change_id=change.pk).notification_ids
+
+    assert delivery.notification_batch_send(notification_ids=ids) == []
+
+    assert sorted(r for rcpts, _ in smtp_sink.received for r in rcpts) == ["a@example.org", "c@example.org"]
+    assert smtp_sink.mail_commands == 3
+    assert Subscriber.objects.get(email="gone@example.org").suppressed_at is not None
+    gone = Notification.objects.get(subscriber__email="gone@example.org")
+    assert gone.failed_at is not None and "550" in gone.last_error
+    assert Notification.objects.filter(sent_at__isnull=False).count() == 2
