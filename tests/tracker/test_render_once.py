@@ -136,3 +136,28 @@ def test_links_built_around_the_token_are_the_ones_reverse_gives():
         "tracker-manage", args=[tokens.manage_token_make(subscriber)])
     assert emails.unsubscribe_url(subscriber) == "https://tracker.example.org" + reverse(
         "tracker-unsubscribe", args=[tokens.unsubscribe_token_make(subscriber)])
+
+
+@pytest.mark.parametrize("address", [
+    "carol@example.org", "dave.o+alerts@sub.example.co.uk", "x@example.org", "a!#$%*+/=?^_`{|}~-b@example.org",
+    "UPPER.Case@Example.ORG", "o-k@x-y.example", "a.b.c@e.xn--p1ai",
+])
+def test_addresses_taken_as_they_are_are_the_ones_django_keeps_as_they_are(address, settings):
+    from django.core.mail.message import sanitize_address
+
+    recipient = emails.Recipient(email=address, message_id="<m@example.org>",
+                                 manage_url="https://t.example/m/x/", unsubscribe_url="https://t.example/u/x/")
+
+    assert emails._substitutable(recipient)
+    assert sanitize_address(address, settings.DEFAULT_CHARSET) == address
+
+
+@pytest.mark.parametrize("address", [
+    "a..b@example.org", ".a@example.org", "a.@example.org", "a b@example.org", "\"a\"@example.org",
+    "a@localhost", "a@-x.example", "jörg@example.org", "anna@exämple.org", "a@b@example.org", "a,b@example.org",
+])
+def test_other_addresses_get_the_email_built_in_full(address):
+    recipient = emails.Recipient(email=address, message_id="<m@example.org>",
+                                 manage_url="https://t.example/m/x/", unsubscribe_url="https://t.example/u/x/")
+
+    assert not emails._substitutable(recipient)
