@@ -1,8 +1,11 @@
 """Conditional GET for the read endpoints: ETag and Last-Modified, 304.
 
-The validator comes from `selectors.record_version()`, one cheap query run
-before the expensive one, so a client that already holds the current answer
-costs a single statement. The ETag covers everything the body depends on:
+The validator comes from the record version (`version.current()`): on
+PostgreSQL it is kept in process memory and dropped by LISTEN/NOTIFY when a
+write commits, so a client that already holds the current answer costs no
+query at all; where it cannot be kept (SQLite, the LISTEN connection down,
+an editor reading) it is `selectors.record_version()`, one cheap query run
+before the expensive one. The ETag covers everything the body depends on:
 the record's version, the full path with its query string, the negotiated
 format (Accept), whether the reader is an editor (editors see drafts), and
 today's date for answers that depend on it (status as of today, upcoming
@@ -26,7 +29,7 @@ from django.utils.http import http_date
 
 from redis.exceptions import RedisError
 
-from regulatory import selectors
+from regulatory import version
 
 
 @dataclass(frozen=True)
@@ -37,17 +40,19 @@ class Validators:
 
 
 def validators_for(request: HttpRequest, *, viewer: str = "public", today: dt.date | None = None) -> Validators:
-    """Compute the validators of the answer to `request` (one query)."""
-    version = selectors.record_version()
+    """Compute the validators of the answer to `request` (at most one query;
+    none while the process holds the current record version). Editors'
+    validators always come from the query: they see their own writes at once."""
+    record = version.current(fresh=viewer != "public")
     parts = [
-        version.key,
+        record.key,
         request.get_full_path(),
         request.META.get("HTTP_ACCEPT", ""),
         viewer,
         today.isoformat() if today else "",
     ]
     etag = '"' + hashlib.sha256("\n".join(parts).encode()).hexdigest()[:40] + '"'
-    last_modified = version.last_modified
+    last_modified = record.last_modified
     if today is not None:
         # The answer changes at midnight without any write: a client holding
         # yesterday's copy must not get a 304 from If-Modified-Since.

@@ -15,6 +15,18 @@ def _no_response_cache(settings):
     settings.RESPONSE_CACHE_SECONDS = 0
 
 
+@pytest.fixture(autouse=True)
+def _no_record_version_listen(settings):
+    """Query the record version on every read: a test's transaction never
+    commits, so no NOTIFY would ever tell a kept version that it is stale.
+    tests/regulatory/test_version.py turns it on (transaction=True tests)."""
+    from regulatory import version
+
+    settings.RECORD_VERSION_LISTEN = False
+    yield
+    version.reset()
+
+
 @pytest.fixture
 def alice(db):
     """An editor (staff, in the Editors group, not a superuser)."""
