@@ -13,6 +13,11 @@ def _no_response_cache(settings):
     transactions roll back (SQLite), and with them ETags, so a body kept by one
     test could answer another. tests/api/test_response_cache.py turns it on."""
     settings.RESPONSE_CACHE_SECONDS = 0
+    from regulatory.conditional import local_bodies
+
+    local_bodies.clear()
+    yield
+    local_bodies.clear()
 
 
 @pytest.fixture(autouse=True)

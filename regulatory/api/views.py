@@ -15,6 +15,7 @@ from typing import Any
 from django.core.exceptions import NON_FIELD_ERRORS
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.paginator import InvalidPage
+from django.http import HttpRequest, HttpResponseBase
 from django.utils import timezone
 from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.types import OpenApiTypes
@@ -139,16 +140,19 @@ def service_errors() -> Iterator[None]:
 def conditional_get(*, depends_on_today: bool = False) -> Callable:
     """Answer 304 when the client's copy is current. The validators are
     computed after authentication (editors see drafts, so their ETags differ)
-    and before the view's own queries."""
+    and before the view's own queries. Public readers' 304s and kept bodies
+    are answered earlier still, before DRF's dispatch (`ReadApi.dispatch`)."""
 
     def decorator(method: Callable[..., Any]) -> Callable[..., Any]:
         @wraps(method)
         def wrapper(self: GenericAPIView, request: Request, *args: Any, **kwargs: Any) -> Any:
             viewer = "editor" if viewer_is_editor(request) else "public"
-            validators = conditional.validators_for(
-                request, viewer=viewer, today=timezone.localdate() if depends_on_today else None
+            validators, may_be_kept = conditional.full_path_validators(
+                request, viewer=viewer, depends_on_today=depends_on_today
             )
-            response = conditional.not_modified(request, validators) or conditional.cached_response(validators)
+            response = conditional.not_modified(request, validators) or (
+                conditional.cached_response(validators) if may_be_kept else None
+            )
             if response is not None:
                 return response
             response = method(self, request, *args, **kwargs)
@@ -158,6 +162,7 @@ def conditional_get(*, depends_on_today: bool = False) -> Callable:
                 response.add_post_render_callback(lambda rendered: conditional.remember(rendered, validators))
             return response
 
+        wrapper.conditional_get = {"depends_on_today": depends_on_today}  # type: ignore[attr-defined]
         return wrapper
 
     return decorator
@@ -203,6 +208,21 @@ class ReadApi(GenericAPIView):
     permission_classes = [IsEditorOrReadOnly]
     pagination_class = StrictPageNumberPagination
     filterset_class: type = filters.StrictPlainFilter
+
+    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+        """A public reader's 304 or kept body, before DRF's request wrapping,
+        authentication and content negotiation (see conditional.public_answer),
+        with the headers DRF would add (Allow, Vary); anything else goes
+        through DRF unchanged."""
+        if request.method in ("GET", "HEAD"):
+            options = getattr(getattr(self, request.method.lower(), None), "conditional_get", None)
+            if options is not None:
+                response = conditional.public_answer(request, **options)
+                if response is not None:
+                    self.args, self.kwargs, self.request = args, kwargs, request
+                    self.headers = self.default_response_headers
+                    return self.finalize_response(request, response, *args, **kwargs)
+        return super().dispatch(request, *args, **kwargs)
 
     def list_response(self, serializer_class: type[serializers.Serializer]) -> Response:
         page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
