@@ -160,11 +160,18 @@ def _in_transaction() -> bool:
     return connection.in_atomic_block
 
 
+_pollers = threading.local()
+
+
 def _has_input(fd: int) -> bool:
     if fd < 0:
         return True
-    poller = select.poll()
-    poller.register(fd, select.POLLIN | select.POLLPRI)
+    # One poll object per thread (they may not be shared), kept for the fd.
+    poller = getattr(_pollers, "poller", None)
+    if poller is None or _pollers.fd != fd:
+        poller = select.poll()
+        poller.register(fd, select.POLLIN | select.POLLPRI)
+        _pollers.poller, _pollers.fd = poller, fd
     return bool(poller.poll(0))
 
 
@@ -192,17 +199,29 @@ def watcher() -> Watcher | None:
     """This process's watcher, started on first use; None where there is none
     (SQLite, or RECORD_VERSION_LISTEN off)."""
     global _watcher, _watcher_pid
-    if not settings.RECORD_VERSION_LISTEN or connection.vendor != "postgresql":
+    if not settings.RECORD_VERSION_LISTEN:
+        return None
+    if _watcher is not None:
+        return _watcher  # cleared in a forked child (see _forget_after_fork)
+    if connection.vendor != "postgresql":
         return None
     pid = os.getpid()
-    if _watcher is not None and _watcher_pid == pid:
-        return _watcher
     with _start_lock:
         if _watcher is None or _watcher_pid != pid:
             # After a fork the parent's thread does not exist here: start our own.
             _watcher, _watcher_pid = Watcher(_conninfo()), pid
             _watcher.thread.start()
     return _watcher
+
+
+def _forget_after_fork() -> None:
+    """In a forked child the parent's thread does not exist: start anew."""
+    global _watcher, _watcher_pid, _start_lock
+    _watcher, _watcher_pid, _start_lock = None, None, threading.Lock()
+    _pollers.__dict__.clear()
+
+
+os.register_at_fork(after_in_child=_forget_after_fork)
 
 
 def current(*, fresh: bool = False) -> RecordVersion:

@@ -220,9 +220,19 @@ class ReadApi(GenericAPIView):
                 response = conditional.public_answer(request, **options)
                 if response is not None:
                     self.args, self.kwargs, self.request = args, kwargs, request
-                    self.headers = self.default_response_headers
+                    self.headers = dict(self._default_headers())
                     return self.finalize_response(request, response, *args, **kwargs)
         return super().dispatch(request, *args, **kwargs)
+
+    _default_headers_of: dict[type, dict[str, str]] = {}
+
+    def _default_headers(self) -> dict[str, str]:
+        """DRF's default_response_headers (Allow, Vary), the same for every
+        instance of a class once set up: worked out once per class."""
+        headers = ReadApi._default_headers_of.get(type(self))
+        if headers is None:
+            headers = ReadApi._default_headers_of[type(self)] = self.default_response_headers
+        return headers
 
     def list_response(self, serializer_class: type[serializers.Serializer]) -> Response:
         page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
