@@ -55,18 +55,44 @@ class Validators:
     private: bool
 
 
+_TODAY: tuple[int, dt.date] | None = None
+
+
+def _today() -> dt.date:
+    """timezone.localdate(), worked out once a second: the date cannot change
+    within a second (time zone offsets are whole seconds)."""
+    global _TODAY
+    second = int(time.time())
+    known = _TODAY
+    if known is None or known[0] != second:
+        known = _TODAY = (second, timezone.localdate())
+    return known[1]
+
+
+# Validators by what they are made of, so that a repeated read costs a dict
+# lookup instead of a hash; bounded by clearing.
+_VALIDATORS: dict[tuple, Validators] = {}
+_VALIDATORS_MAX = 4096
+
+
 def validators_for(request: HttpRequest, *, viewer: str = "public", today: dt.date | None = None) -> Validators:
     """Compute the validators of the answer to `request` (at most one query;
     none while the process holds the current record version). Editors'
     validators always come from the query: they see their own writes at once."""
     record = version.current(fresh=viewer != "public")
-    parts = [
-        record.key,
-        request.get_full_path(),
-        request.META.get("HTTP_ACCEPT", ""),
-        viewer,
-        today.isoformat() if today else "",
-    ]
+    made_of = (record, request.get_full_path(), request.META.get("HTTP_ACCEPT", ""), viewer, today)
+    validators = _VALIDATORS.get(made_of)
+    if validators is None:
+        validators = _validators(*made_of)
+        if len(_VALIDATORS) >= _VALIDATORS_MAX:
+            _VALIDATORS.clear()
+        _VALIDATORS[made_of] = validators
+    return validators
+
+
+def _validators(record: version.RecordVersion, full_path: str, accept: str, viewer: str,
+                today: dt.date | None) -> Validators:
+    parts = [record.key, full_path, accept, viewer, today.isoformat() if today else ""]
     etag = '"' + hashlib.sha256("\n".join(parts).encode()).hexdigest()[:40] + '"'
     last_modified = record.last_modified
     if today is not None:
@@ -97,8 +123,12 @@ def stamp(response: HttpResponseBase, validators: Validators) -> HttpResponseBas
         patch_cache_control(response, no_cache=True, private=True)
     else:
         patch_cache_control(response, no_cache=True, public=True)
-    patch_vary_headers(response, ("Accept", "Authorization", "Cookie"))
+    patch_vary_headers(response, STAMPED_VARY_HEADERS)
     return response
+
+
+STAMPED_VARY_HEADERS = ("Accept", "Authorization", "Cookie")
+STAMPED_VARY = {name.lower() for name in STAMPED_VARY_HEADERS}
 
 
 # Headers of the responses built here (304s, kept bodies): what `stamp` puts on
@@ -129,7 +159,8 @@ def _public_not_modified(request: HttpRequest, validators: Validators) -> HttpRe
     if "HTTP_IF_MATCH" in meta or "HTTP_IF_UNMODIFIED_SINCE" in meta:
         return not_modified(request, validators)
     # As django.utils.cache._if_none_match_passes compares: weakly.
-    if validators.etag.strip("W/") in (etag.strip("W/") for etag in parse_etags(meta["HTTP_IF_NONE_MATCH"])):
+    sent = meta["HTTP_IF_NONE_MATCH"]
+    if sent == validators.etag or validators.etag.strip("W/") in (etag.strip("W/") for etag in parse_etags(sent)):
         return _stamp_new(HttpResponseNotModified(), validators)
     return None
 
@@ -251,7 +282,7 @@ def public_answer(request: HttpRequest, *, depends_on_today: bool) -> HttpRespon
     request that the full path would refuse (406) is answered here."""
     if request.method not in ("GET", "HEAD") or not is_public_reader(request):
         return None
-    validators = validators_for(request, today=timezone.localdate() if depends_on_today else None)
+    validators = validators_for(request, today=_today() if depends_on_today else None)
     if validators.etag in request.META.get("HTTP_IF_NONE_MATCH", ""):
         response = _public_not_modified(request, validators)
         if response is not None:
@@ -273,7 +304,7 @@ def full_path_validators(request: HttpRequest, *, viewer: str = "public",
     known = getattr(django_request, "_public_validators", None)
     if known is not None and viewer == "public":
         return known, False
-    return validators_for(request, viewer=viewer, today=timezone.localdate() if depends_on_today else None), True
+    return validators_for(request, viewer=viewer, today=_today() if depends_on_today else None), True
 
 
 def conditional_view(*, depends_on_today: bool = False, anonymous_only: bool = False) -> Callable:

@@ -16,6 +16,7 @@ from django.core.exceptions import NON_FIELD_ERRORS
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.paginator import InvalidPage
 from django.http import HttpRequest, HttpResponseBase
+from django.utils.cache import patch_vary_headers
 from django.utils import timezone
 from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.types import OpenApiTypes
@@ -28,6 +29,7 @@ from rest_framework.pagination import PageNumberPagination
 from rest_framework.permissions import SAFE_METHODS, AllowAny, BasePermission
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.compat import split_header_value
 from rest_framework.settings import api_settings
 
 from regulatory import conditional, selectors, services
@@ -220,18 +222,31 @@ class ReadApi(GenericAPIView):
                 response = conditional.public_answer(request, **options)
                 if response is not None:
                     self.args, self.kwargs, self.request = args, kwargs, request
-                    self.headers = dict(self._default_headers())
-                    return self.finalize_response(request, response, *args, **kwargs)
+                    # As DRF's finalize_response: its default headers, Vary merged.
+                    for key, value in self._default_headers():
+                        if key == "Vary":
+                            patch_vary_headers(response, [value])
+                        else:
+                            response[key] = value
+                    return response
         return super().dispatch(request, *args, **kwargs)
 
-    _default_headers_of: dict[type, dict[str, str]] = {}
+    _default_headers_of: dict[type, tuple[tuple[str, str], ...]] = {}
 
-    def _default_headers(self) -> dict[str, str]:
-        """DRF's default_response_headers (Allow, Vary), the same for every
-        instance of a class once set up: worked out once per class."""
+    def _default_headers(self) -> tuple[tuple[str, str], ...]:
+        """DRF's default_response_headers (Allow; Vary: Accept), the same for
+        every instance of a class once set up: worked out once per class. A
+        Vary already named by conditional.stamp is left out."""
         headers = ReadApi._default_headers_of.get(type(self))
         if headers is None:
-            headers = ReadApi._default_headers_of[type(self)] = self.default_response_headers
+            headers = []
+            for key, value in self.default_response_headers.items():
+                if key == "Vary":
+                    headers += [("Vary", name) for name in split_header_value(value)
+                                if name.lower() not in conditional.STAMPED_VARY]
+                else:
+                    headers.append((key, value))
+            headers = ReadApi._default_headers_of[type(self)] = tuple(headers)
         return headers
 
     def list_response(self, serializer_class: type[serializers.Serializer]) -> Response:

@@ -206,3 +206,21 @@ def test_it_forgets_a_body_after_the_cache_time(settings, monkeypatch):
 
     assert bodies.get("a") is None
     assert bodies.size == 0
+
+
+@pytest.mark.parametrize("sent", ['{etag}', 'W/{etag}', '"other", {etag}', '"other",W/{etag}'])
+def test_the_short_path_compares_etags_as_django_does(record, client, short_path_counter, sent):
+    etag = client.get("/api/v1/decisions/")["ETag"]
+
+    response = client.get("/api/v1/decisions/", HTTP_IF_NONE_MATCH=sent.format(etag=etag))
+
+    assert response.status_code == 304
+    assert short_path_counter == [False, True]
+
+
+def test_the_short_path_leaves_other_preconditions_to_django(record, client):
+    etag = client.get("/api/v1/decisions/")["ETag"]
+
+    response = client.get("/api/v1/decisions/", HTTP_IF_NONE_MATCH=etag, HTTP_IF_MATCH='"other"')
+
+    assert response.status_code == 412
