@@ -119,6 +119,8 @@ class Watcher:
             conn = None
             try:
                 conn = psycopg.connect(**self.conninfo, autocommit=True)
+                # A notification that arrives while a statement runs (a ping)
+                # is kept by psycopg and given by the next notifies().
                 conn.execute(f"LISTEN {CHANNEL}")
                 with self.lock:
                     self.fd, self.backend_pid = conn.fileno(), conn.info.backend_pid
