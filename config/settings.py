@@ -218,7 +218,7 @@ RESPONSE_CACHE_SECONDS = env_int("RESPONSE_CACHE_SECONDS", 600, minimum=0)
 # In front of Redis, each process keeps the most recently used bodies in its
 # own memory: at most this many bytes in all, and none larger than the second.
 RESPONSE_CACHE_LOCAL_BYTES = env_int("RESPONSE_CACHE_LOCAL_BYTES", 32 * 1024 * 1024, minimum=0)
-RESPONSE_CACHE_LOCAL_ITEM_BYTES = env_int("RESPONSE_CACHE_LOCAL_ITEM_BYTES", 4 * 1024 * 1024, minimum=0)
+RESPONSE_CACHE_LOCAL_ITEM_BYTES = env_int("RESPONSE_CACHE_LOCAL_ITEM_BYTES", 8 * 1024 * 1024, minimum=0)
 # On PostgreSQL, keep the record version (the validators' query) in memory and
 # drop it when a write commits, told by LISTEN/NOTIFY: each process holds one
 # more database connection. See regulatory/version.py. Ignored on SQLite.
