@@ -15,6 +15,8 @@ from typing import Any
 from django.core.exceptions import NON_FIELD_ERRORS
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.paginator import InvalidPage
+from django.http import HttpRequest, HttpResponseBase
+from django.utils.cache import patch_vary_headers
 from django.utils import timezone
 from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.types import OpenApiTypes
@@ -27,6 +29,7 @@ from rest_framework.pagination import PageNumberPagination
 from rest_framework.permissions import SAFE_METHODS, AllowAny, BasePermission
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.compat import split_header_value
 from rest_framework.settings import api_settings
 
 from regulatory import conditional, selectors, services
@@ -139,16 +142,19 @@ def service_errors() -> Iterator[None]:
 def conditional_get(*, depends_on_today: bool = False) -> Callable:
     """Answer 304 when the client's copy is current. The validators are
     computed after authentication (editors see drafts, so their ETags differ)
-    and before the view's own queries."""
+    and before the view's own queries. Public readers' 304s and kept bodies
+    are answered earlier still, before DRF's dispatch (`ReadApi.dispatch`)."""
 
     def decorator(method: Callable[..., Any]) -> Callable[..., Any]:
         @wraps(method)
         def wrapper(self: GenericAPIView, request: Request, *args: Any, **kwargs: Any) -> Any:
             viewer = "editor" if viewer_is_editor(request) else "public"
-            validators = conditional.validators_for(
-                request, viewer=viewer, today=timezone.localdate() if depends_on_today else None
+            validators, may_be_kept = conditional.full_path_validators(
+                request, viewer=viewer, depends_on_today=depends_on_today
             )
-            response = conditional.not_modified(request, validators) or conditional.cached_response(validators)
+            response = conditional.not_modified(request, validators) or (
+                conditional.cached_response(validators) if may_be_kept else None
+            )
             if response is not None:
                 return response
             response = method(self, request, *args, **kwargs)
@@ -158,6 +164,7 @@ def conditional_get(*, depends_on_today: bool = False) -> Callable:
                 response.add_post_render_callback(lambda rendered: conditional.remember(rendered, validators))
             return response
 
+        wrapper.conditional_get = {"depends_on_today": depends_on_today}  # type: ignore[attr-defined]
         return wrapper
 
     return decorator
@@ -203,6 +210,44 @@ class ReadApi(GenericAPIView):
     permission_classes = [IsEditorOrReadOnly]
     pagination_class = StrictPageNumberPagination
     filterset_class: type = filters.StrictPlainFilter
+
+    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+        """A public reader's 304 or kept body, before DRF's request wrapping,
+        authentication and content negotiation (see conditional.public_answer),
+        with the headers DRF would add (Allow, Vary); anything else goes
+        through DRF unchanged."""
+        if request.method in ("GET", "HEAD"):
+            options = getattr(getattr(self, request.method.lower(), None), "conditional_get", None)
+            if options is not None:
+                response = conditional.public_answer(request, **options)
+                if response is not None:
+                    self.args, self.kwargs, self.request = args, kwargs, request
+                    # As DRF's finalize_response: its default headers, Vary merged.
+                    for key, value in self._default_headers():
+                        if key == "Vary":
+                            patch_vary_headers(response, [value])
+                        else:
+                            response[key] = value
+                    return response
+        return super().dispatch(request, *args, **kwargs)
+
+    _default_headers_of: dict[type, tuple[tuple[str, str], ...]] = {}
+
+    def _default_headers(self) -> tuple[tuple[str, str], ...]:
+        """DRF's default_response_headers (Allow; Vary: Accept), the same for
+        every instance of a class once set up: worked out once per class. A
+        Vary already named by conditional.stamp is left out."""
+        headers = ReadApi._default_headers_of.get(type(self))
+        if headers is None:
+            headers = []
+            for key, value in self.default_response_headers.items():
+                if key == "Vary":
+                    headers += [("Vary", name) for name in split_header_value(value)
+                                if name.lower() not in conditional.STAMPED_VARY]
+                else:
+                    headers.append((key, value))
+            headers = ReadApi._default_headers_of[type(self)] = tuple(headers)
+        return headers
 
     def list_response(self, serializer_class: type[serializers.Serializer]) -> Response:
         page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
