@@ -274,7 +274,7 @@ if DIGEST_WEEKLY_DAY not in _WEEKDAYS:
 TRACKER_SWEEP_INTERVAL = env_int("TRACKER_SWEEP_INTERVAL", 300, minimum=10)
 TRACKER_STALE_AFTER = env_int("TRACKER_STALE_AFTER", 600, minimum=0)
 TRACKER_CLAIM_TIMEOUT = env_int("TRACKER_CLAIM_TIMEOUT", 900, minimum=0)
-TRACKER_FAN_OUT_CHUNK = env_int("TRACKER_FAN_OUT_CHUNK", 1000, minimum=1)
+TRACKER_FAN_OUT_CHUNK = env_int("TRACKER_FAN_OUT_CHUNK", 5000, minimum=1)
 TRACKER_SEND_BATCH = env_int("TRACKER_SEND_BATCH", 200, minimum=1)
 # Transient SMTP failures are retried by the task after RETRY_BASE * 2^n
 # seconds (capped at 5 minutes: short ETAs, far below the visibility timeout),

@@ -23,6 +23,7 @@ import datetime as dt
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
+from django.db import connection, transaction
 from django.db.models import Count, Exists, Max, OuterRef, Q, QuerySet
 
 from regulatory.models import (
@@ -147,13 +148,24 @@ def fan_out_subscriber_ids(*, change_id: int, scope: ChangeScope, after_subscrib
     with at least one instant subscription matching the change: one query,
     one row per subscriber however many of their subscriptions match."""
     matching = subscriptions_matching(change_id=change_id, scope=scope, cadence=Cadence.INSTANT)
-    return list(
+    query = (
         Subscriber.objects.active()
         .filter(pk__gt=after_subscriber_id)
-        .filter(Exists(matching.filter(subscriber=OuterRef("pk"))))
+        # Repeated on the subscriptions, so that their index is read from this
+        # chunk on rather than from its start for every chunk.
+        .filter(Exists(matching.filter(subscriber=OuterRef("pk"), subscriber_id__gt=after_subscriber_id)))
         .order_by("pk")
         .values_list("pk", flat=True)[:limit]
     )
+    if connection.vendor != "postgresql":
+        return list(query)
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            # Its cost estimate makes PostgreSQL compile it to machine code
+            # (JIT) on every run: 20-30 ms of a 75 ms query, for a plan that
+            # runs once.
+            cursor.execute("SET LOCAL jit = off")
+        return list(query)
 
 
 def digest_subscriber_ids(*, cadence: str, after_subscriber_id: int, limit: int) -> list[int]:
