@@ -18,4 +18,7 @@ def _close_old_connections(**kwargs) -> None:
     the others (settings.CELERY_DB_REUSE_MAX stops Celery closing them all)."""
     from django.db import close_old_connections
 
+    task = kwargs.get("task")
+    if task is not None and getattr(task.request, "is_eager", False):
+        return  # run inline by the caller, inside its transaction: leave its connection alone
     close_old_connections()

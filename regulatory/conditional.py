@@ -6,7 +6,8 @@ write commits, so a client that already holds the current answer costs no
 query at all; where it cannot be kept (SQLite, the LISTEN connection down,
 an editor reading) it is `selectors.record_version()`, one cheap query run
 before the expensive one. The ETag covers everything the body depends on:
-the record's version, the full path with its query string, the Accept header
+the record's version, the absolute URL (scheme, host, path and query: paginated
+answers and feeds carry absolute links), the Accept header
 as sent (so the negotiated format), whether the reader is an editor (editors
 see drafts), and today's date for answers that depend on it (status as of
 today, upcoming dates).
@@ -80,7 +81,9 @@ def validators_for(request: HttpRequest, *, viewer: str = "public", today: dt.da
     none while the process holds the current record version). Editors'
     validators always come from the query: they see their own writes at once."""
     record = version.current(fresh=viewer != "public")
-    made_of = (record, request.get_full_path(), request.META.get("HTTP_ACCEPT", ""), viewer, today)
+    # The absolute URL, not just the path: paginated answers and feeds carry
+    # absolute links, so a body built for one Host or scheme is not another's.
+    made_of = (record, request.build_absolute_uri(), request.META.get("HTTP_ACCEPT", ""), viewer, today)
     validators = _VALIDATORS.get(made_of)
     if validators is None:
         validators = _validators(*made_of)
@@ -90,9 +93,9 @@ def validators_for(request: HttpRequest, *, viewer: str = "public", today: dt.da
     return validators
 
 
-def _validators(record: version.RecordVersion, full_path: str, accept: str, viewer: str,
+def _validators(record: version.RecordVersion, url: str, accept: str, viewer: str,
                 today: dt.date | None) -> Validators:
-    parts = [record.key, full_path, accept, viewer, today.isoformat() if today else ""]
+    parts = [record.key, url, accept, viewer, today.isoformat() if today else ""]
     etag = '"' + hashlib.sha256("\n".join(parts).encode()).hexdigest()[:40] + '"'
     last_modified = record.last_modified
     if today is not None:

@@ -61,6 +61,12 @@ BACKOFF_FIRST, BACKOFF_MAX = 0.5, 30.0
 # Seconds of quiet after which the watcher checks its connection, and the
 # longest it waits before looking whether it has been asked to stop.
 PING_EVERY, WAKE_EVERY = 30.0, 1.0
+# The ping is a NOTIFY the watcher must hear back: proof that notifications
+# still arrive (a dead peer, a failover, or a pooler that drops LISTEN would
+# otherwise leave it trusting an old version). Without proof for this long,
+# readers query.
+PING_PAYLOAD = "ping"
+TRUST_FOR = 2 * PING_EVERY + WAKE_EVERY
 
 
 class Watcher:
@@ -75,6 +81,8 @@ class Watcher:
         self.backend_pid: int | None = None
         self.kept: RecordVersion | None = None
         self.kept_generation = -1
+        # When notifications were last proven to arrive (monotonic seconds).
+        self.alive_at = 0.0
         self.stopping = threading.Event()
         self.listening_event = threading.Event()
         self.thread = threading.Thread(target=self._run, name="record-version-listen", daemon=True)
@@ -86,6 +94,8 @@ class Watcher:
         kept, fd = self.kept, self.fd
         if kept is None or not self.listening or self.kept_generation != self.generation:
             return None
+        if time.monotonic() - self.alive_at > TRUST_FOR:
+            return None  # no proof for too long that notifications still arrive
         if _has_input(fd):
             return None  # a notification (or a hang-up) the thread has not handled yet
         return kept
@@ -124,19 +134,19 @@ class Watcher:
                 conn.execute(f"LISTEN {CHANNEL}")
                 with self.lock:
                     self.fd, self.backend_pid = conn.fileno(), conn.info.backend_pid
+                    self.alive_at = time.monotonic()
                 self._moved(listening=True)
                 self.listening_event.set()
                 backoff = BACKOFF_FIRST
-                quiet_since = time.monotonic()
+                pinged_at = time.monotonic()
                 while not self.stopping.is_set():
-                    for _notify in conn.notifies(timeout=WAKE_EVERY):
-                        self._moved()
-                        quiet_since = time.monotonic()
-                    if time.monotonic() - quiet_since >= PING_EVERY:
-                        # A quiet spell: make sure the connection is still
-                        # there (a dead peer could leave us waiting forever).
-                        conn.execute("SELECT 1")
-                        quiet_since = time.monotonic()
+                    for notify in conn.notifies(timeout=WAKE_EVERY):
+                        self.alive_at = time.monotonic()
+                        if notify.payload != PING_PAYLOAD or notify.pid != self.backend_pid:
+                            self._moved()
+                    if time.monotonic() - max(self.alive_at, pinged_at) >= PING_EVERY:
+                        self.ping(conn)
+                        pinged_at = time.monotonic()
             except Exception as exc:  # noqa: BLE001 - any failure: stop trusting, retry
                 if not self.stopping.is_set():
                     logger.warning("record version: LISTEN connection lost (%s); querying until it is back", exc)
@@ -151,6 +161,12 @@ class Watcher:
             if self.stopping.wait(backoff):
                 break
             backoff = min(backoff * 2, BACKOFF_MAX)
+
+    def ping(self, conn) -> None:
+        """Ask for a notification to ourselves: when it comes back (to the
+        loop above), notifications are proven to still arrive. A dead
+        connection raises here, or (with tcp_user_timeout) soon after."""
+        conn.execute(f"NOTIFY {CHANNEL}, '{PING_PAYLOAD}'")
 
     def stop(self, *, wait: float = 0) -> None:
         self.stopping.set()
@@ -180,9 +196,10 @@ def _has_input(fd: int) -> bool:
 def _conninfo() -> dict[str, Any]:
     db = connection.settings_dict  # settings.DATABASES["default"] (with the test database's name in tests)
     info: dict[str, Any] = {"dbname": db["NAME"], "connect_timeout": 5, "application_name": "record-version-listen",
-                            # A peer that vanished without a FIN is noticed in about a minute.
-                            "keepalives": 1, "keepalives_idle": 30, "keepalives_interval": 10,
-                            "keepalives_count": 3}
+                            # A peer that vanished without a FIN is noticed within a minute, and
+                            # a statement sent to it fails after 30 s instead of TCP's ~15 minutes.
+                            "keepalives": 1, "keepalives_idle": 10, "keepalives_interval": 5,
+                            "keepalives_count": 3, "tcp_user_timeout": 30_000}
     for key, name in (("USER", "user"), ("PASSWORD", "password"), ("HOST", "host"), ("PORT", "port")):
         if db.get(key):
             info[name] = str(db[key])

@@ -43,8 +43,8 @@ from typing import TypeVar
 from django.conf import settings
 from django.core.mail import get_connection
 from django.core.mail.backends.smtp import EmailBackend as SmtpBackend
+from django.db import DatabaseError, OperationalError, transaction
 from django.db import connection as db_connection
-from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
@@ -135,7 +135,9 @@ def _send_one(connection, outgoing: emails.Outgoing, sender: str) -> None:
     """Hand one email to the open connection: its bytes straight to smtplib
     (what Django's SMTP backend would send), or the full message to any other
     backend (tests, console)."""
-    smtp = connection.connection if isinstance(connection, SmtpBackend) else None
+    # Exactly Django's SMTP backend: a subclass (DKIM signing, say) may change
+    # what is sent, so it gets the full message through its own send_messages.
+    smtp = connection.connection if type(connection) is SmtpBackend else None
     if smtp is not None and outgoing.raw is not None:
         tracker_smtp.sendmail(smtp, sender, outgoing.envelope_to, outgoing.raw, pipelining=settings.EMAIL_PIPELINING)
     else:
@@ -170,6 +172,7 @@ def _send_over_one_connection(
     retry: list[T] = []
     if not items:
         return retry
+    renewed_at = timezone.now()  # the claim was just made: connecting counts against it
     connection = get_connection()
     try:
         connection.open()
@@ -178,7 +181,6 @@ def _send_over_one_connection(
         logger.warning("SMTP connection failed: %s", failure.text)
         released = [item for item in items if on_failure(item, failure)]
         return released if failure.transient else []
-    renewed_at = timezone.now()
     released_meanwhile: set[int] = set()
     sender = emails.from_address()
     try:
@@ -194,7 +196,7 @@ def _send_over_one_connection(
             outgoing = build(item)
             if outgoing is None:
                 continue
-            if not isinstance(connection, SmtpBackend):
+            if type(connection) is not SmtpBackend:
                 # The last mark overlaps the SMTP exchange only; another
                 # backend may use the database itself (one that stores mail).
                 recorder.flush()
@@ -268,33 +270,54 @@ class PipelinedRecorder(Recorder):
         self._pending = False
 
     def __enter__(self) -> PipelinedRecorder:
-        with db_connection.cursor() as cursor:
-            cursor.execute("SET synchronous_commit TO off")
-        self._pgconn = db_connection.connection.pgconn
-        for key, sql in self._statements.items():
-            self._pgconn.send_prepare(self._names[key].encode(), sql.encode())
-            self._pending = True
-            self.flush()
+        try:
+            with db_connection.cursor() as cursor:
+                cursor.execute("SET synchronous_commit TO off")
+            self._pgconn = db_connection.connection.pgconn
+            for key, sql in self._statements.items():
+                self._pgconn.send_prepare(self._names[key].encode(), sql.encode())
+                self._pending = True
+                self.flush()
+        except Exception:
+            self._discard_connection()
+            raise
         return self
 
     def __exit__(self, exc_type, exc, traceback) -> None:
-        from django.db import DatabaseError as DjangoDatabaseError
-        from psycopg import Error as PsycopgError
-
         try:
             self.flush()
-            with db_connection.cursor() as cursor:
-                for name in self._names.values():
-                    cursor.execute(f"DEALLOCATE {name}")
-                cursor.execute("RESET synchronous_commit")
-        except (DjangoDatabaseError, PsycopgError):
-            if exc_type is None:
-                raise
-            # The batch is failing already (often the connection itself):
-            # its error is the one to see; the session goes with the connection.
+        finally:
+            try:
+                with db_connection.cursor() as cursor:
+                    for name in self._names.values():
+                        cursor.execute(f"DEALLOCATE {name}")
+                    cursor.execute("RESET synchronous_commit")
+            except Exception:
+                # The session's settings must not outlive the batch on a kept
+                # connection: if they cannot be undone, the connection goes.
+                self._discard_connection()
+                if exc_type is None:
+                    raise
+
+    @staticmethod
+    def _discard_connection() -> None:
+        try:
+            db_connection.close()
+        except Exception:  # noqa: BLE001 - already broken: nothing more to undo
+            pass
 
     def sent(self, item, message_id: str) -> None:
-        self.flush()
+        try:
+            self.flush()
+        except DatabaseError:
+            # The previous mark failed; this message is on the server already,
+            # so record it before reporting the failure (one resend, not two).
+            self._send(item, message_id)
+            self.flush()
+            raise
+        self._send(item, message_id)
+
+    def _send(self, item, message_id: str) -> None:
         values = [None if value is None else str(value).encode() for value in self._params(item, message_id)]
         self._pgconn.send_query_prepared(self._names[self._choose(item)].encode(), values)
         self._pending = True
@@ -302,22 +325,28 @@ class PipelinedRecorder(Recorder):
             select.select([], [self._pgconn.socket], [], 1.0)
 
     def flush(self) -> None:
-        from psycopg import DatabaseError, pq
+        from psycopg import Error as PsycopgError
+        from psycopg import pq
 
         if not self._pending:
             return
         self._pending = False
         error = None
-        while (result := self._pgconn.get_result()) is not None:
-            if result.status not in (pq.ExecStatus.COMMAND_OK, pq.ExecStatus.TUPLES_OK):
-                error = (result.error_message or b"").decode("utf-8", "replace")
+        try:
+            while (result := self._pgconn.get_result()) is not None:
+                if result.status not in (pq.ExecStatus.COMMAND_OK, pq.ExecStatus.TUPLES_OK):
+                    error = (result.error_message or b"").decode("utf-8", "replace")
+        except PsycopgError as exc:  # the connection itself failed
+            self._discard_connection()
+            raise OperationalError(f"Recording a sent message failed: {exc}") from exc
         if error is not None:
             raise DatabaseError(f"Recording a sent message failed: {error}")
 
 
 def _pipelined() -> bool:
-    """Whether "sent" marks can be pipelined: PostgreSQL through psycopg 3."""
-    if db_connection.vendor != "postgresql":
+    """Whether "sent" marks can be pipelined: PostgreSQL through psycopg 3, in
+    autocommit (inside a transaction, marks would not commit one by one)."""
+    if db_connection.vendor != "postgresql" or db_connection.in_atomic_block:
         return False
     db_connection.ensure_connection()
     return hasattr(db_connection.connection, "pgconn")
@@ -539,13 +568,16 @@ def notification_batch_send(*, notification_ids: Sequence[int]) -> list[int]:
         return []
     changes = selectors.changes_for_delivery({row.change_id for row in rows})
     personaliser = emails.Personaliser()
+    recorder = _notification_recorder(token)
 
     def build(row: Notification) -> emails.Outgoing:
         change = changes[row.change_id]
+        if not personaliser.knows(row.change_id):
+            recorder.flush()  # rendering may read the database: nothing may be pending on it
         return personaliser.outgoing(key=row.change_id, recipient=emails.notification_recipient(row),
                                      render=lambda recipient: emails.change_email(change, recipient))
 
-    with _notification_recorder(token) as recorder:
+    with recorder:
         retry = _send_over_one_connection(
             rows, build=build, recorder=recorder,
             on_failure=lambda row, failure: _row_failed(Notification, token, row, failure),
@@ -654,6 +686,8 @@ def digest_batch_send(*, delivery_ids: Sequence[int]) -> list[int]:
         row.change_count = len(changes)
         # Subscribers with the same changes in the same period get the same digest.
         key = (row.cadence, row.period, tuple(change.pk for change in changes))
+        if not personaliser.knows(key):
+            recorder.flush()  # rendering may read the database: nothing may be pending on it
         return personaliser.outgoing(
             key=key, recipient=emails.digest_recipient(row),
             render=lambda recipient: emails.digest_email(row.cadence, row.period, changes, recipient),

@@ -217,6 +217,8 @@ _PLACEHOLDER = Recipient(
 _FIELDS = ("email", "message_id", "manage_url", "unsubscribe_url")
 _PLACEHOLDER_BYTES = {getattr(_PLACEHOLDER, name).encode(): name for name in _FIELDS}
 _PLACEHOLDER_PATTERN = re.compile(b"|".join(re.escape(value) for value in _PLACEHOLDER_BYTES))
+_PLACEHOLDER_BYTES_BY_FIELD = {name: value for value, name in _PLACEHOLDER_BYTES.items()}
+_MAX_LINE = 998  # RFC 5322; Django's limit for an 8bit body line
 # Bodies Django encodes (lines over 998 bytes, or a non-UTF-8 charset) would
 # need each value encoded too: those emails are built in full.
 _ENCODED_PART = re.compile(rb"^Content-Transfer-Encoding:\s*(quoted-printable|base64)", re.IGNORECASE | re.MULTILINE)
@@ -227,8 +229,8 @@ _SAFE_URL = re.compile(r"[A-Za-z0-9\-._~:/?#@!$()*+=%\[\]]*\Z")
 # A dot-atom local part and an ASCII host name: what sanitize_address()
 # returns unchanged (a test checks it), without its parser per email.
 _ATOM = r"[A-Za-z0-9!#$%*+/=?^_`{|}~\-]+"
-_SAFE_ADDRESS = re.compile(rf"{_ATOM}(?:\.{_ATOM})*@[A-Za-z0-9](?:[A-Za-z0-9\-]*[A-Za-z0-9])?"
-                           r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9\-]*[A-Za-z0-9])?)+\Z")
+_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9\-]{0,61}[A-Za-z0-9])?"
+_SAFE_ADDRESS = re.compile(rf"{_ATOM}(?:\.{_ATOM})*@{_LABEL}(?:\.{_LABEL})+\Z")
 _SAFE_MESSAGE_ID = re.compile(r"<[A-Za-z0-9\-._@]+>\Z")
 
 
@@ -273,6 +275,13 @@ class _Rendered:
             for name, value in headers
         ]
         self.body = body
+        # Body lines that hold stand-ins: (length, how many of each). Django
+        # encodes a body with a line over 998 bytes, so a recipient whose
+        # values would make one that long gets the email built in full.
+        self.long_line_risks = [
+            (len(line), {name: line.count(getattr(_PLACEHOLDER, name).encode()) for name in _FIELDS})
+            for line in body.split(b"\r\n") if _PLACEHOLDER_PATTERN.search(line)
+        ]
         self.boundaries = re.findall(rb'boundary="([^"]+)"', b"".join(h for h in self.headers if isinstance(h, bytes))
                                      + body)
 
@@ -291,6 +300,10 @@ class _Rendered:
     def fill(self, recipient: Recipient) -> bytes | None:
         values = {name: getattr(recipient, name).encode() for name in _FIELDS}
         if any(boundary in value for value in values.values() for boundary in self.boundaries):
+            return None
+        growth = {name: len(values[name]) - len(_PLACEHOLDER_BYTES_BY_FIELD[name]) for name in _FIELDS}
+        if any(length + sum(count * growth[name] for name, count in counts.items()) > _MAX_LINE
+               for length, counts in self.long_line_risks):
             return None
 
         def substitute(data: bytes) -> bytes:
@@ -314,6 +327,10 @@ class Personaliser:
 
     def __init__(self) -> None:
         self._rendered: dict[Hashable, _Rendered | None] = {}
+
+    def knows(self, key: Hashable) -> bool:
+        """Whether the content `key` names has been rendered already."""
+        return key in self._rendered
 
     def outgoing(self, *, key: Hashable, recipient: Recipient,
                  render: Callable[[Recipient], EmailMultiAlternatives]) -> Outgoing:

@@ -71,8 +71,10 @@ def digest_run(cadence: str) -> None:
     if cadence not in DIGEST_CADENCES:
         raise ValueError(f"digest_run: unknown cadence {cadence!r}")
     def queue(ids: list[int]) -> None:
+        # A broker error must not stop the planning: the rows are written, and
+        # the sweeper queues what could not be queued here.
         for batch in _batches(ids):
-            digest_send_batch.delay(batch)
+            enqueue(digest_send_batch, batch)
 
     # Each planned chunk is queued at once: other workers send while this one plans.
     delivery.digest_plan(cadence=cadence, on_chunk=queue)

@@ -224,3 +224,20 @@ def test_the_short_path_leaves_other_preconditions_to_django(record, client):
     response = client.get("/api/v1/decisions/", HTTP_IF_NONE_MATCH=etag, HTTP_IF_MATCH='"other"')
 
     assert response.status_code == 412
+
+
+def test_a_body_built_for_one_host_is_never_served_for_another(record, client, response_cache):
+    # Paginated answers carry absolute links built from the request: whoever
+    # asks with another Host header (any name in ALLOWED_HOSTS) must not plant
+    # them for everyone else.
+    published_decision(jurisdiction=record.jurisdiction, therapies=list(record.therapies.all()))
+    url = "/api/v1/decisions/?jurisdiction=us&page_size=1"
+    planted = client.get(url, HTTP_HOST="localhost")
+    assert planted.status_code == 200 and b"http://localhost/api/v1/decisions/" in planted.content
+
+    for _ in range(2):
+        answer = client.get(url, HTTP_HOST="127.0.0.1")
+        assert answer.status_code == 200
+        assert b"//localhost" not in answer.content and b"http://127.0.0.1/api/v1/decisions/" in answer.content
+    assert answer["ETag"] != planted["ETag"]
+    assert client.get(url, HTTP_HOST="127.0.0.1", HTTP_IF_NONE_MATCH=planted["ETag"]).status_code == 200

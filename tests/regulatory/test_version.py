@@ -55,6 +55,7 @@ def idle_watcher(monkeypatch):
     reads, writes = os.pipe()
     w = version.Watcher({})
     w.listening, w.fd = True, reads
+    w.alive_at = time.monotonic()
     calls = []
 
     def record_version():
@@ -102,6 +103,15 @@ def test_it_does_not_trust_the_kept_version_while_the_socket_has_unread_input(id
     w.read()
 
     os.write(writes, b"x")  # a notification (or a hang-up) the thread has not handled yet
+
+    assert w.usable() is None
+
+
+def test_it_stops_trusting_the_kept_version_without_recent_proof_that_notifications_arrive(idle_watcher):
+    w, _writes, _calls = idle_watcher
+    w.read()
+
+    w.alive_at -= version.TRUST_FOR + 1  # no notification and no ping came back for that long
 
     assert w.usable() is None
 
@@ -290,3 +300,20 @@ def test_editors_always_read_the_version_from_the_database(record, listening, al
         alice_client.get(STATUS)
 
     assert any("MAX(history_id)" in query["sql"] for query in captured.captured_queries)
+
+
+@postgres_only
+@pytest.mark.django_db(transaction=True)
+def test_its_ping_comes_back_and_renews_trust_without_dropping_the_version(record, listening, anon_client,
+                                                                            monkeypatch):
+    etag = _settled_etag(anon_client, listening)
+    generation = listening.generation
+    monkeypatch.setattr(version, "PING_EVERY", 0.2)
+    listening.alive_at -= version.TRUST_FOR + 1
+    assert listening.usable() is None  # stale: readers query
+
+    _eventually(lambda: time.monotonic() - listening.alive_at < 1.0, "the ping never came back")
+
+    assert listening.generation == generation  # a ping is not a write
+    assert listening.usable() is not None
+    assert _etag(anon_client) == etag

@@ -331,3 +331,24 @@ def test_beat_queues_digest_batches_chunk_by_chunk(us, settings, monkeypatch):
 
     assert len(queued) == 3 and all(len(batch) == 1 for batch in queued)
     assert sorted(pk for batch in queued for pk in batch) == sorted(DigestDelivery.objects.values_list("pk", flat=True))
+
+
+def test_beat_plans_every_digest_even_when_the_broker_fails_mid_planning(us, settings, monkeypatch):
+    from kombu.exceptions import OperationalError
+
+    from tracker import tasks
+
+    settings.TRACKER_FAN_OUT_CHUNK, settings.TRACKER_SEND_BATCH = 2, 1
+    for n in range(5):
+        subscriber_with(f"s{n}@example.org", cadence=Cadence.DAILY)
+    published_decision(jurisdiction=us)
+
+    def broker_down(batch):
+        raise OperationalError("Redis is down")
+
+    monkeypatch.setattr(tasks.digest_send_batch, "delay", broker_down)
+
+    tasks.digest_run("daily")
+
+    # Every digest is planned; the sweeper queues them once the broker is back.
+    assert DigestDelivery.objects.filter(sent_at__isnull=True).count() == 5

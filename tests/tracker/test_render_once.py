@@ -103,6 +103,7 @@ def test_a_body_django_encodes_gets_the_email_built_in_full():
     assert outgoing.raw is None
 
 
+@pytest.mark.django_db(transaction=True)  # autocommit, as in a worker: the sent marks are pipelined on PostgreSQL
 def test_each_recipient_gets_their_own_address_message_id_and_working_links_over_smtp(smtp_sink):
     rows = _notifications(*ADDRESSES, "anna@exämple.org")
 
@@ -161,3 +162,27 @@ def test_other_addresses_get_the_email_built_in_full(address):
                                  manage_url="https://t.example/m/x/", unsubscribe_url="https://t.example/u/x/")
 
     assert not emails._substitutable(recipient)
+
+
+def test_a_recipient_whose_links_would_make_a_body_line_too_long_gets_the_email_built_in_full(settings):
+    # A site address so long that the footer's link lines pass 998 bytes with a
+    # real token, though not with the shorter stand-in: Django would encode that
+    # body, and the stand-in's rendering alone does not show it.
+    [row] = _notifications("carol@example.org")
+    change = selectors.changes_for_delivery({row.change_id})[row.change_id]
+    tried = []
+    for padding in range(200, 990, 4):
+        settings.SITE_URL = "https://tracker.example.org/" + "x" * padding
+        recipient = emails.notification_recipient(row)
+        stand_in = _django_bytes(emails.change_email(change, emails._PLACEHOLDER))
+        real = _django_bytes(emails.change_email(change, recipient))
+        if b"quoted-printable" not in stand_in and b"quoted-printable" in real:
+            break
+        tried.append(padding)
+    else:
+        pytest.fail(f"no site address length separates the two renderings: {tried}")
+
+    outgoing = emails.Personaliser().outgoing(key=change.pk, recipient=recipient,
+                                              render=lambda r: emails.change_email(change, r))
+
+    assert outgoing.raw is None

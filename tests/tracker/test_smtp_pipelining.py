@@ -83,7 +83,7 @@ def test_a_refused_recipient_raises_as_smtplib_does_and_the_connection_goes_on(s
     assert [rcpts for rcpts, _ in smtp_sink.received] == [["b@example.org"]]
 
 
-@pytest.mark.django_db
+@pytest.mark.django_db(transaction=True)  # autocommit, as in a worker: the sent marks are pipelined on PostgreSQL
 def test_a_batch_over_a_pipelining_server_suppresses_a_refused_address_and_sends_the_rest(smtp_sink, settings):
     settings.SITE_URL = "https://tracker.example.org"
     for address in ("a@example.org", "gone@example.org", "c@example.org"):
@@ -100,3 +100,30 @@ def test_a_batch_over_a_pipelining_server_suppresses_a_refused_address_and_sends
     gone = Notification.objects.get(subscriber__email="gone@example.org")
     assert gone.failed_at is not None and "550" in gone.last_error
     assert Notification.objects.filter(sent_at__isnull=False).count() == 2
+
+
+@pytest.mark.django_db(transaction=True)
+def test_sent_marks_are_pipelined_on_postgresql_and_the_session_is_left_as_it_was(smtp_sink, settings, monkeypatch):
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        pytest.skip("pipelined marks are PostgreSQL's (SQLite records each with the ORM)")
+    settings.SITE_URL = "https://tracker.example.org"
+    for address in ("a@example.org", "b@example.org", "c@example.org"):
+        subscriber_with(address)
+    change = published_decision().changes.get()
+    ids = delivery.fan_out_step(change_id=change.pk).notification_ids
+    pipelined = []
+    real_send = delivery.PipelinedRecorder._send
+    monkeypatch.setattr(delivery.PipelinedRecorder, "_send",
+                        lambda self, item, message_id: (pipelined.append(item.pk), real_send(self, item, message_id)))
+
+    assert delivery.notification_batch_send(notification_ids=ids) == []
+
+    assert sorted(pipelined) == sorted(ids)
+    assert Notification.objects.filter(pk__in=ids, sent_at__isnull=False).count() == 3
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW synchronous_commit")
+        assert cursor.fetchone() == ("on",)
+        cursor.execute("SELECT count(*) FROM pg_prepared_statements WHERE name LIKE 'tracker_sent_%%'")
+        assert cursor.fetchone() == (0,)

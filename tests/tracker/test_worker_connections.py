@@ -34,6 +34,17 @@ def test_a_worker_keeps_its_connection_from_one_task_to_the_next():
     assert connection.connection is before
 
 
+def test_a_task_run_inline_leaves_the_callers_connection_alone():
+    connection.ensure_connection()
+    before = connection.connection
+    task = type("Task", (), {"request": type("Request", (), {"is_eager": True})()})()
+
+    task_prerun.send(sender=task, task_id="t", task=task, args=(), kwargs={})
+    task_postrun.send(sender=task, task_id="t", task=task, args=(), kwargs={})
+
+    assert connection.connection is before
+
+
 @pytest.mark.skipif(connection.vendor == "sqlite", reason="SQLite connections are not kept (CONN_MAX_AGE 0)")
 def test_a_worker_replaces_a_connection_older_than_conn_max_age():
     connection.ensure_connection()
