@@ -1,27 +1,15 @@
-"""API clients for the named actors: anonymous, alice (editor), bob (not an editor)."""
+"""Fixtures for the API tests (the API clients of the named actors are in tests/conftest.py)."""
 
 from __future__ import annotations
 
+import uuid
+
 import pytest
-from rest_framework.authtoken.models import Token
-from rest_framework.test import APIClient
 
 
 @pytest.fixture
-def anon_client() -> APIClient:
-    return APIClient()
-
-
-@pytest.fixture
-def alice_client(alice) -> APIClient:
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.get(user=alice).key}")
-    return client
-
-
-@pytest.fixture
-def bob_client(bob) -> APIClient:
-    client = APIClient()
-    token, _ = Token.objects.get_or_create(user=bob)
-    client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
-    return client
+def response_cache(settings):
+    settings.RESPONSE_CACHE_SECONDS = 60
+    # A key prefix of our own, so that nothing another test kept can answer.
+    settings.CACHES = {"default": {**settings.CACHES["default"], "KEY_PREFIX": f"test-{uuid.uuid4().hex}"}}
+    # Keys expire on their own; nothing else in this Redis is touched.

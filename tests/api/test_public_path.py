@@ -5,7 +5,6 @@ and kept bodies in process memory, bounded in bytes."""
 from __future__ import annotations
 
 import datetime as dt
-import uuid
 
 import pytest
 
@@ -14,12 +13,6 @@ from regulatory.models import DecisionKind, Status
 from tests.factories import JurisdictionFactory, TherapyFactory, published_decision
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def response_cache(settings):
-    settings.RESPONSE_CACHE_SECONDS = 60
-    settings.CACHES = {"default": {**settings.CACHES["default"], "KEY_PREFIX": f"test-{uuid.uuid4().hex}"}}
 
 
 @pytest.fixture

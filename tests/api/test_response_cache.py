@@ -4,7 +4,6 @@ query and one cache GET, and no write can leave a stale body behind."""
 from __future__ import annotations
 
 import datetime as dt
-import uuid
 
 import pytest
 
@@ -13,14 +12,6 @@ from regulatory.services import decision_update
 from tests.factories import JurisdictionFactory, TherapyFactory, published_decision
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def response_cache(settings):
-    settings.RESPONSE_CACHE_SECONDS = 60
-    # A key prefix of our own, so that nothing another test kept can answer.
-    settings.CACHES = {"default": {**settings.CACHES["default"], "KEY_PREFIX": f"test-{uuid.uuid4().hex}"}}
-    # Keys expire on their own; nothing else in this Redis is touched.
 
 
 @pytest.fixture

@@ -12,8 +12,6 @@ import time
 
 import pytest
 from django.db import connection, transaction
-from rest_framework.authtoken.models import Token
-from rest_framework.test import APIClient
 
 from regulatory import selectors, version
 from regulatory.models import Change
@@ -164,18 +162,6 @@ def listening(settings, transactional_db):
 def record(transactional_db):
     us, therapy = JurisdictionFactory(code="us"), TherapyFactory(slug="mdma-ptsd")
     return published_decision(jurisdiction=us, therapies=[therapy])
-
-
-@pytest.fixture
-def anon_client() -> APIClient:
-    return APIClient()
-
-
-@pytest.fixture
-def alice_client(alice) -> APIClient:
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.get(user=alice).key}")
-    return client
 
 
 def _etag(client) -> str:
