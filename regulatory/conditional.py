@@ -169,7 +169,7 @@ def _public_not_modified(request: HttpRequest, validators: Validators) -> HttpRe
 
 
 # The body of a 200 answer, kept under its ETag. The ETag names everything the
-# body depends on (record version, full path, format, viewer, today), so a
+# body depends on (record version, absolute URL, format, viewer, today), so a
 # kept body is never stale: any write moves the version and so the key. Kept
 # in Redis for all processes, and in front of it in each process's memory
 # (bounded in bytes; large bodies only in Redis), for the same time.

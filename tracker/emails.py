@@ -215,9 +215,9 @@ _PLACEHOLDER = Recipient(
     unsubscribe_url="https://x-tracker-placeholder.invalid/unsubscribe-url",
 )
 _FIELDS = ("email", "message_id", "manage_url", "unsubscribe_url")
-_PLACEHOLDER_BYTES = {getattr(_PLACEHOLDER, name).encode(): name for name in _FIELDS}
-_PLACEHOLDER_PATTERN = re.compile(b"|".join(re.escape(value) for value in _PLACEHOLDER_BYTES))
-_PLACEHOLDER_BYTES_BY_FIELD = {name: value for value, name in _PLACEHOLDER_BYTES.items()}
+_STAND_IN = {name: getattr(_PLACEHOLDER, name).encode() for name in _FIELDS}
+_FIELD_OF = {value: name for name, value in _STAND_IN.items()}
+_PLACEHOLDER_PATTERN = re.compile(b"|".join(re.escape(value) for value in _FIELD_OF))
 _MAX_LINE = 998  # RFC 5322; Django's limit for an 8bit body line
 # Bodies Django encodes (lines over 998 bytes, or a non-UTF-8 charset) would
 # need each value encoded too: those emails are built in full.
@@ -279,7 +279,7 @@ class _Rendered:
         # encodes a body with a line over 998 bytes, so a recipient whose
         # values would make one that long gets the email built in full.
         self.long_line_risks = [
-            (len(line), {name: line.count(getattr(_PLACEHOLDER, name).encode()) for name in _FIELDS})
+            (len(line), {name: line.count(_STAND_IN[name]) for name in _FIELDS})
             for line in body.split(b"\r\n") if _PLACEHOLDER_PATTERN.search(line)
         ]
         self.boundaries = re.findall(rb'boundary="([^"]+)"', b"".join(h for h in self.headers if isinstance(h, bytes))
@@ -301,13 +301,13 @@ class _Rendered:
         values = {name: getattr(recipient, name).encode() for name in _FIELDS}
         if any(boundary in value for value in values.values() for boundary in self.boundaries):
             return None
-        growth = {name: len(values[name]) - len(_PLACEHOLDER_BYTES_BY_FIELD[name]) for name in _FIELDS}
+        growth = {name: len(values[name]) - len(_STAND_IN[name]) for name in _FIELDS}
         if any(length + sum(count * growth[name] for name, count in counts.items()) > _MAX_LINE
                for length, counts in self.long_line_risks):
             return None
 
         def substitute(data: bytes) -> bytes:
-            return _PLACEHOLDER_PATTERN.sub(lambda match: values[_PLACEHOLDER_BYTES[match.group()]], data)
+            return _PLACEHOLDER_PATTERN.sub(lambda match: values[_FIELD_OF[match.group()]], data)
 
         head = b"".join(
             header if isinstance(header, bytes)

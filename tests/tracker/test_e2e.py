@@ -45,6 +45,14 @@ def mdma(transactional_db):
     return TherapyFactory(slug="mdma-ptsd", name="MDMA-assisted therapy for PTSD")
 
 
+@pytest.fixture
+def many_steps(settings):
+    """Chunks and batches far smaller than the defaults (5,000 and 200), so that
+    a fault lands in the middle of a fan-out of several steps and of many
+    batches. Requested before celery_worker, which passes them on."""
+    settings.TRACKER_FAN_OUT_CHUNK, settings.TRACKER_SEND_BATCH = 500, 20
+
+
 def _publish(by, **kwargs):
     """An editor publishes a decision announced today (news, not history)."""
     return published_decision(by=by, **{"announced_on": timezone.now().date(), **kwargs})
@@ -144,7 +152,7 @@ def test_it_sends_one_daily_digest_per_subscriber_with_changes_and_nothing_on_a_
     assert Subscriber.objects.get(email="hank@example.org").daily_watermark == second.pk
 
 
-def test_it_loses_no_mail_when_the_worker_is_killed_mid_fan_out(celery_worker, smtp_sink, alice, us):
+def test_it_loses_no_mail_when_the_worker_is_killed_mid_fan_out(many_steps, celery_worker, smtp_sink, alice, us):
     expected = 3000
     addresses = _bulk_subscribers(expected, "kill")
 
@@ -175,7 +183,7 @@ def test_it_loses_no_mail_when_the_worker_is_killed_mid_fan_out(celery_worker, s
     assert duplicates <= CeleryWorker.concurrency
 
 
-def test_it_loses_no_mail_when_redis_is_flushed_mid_fan_out(celery_worker, smtp_sink, alice, us):
+def test_it_loses_no_mail_when_redis_is_flushed_mid_fan_out(many_steps, celery_worker, smtp_sink, alice, us):
     expected = 1500
     _bulk_subscribers(expected, "flush")
 

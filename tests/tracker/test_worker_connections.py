@@ -8,7 +8,7 @@ import time
 import pytest
 from celery.fixups.django import DjangoWorkerFixup
 from celery.signals import task_postrun, task_prerun
-from django.db import connection
+from django.db import connection, transaction
 
 from config.celery import app
 
@@ -34,15 +34,19 @@ def test_a_worker_keeps_its_connection_from_one_task_to_the_next():
     assert connection.connection is before
 
 
-def test_a_task_run_inline_leaves_the_callers_connection_alone():
-    connection.ensure_connection()
-    before = connection.connection
+def test_a_task_run_inline_leaves_the_callers_connection_and_transaction_alone():
     task = type("Task", (), {"request": type("Request", (), {"is_eager": True})()})()
 
-    task_prerun.send(sender=task, task_id="t", task=task, args=(), kwargs={})
-    task_postrun.send(sender=task, task_id="t", task=task, args=(), kwargs={})
+    with transaction.atomic():
+        connection.ensure_connection()
+        before = connection.connection
+        # Django's rule would close a connection whose autocommit differs from
+        # the settings' (as inside this transaction), and doom the transaction.
+        task_prerun.send(sender=task, task_id="t", task=task, args=(), kwargs={})
+        task_postrun.send(sender=task, task_id="t", task=task, args=(), kwargs={})
 
-    assert connection.connection is before
+        assert connection.connection is before
+        assert not connection.needs_rollback
 
 
 @pytest.mark.skipif(connection.vendor == "sqlite", reason="SQLite connections are not kept (CONN_MAX_AGE 0)")
