@@ -148,6 +148,11 @@ def watch_settings(settings, monkeypatch):
     settings.WATCH_TIMEOUT = 2
     waits: list[float] = []
     monkeypatch.setattr(fetch, "sleep", waits.append)
+    # Every test's server is on 127.0.0.1: forget the last test's requests to it.
+    client = fetch._redis()
+    for key in client.scan_iter("watch:host:*"):
+        client.delete(key)
+    fetch._local_last.clear()
     return waits
 
 
