@@ -63,7 +63,7 @@ class WatchedSourceAdmin(admin.ModelAdmin):
         if obj.failing_since is None:
             return "ok" if obj.last_success_at else "not polled yet"
         label = "FLAGGED: failing since" if obj.is_flagged() else "failing since"
-        return format_html("<strong>{} {:%d %b %H:%M}</strong>: {}", label, obj.failing_since,
+        return format_html("<strong>{} {}</strong>: {}", label, f"{obj.failing_since:%d %b %H:%M} UTC",
                            Truncator(obj.last_error).chars(120))
 
 

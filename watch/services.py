@@ -160,8 +160,8 @@ def source_claim(*, source_id: int, now: dt.datetime) -> WatchedSource | None:
 def candidate_draft_create(*, candidate: Candidate, by) -> Decision:
     """A draft decision from a candidate, its URL the official source; the
     editor completes and publishes it through the usual lifecycle."""
-    candidate = Candidate.objects.select_for_update().select_related("source__regulator", "jurisdiction").get(
-        pk=candidate.pk)
+    candidate = Candidate.objects.select_for_update(of=("self",)).select_related(
+        "source__regulator", "jurisdiction").get(pk=candidate.pk)
     if candidate.state != CandidateState.NEW:
         raise ValidationError(f"This candidate was already {candidate.get_state_display().lower()}.")
     jurisdiction = candidate.jurisdiction
