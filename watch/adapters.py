@@ -307,8 +307,8 @@ def html_decode(content: bytes, content_type: str) -> str:
     """The page's text in the encoding it declares: the Content-Type
     charset, else a byte-order mark or <meta charset> near the top, else UTF-8
     (Windows-1252 when that fails, as browsers do)."""
-    declared = _charset(re.search(r"charset=([^;\s]+)", content_type or "", re.I).group(1)
-                        if re.search(r"charset=([^;\s]+)", content_type or "", re.I) else None)
+    header = re.search(r"charset=([^;\s]+)", content_type or "", re.I)
+    declared = _charset(header.group(1)) if header else None
     if not declared:
         for bom, name in ((codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16"),
                           (codecs.BOM_UTF16_BE, "utf-16")):
