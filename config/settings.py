@@ -274,6 +274,16 @@ if DIGEST_WEEKLY_DAY not in _WEEKDAYS:
 # start when it fails. A batch that does run over skips what was released
 # rather than mailing it twice.
 TRACKER_SWEEP_INTERVAL = env_int("TRACKER_SWEEP_INTERVAL", 300, minimum=10)
+# Self-healing (tracker/delivery/heartbeat.py, sweeper.stalled_heal): every
+# worker process renews its heartbeat row every HEARTBEAT_INTERVAL seconds; one
+# silent for HEARTBEAT_TIMEOUT is dead, and beat's heal (every HEAL_INTERVAL
+# seconds) releases its claims and queues them again. When no live worker has
+# worked for LOST_AFTER seconds, unsent work nobody holds was lost by the
+# broker and is queued again.
+TRACKER_HEARTBEAT_INTERVAL = env_int("TRACKER_HEARTBEAT_INTERVAL", 2, minimum=1)
+TRACKER_HEARTBEAT_TIMEOUT = env_int("TRACKER_HEARTBEAT_TIMEOUT", 15, minimum=3)
+TRACKER_HEAL_INTERVAL = env_int("TRACKER_HEAL_INTERVAL", 5, minimum=1)
+TRACKER_LOST_AFTER = env_int("TRACKER_LOST_AFTER", 10, minimum=1)
 TRACKER_STALE_AFTER = env_int("TRACKER_STALE_AFTER", 600, minimum=0)
 TRACKER_CLAIM_TIMEOUT = env_int("TRACKER_CLAIM_TIMEOUT", 900, minimum=0)
 TRACKER_FAN_OUT_CHUNK = env_int("TRACKER_FAN_OUT_CHUNK", 5000, minimum=1)
@@ -317,6 +327,11 @@ CELERY_BEAT_SCHEDULE: dict = {
         "schedule": float(TRACKER_SWEEP_INTERVAL),
         # A sweep that waited longer than the interval is superseded by the next one.
         "options": {"expires": float(TRACKER_SWEEP_INTERVAL)},
+    },
+    "tracker-heal": {
+        "task": "tracker.tasks.stalled_heal",
+        "schedule": float(TRACKER_HEAL_INTERVAL),
+        "options": {"expires": float(TRACKER_HEAL_INTERVAL)},
     },
 }
 
