@@ -37,6 +37,17 @@ def test_it_schedules_both_digests_and_the_sweeper():
     assert schedule["tracker-heal"]["schedule"] == settings.TRACKER_HEAL_INTERVAL <= 10
 
 
+def test_the_sweepers_tasks_have_a_queue_every_worker_consumes():
+    from config.celery import app
+
+    queues = {queue.name for queue in app.conf.task_queues}
+
+    assert queues == {"celery", "tracker-sweeper"}  # a worker without -Q consumes both
+    for name in ("tracker.tasks.stalled_heal", "tracker.tasks.stalled_sweep"):
+        assert app.amqp.router.route({}, name)["queue"].name == "tracker-sweeper"
+    assert app.amqp.router.route({}, "tracker.tasks.notification_batch_send")["queue"].name == "celery"
+
+
 def _settings_with(**env: str) -> subprocess.CompletedProcess:
     code = ("from django.conf import settings as s; b = s.CELERY_BEAT_SCHEDULE; "
             "print(b['tracker-digest-daily']['schedule']); print(b['tracker-digest-weekly']['schedule'])")
