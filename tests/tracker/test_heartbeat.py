@@ -105,6 +105,14 @@ def test_work_nobody_holds_waits_while_a_worker_works(settings):
     assert delivery.stalled_heal().notification_batches == []
 
 
+def test_work_nobody_holds_waits_while_rows_are_being_claimed_without_a_heartbeat(settings):
+    ids = _notify("a@example.org", "b@example.org")
+    Notification.objects.update(created_at=timezone.now() - dt.timedelta(seconds=settings.TRACKER_LOST_AFTER + 1))
+    _claimed_by(None, ids[:1], ago=1)  # a worker on a pool without heartbeats is at work
+
+    assert delivery.stalled_heal().notification_batches == []
+
+
 def test_a_stopped_workers_old_busy_flag_does_not_hold_the_heal_back(settings):
     ids = _notify("a@example.org")
     Notification.objects.update(created_at=timezone.now() - dt.timedelta(seconds=settings.TRACKER_LOST_AFTER + 1))

@@ -97,8 +97,12 @@ def _sweep(*, now: dt.datetime, claim_cutoff: dt.datetime | None, stale: dt.date
     never tried for TRACKER_LOST_AFTER seconds; and with `stale`, whatever
     nobody holds since then."""
     plan = SweepPlan()
-    idle = not heartbeat.workers_busy(within=settings.TRACKER_LOST_AFTER)
     lost = now - dt.timedelta(seconds=settings.TRACKER_LOST_AFTER)
+    # Nobody works: no live worker ran a task lately, and no row was claimed
+    # lately (by a process without a heartbeat, say, on another pool).
+    idle = not heartbeat.workers_busy(within=settings.TRACKER_LOST_AFTER) and not any(
+        model.objects.filter(UNSENT, claimed_at__gte=lost).exists() for model in (Notification, DigestDelivery)
+    )
     released = {model: _claims_release(model, claim_cutoff=claim_cutoff, now=now)
                 for model in (Notification, DigestDelivery)}
     plan.claims_released = sum(count for count, _ in released.values())
