@@ -71,11 +71,12 @@ def test_repeated_5xx_makes_a_link_broken_on_the_second_check(server, links, set
 
     links_check()
     first = _source(server, "/flaky")
-    links_check()
+    results = links_check()
     second = _source(server, "/flaky")
 
     assert (first.link_status, first.link_failures) == (LinkStatus.FAILING, 1)
     assert (second.link_status, second.link_failures, second.link_status_code) == (LinkStatus.BROKEN, 2, 503)
+    assert [r.status for r in results if r.url == server.url("/flaky")] == [LinkStatus.BROKEN]
 
 
 def test_a_link_whose_host_does_not_resolve_is_broken(record, settings):
