@@ -153,3 +153,11 @@ def test_check_links_prints_what_it_found(server, links, settings):
     assert f"BROKEN {server.url('/gone')}: HTTP 404" in text
     assert f"redirected {server.url('/moved')} -> {server.url('/final')}" in text
     assert "5 URL(s) checked: 2 ok, 1 redirected, 1 failing, 1 broken" in text
+
+
+def test_editors_can_give_a_source_an_archived_copy_in_the_admin(client, alice, server, links):
+    client.force_login(alice)
+
+    page = client.get(f"/admin/regulatory/decision/{links.pk}/change/").content.decode()
+
+    assert 'name="sources-0-archived_url"' in page
