@@ -39,3 +39,13 @@ def sources_flagged(*, now: dt.datetime) -> QuerySet[WatchedSource]:
     """Enabled sources that have failed, without a success, for WATCH_FLAG_AFTER."""
     since = now - dt.timedelta(seconds=settings.WATCH_FLAG_AFTER)
     return WatchedSource.objects.filter(enabled=True, failing_since__lte=since).order_by("name")
+
+
+def sources_health(*, now: dt.datetime) -> dict:
+    """For /healthz details: the sources failing for a day or more. A
+    failing source does not make the tracker unhealthy, so this is not a check."""
+    flagged = [
+        {"name": s.name, "failing_since": s.failing_since.isoformat(), "last_error": s.last_error[:200]}
+        for s in sources_flagged(now=now)
+    ]
+    return {"flagged": flagged}
