@@ -82,8 +82,7 @@ class SubscriptionCreateApi(APIView):
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         email = serializer.validated_data["email"]
-        if wait := services.rate_limit_hit(scope="subscribe-address", key=email.lower(),
-                                           limit=settings.SUBSCRIBE_RATE_PER_ADDRESS):
+        if wait := services.address_rate_limit_hit(email=email):
             return rate_limited_response(wait)
         services.subscription_request(email=email, scope=serializer.validated_data["scope"])
         return Response({"detail": ACCEPTED_TEXT}, status=status.HTTP_202_ACCEPTED)

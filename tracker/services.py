@@ -17,7 +17,6 @@ from dataclasses import dataclass, field
 from django.conf import settings
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
-from django.core.validators import EmailValidator
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from redis.exceptions import ConnectionError as RedisConnectionError
@@ -25,6 +24,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from regulatory.models import Change, DecisionKind, Jurisdiction, Therapy
 from tracker import selectors
+from tracker.addresses import EMAIL_MAX_LENGTH, email_normalise, email_rate_key
 from tracker.delivery import notifications_write
 from tracker.models import (
     UNSENT,
@@ -39,7 +39,6 @@ from tracker.selectors import change_latest_id
 
 logger = logging.getLogger(__name__)
 
-EMAIL_MAX_LENGTH = 254
 RATE_WINDOW_SECONDS = 3600
 # What the Redis cache raises when Redis is down or does not answer in time.
 # Only these are caught: any other error is a bug and must surface.
@@ -63,17 +62,9 @@ class Scope:
 
 
 def email_validate(email: str) -> str:
-    """A deliverable-looking address, stripped; ValidationError naming `email` otherwise."""
-    email = (email or "").strip()
-    if not email:
-        raise ValidationError({"email": "Enter an email address."})
-    if len(email) > EMAIL_MAX_LENGTH:
-        raise ValidationError({"email": f"An email address has at most {EMAIL_MAX_LENGTH} characters."})
-    try:
-        EmailValidator()(email)
-    except ValidationError:
-        raise ValidationError({"email": "Enter a valid email address."}) from None
-    return email
+    """The address in its normal form (tracker/addresses.py: one mailbox, one
+    address); ValidationError naming `email` otherwise."""
+    return email_normalise(email)
 
 
 def scope_validate(*, cadence: str, jurisdictions: Iterable[str] = (), therapies: Iterable[str] = (),
@@ -128,6 +119,13 @@ def rate_limit_hit(*, scope: str, key: str, limit: int, window: int = RATE_WINDO
     if count > limit:
         return window - (now % window)
     return None
+
+
+def address_rate_limit_hit(*, email: str) -> int | None:
+    """The per-address subscribe limit for a normalised address (see
+    email_validate): every variant of one mailbox counts against one key."""
+    return rate_limit_hit(scope="subscribe-address", key=email_rate_key(email),
+                          limit=settings.SUBSCRIBE_RATE_PER_ADDRESS)
 
 
 def _rate_count(cache_key: str, window: int) -> int:

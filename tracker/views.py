@@ -45,8 +45,7 @@ def subscribe(request: HttpRequest) -> HttpResponse:
     if not form.is_valid():
         return render(request, "tracker/subscribe.html", {"form": form}, status=400)
     email = form.cleaned_data["email"]
-    if wait := services.rate_limit_hit(scope="subscribe-address", key=email.lower(),
-                                       limit=settings.SUBSCRIBE_RATE_PER_ADDRESS):
+    if wait := services.address_rate_limit_hit(email=email):
         return _rate_limited(request, form, wait)
     services.subscription_request(email=email, scope=form.cleaned_data["scope"])
     return render(request, "tracker/subscribe_sent.html", {

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import importlib
 import logging
 import socket
 
 import pytest
+from django.apps import apps as django_apps
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
@@ -98,12 +100,138 @@ def test_it_does_the_same_work_for_a_bounced_address_as_for_a_subscribed_one(que
     assert [name for name, _ in queued] == ["tracker.tasks.confirmation_send"] * 2
 
 
-def test_it_treats_addresses_case_insensitively(client):
+def test_it_treats_addresses_case_insensitively_and_stores_the_domain_in_lower_case(client):
     _post(client, email="Carol@Example.org")
     _post(client, email="carol@example.ORG")
 
     assert Subscriber.objects.count() == 1
-    assert Subscriber.objects.get().email == "Carol@Example.org"
+    # The local part keeps its case (a few servers tell cases apart); the domain never does.
+    assert Subscriber.objects.get().email == "Carol@example.org"
+
+
+# --- One mailbox, one address ------------------------------------------------------
+
+# Each reaches victim@example.org's mailbox (or bücher.de's), whatever its spelling.
+MAILBOX_VARIANTS = [
+    "victim@example.org",
+    "VICTIM@EXAMPLE.ORG",
+    "\uff56\uff49\uff43\uff54\uff49\uff4d@example.org",  # fullwidth local part
+    "victim@\uff45\uff58\uff41\uff4d\uff50\uff4c\uff45.org",  # fullwidth domain
+    "\uff56\uff49\uff43\uff54\uff49\uff4d\uff20\uff45\uff58\uff41\uff4d\uff50\uff4c\uff45\uff0e\uff4f\uff52\uff47",
+    "victim+1@example.org",
+    "victim+news@Example.Org",
+    " victim@example.org ",
+]
+
+
+@pytest.mark.parametrize(("given", "stored"), [
+    ("\uff43\uff41\uff52\uff4f\uff4c@\uff45\uff58\uff41\uff4d\uff50\uff4c\uff45\uff0e\uff4f\uff52\uff47",
+     "carol@example.org"),
+    ("carol@EXAMPLE.org", "carol@example.org"),
+    ("carol@b\u00fccher.de", "carol@xn--bcher-kva.de"),
+    ("carol@B\u00dcCHER.de", "carol@xn--bcher-kva.de"),
+    ("carol@xn--bcher-kva.de", "carol@xn--bcher-kva.de"),
+    ("carol@\u4f8b\u3048.jp", "carol@xn--r8jz45g.jp"),
+    ("carol@example\u3002org", "carol@example.org"),  # ideographic full stop
+])
+def test_it_stores_the_normal_form_of_an_address(client, given, stored):
+    response = _post(client, email=given)
+
+    assert response.status_code == 202
+    assert Subscriber.objects.get().email == stored
+
+
+def test_it_keeps_one_subscriber_for_every_spelling_of_one_mailbox(client):
+    for address in ("carol@b\u00fccher.de", "carol@xn--bcher-kva.de", "CAROL@B\u00dcCHER.DE",
+                    "\uff43\uff41\uff52\uff4f\uff4c@b\u00fccher.de"):
+        assert _post(client, email=address).status_code == 202
+
+    assert Subscriber.objects.count() == 1
+
+
+def test_it_counts_every_variant_of_one_mailbox_against_one_rate_limit(client, settings, queued,
+                                                                       django_capture_on_commit_callbacks):
+    """The finding: eight spellings of one victim's address got eight confirmations in an hour."""
+    settings.SUBSCRIBE_RATE_PER_ADDRESS = 5
+
+    with django_capture_on_commit_callbacks(execute=True):
+        answers = [_post(client, email=address).status_code for address in MAILBOX_VARIANTS]
+
+    assert answers == [202] * 5 + [429] * 3
+    assert len(queued) == 5
+
+
+@pytest.mark.parametrize(("address", "character"), [
+    ("victim@exa\u00admple.org", "U+00AD SOFT HYPHEN"),
+    ("vic\u00adtim@example.org", "U+00AD SOFT HYPHEN"),
+    ("victim@exa\u200bmple.org", "U+200B ZERO WIDTH SPACE"),
+    ("victim@exa\u200dmple.org", "U+200D ZERO WIDTH JOINER"),
+    ("victim@example\u202e.org", "U+202E RIGHT-TO-LEFT OVERRIDE"),
+    ("victim@example\u2066.org", "U+2066 LEFT-TO-RIGHT ISOLATE"),
+    ("\ufeffvictim@example.org", "U+FEFF ZERO WIDTH NO-BREAK SPACE"),
+    ("victim@exa\u2060mple.org", "U+2060 WORD JOINER"),
+    ("victim@exa\u034fmple.org", "U+034F COMBINING GRAPHEME JOINER"),
+    ("victim@exa\ufe0fmple.org", "U+FE0F VARIATION SELECTOR-16"),
+    ("victim@exa\u3164mple.org", "U+3164 HANGUL FILLER"),
+    ("victim\u00a0@example.org", "U+00A0 NO-BREAK SPACE"),
+    ("victim@example.org\x07", "U+0007"),
+])
+def test_it_refuses_an_address_with_an_invisible_character_naming_it(client, address, character):
+    response = _post(client, email=address)
+
+    assert response.status_code == 400
+    assert character in " ".join(response.json()["email"])
+    assert Subscriber.objects.count() == 0
+
+
+def test_it_refuses_a_nul_in_an_address_naming_the_field(client):
+    response = _post(client, email="victim@example.org\x00")
+
+    assert response.status_code == 400
+    assert "email" in response.json()
+    assert Subscriber.objects.count() == 0
+
+
+@pytest.mark.parametrize("address", [
+    '"victim"@example.org',
+    '"vic tim"@example.org',
+    '\uff02victim\uff02@example.org',  # fullwidth quotation marks, NFKC makes them plain ones
+    'vic\\tim@example.org',
+])
+def test_it_refuses_a_quoted_local_part_with_a_clear_message(client, address):
+    response = _post(client, email=address)
+
+    assert response.status_code == 400
+    assert "quotes" in " ".join(response.json()["email"])
+    assert Subscriber.objects.count() == 0
+
+
+@pytest.mark.parametrize("address", ["carol@xn--zz.org", "carol@-example.org", "carol@[127.0.0.1]",
+                                     "carol@" + "a" * 64 + ".org", "carol@example.org."])
+def test_it_refuses_an_address_whose_domain_is_not_a_valid_name(client, address):
+    response = _post(client, email=address)
+
+    assert response.status_code == 400
+    assert "email" in response.json()
+    assert Subscriber.objects.count() == 0
+
+
+def test_it_refuses_an_invisible_character_on_the_page_too(client):
+    response = client.post(reverse("tracker-subscribe"), {"email": "victim@exa\u00admple.org", "cadence": "instant"})
+
+    assert response.status_code == 400
+    assert "U+00AD SOFT HYPHEN" in response.content.decode()
+    assert Subscriber.objects.count() == 0
+
+
+def test_it_counts_variants_against_one_limit_on_the_page_too(client, settings):
+    settings.SUBSCRIBE_RATE_PER_ADDRESS = 2
+
+    answers = [client.post(reverse("tracker-subscribe"), {"email": address, "cadence": "instant"}).status_code
+               for address in MAILBOX_VARIANTS[:3]]
+
+    assert answers == [200, 200, 429]
+    assert Subscriber.objects.count() == 1
 
 
 @pytest.mark.parametrize(("data", "field"), [
@@ -238,3 +366,34 @@ def test_it_accepts_a_request_from_the_page_when_the_rate_limiter_cache_is_down(
     assert response.status_code == 200
     assert b"Check your inbox" in response.content
     assert Subscription.objects.get().cadence == Cadence.WEEKLY
+
+
+# --- Addresses stored before normalisation ------------------------------------------
+
+def test_it_brings_stored_addresses_into_the_normal_form_and_loses_no_subscription(caplog):
+    migration = importlib.import_module("tracker.migrations.0004_subscriber_email_normal_form")
+    stored = ["Dave@EXAMPLE.org", '"erin"@example.org', "frank@exa\u00admple.org", "gina@b\u00fccher.de",
+              "gina@XN--BCHER-KVA.de", "\uff48\uff41\uff4c@example.org", "ivan@example.org"]
+    subscribers = [subscriber_with(address) for address in stored]  # created as given, like rows from before
+
+    with caplog.at_level(logging.WARNING, logger="tracker.migrations"):
+        migration.subscribers_normalise(django_apps, None)
+
+    assert [Subscriber.objects.get(pk=s.pk).email for s in subscribers] == [
+        # The row already holding gina's normal form (case aside) takes it; the other stays as it was.
+        "Dave@example.org", "erin@example.org", "frank@exa\u00admple.org", "gina@b\u00fccher.de",
+        "gina@xn--bcher-kva.de", "hal@example.org", "ivan@example.org",
+    ]
+    assert Subscription.objects.filter(confirmed_at__isnull=False).count() == len(stored)
+    kept = f"ids {subscribers[2].pk}, {subscribers[3].pk}"
+    assert any(kept in record.getMessage() for record in caplog.records)
+
+
+def test_it_finds_a_migrated_subscriber_when_they_ask_again(client):
+    migration = importlib.import_module("tracker.migrations.0004_subscriber_email_normal_form")
+    dave = subscriber_with("dave@B\u00dcCHER.de")
+    migration.subscribers_normalise(django_apps, None)
+
+    _post(client, email="dave@b\u00fccher.de")
+
+    assert Subscriber.objects.get().pk == dave.pk
