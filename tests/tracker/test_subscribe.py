@@ -397,3 +397,23 @@ def test_it_finds_a_migrated_subscriber_when_they_ask_again(client):
     _post(client, email="dave@b\u00fccher.de")
 
     assert Subscriber.objects.get().pk == dave.pk
+
+
+# --- Bodies nobody would send -------------------------------------------------------
+
+@pytest.mark.parametrize("depth", [33, 1_000, 100_000])
+def test_it_answers_400_to_json_nested_too_deep(client, depth):
+    body = '{"email": "carol@example.org", "cadence": "instant", "jurisdictions": ' + "[" * depth + "]" * depth + "}"
+
+    response = client.post(API, body, content_type="application/json")
+
+    assert response.status_code == 400
+    assert "nested deeper than 32 levels" in response.json()["detail"]
+    assert Subscription.objects.count() == 0
+
+
+def test_it_still_reads_a_form_encoded_request(client):
+    response = client.post(API, {"email": "carol@example.org", "cadence": "weekly"})
+
+    assert response.status_code == 202
+    assert Subscription.objects.get().cadence == Cadence.WEEKLY
