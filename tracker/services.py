@@ -94,6 +94,33 @@ def scope_validate(*, cadence: str, jurisdictions: Iterable[str] = (), therapies
     )
 
 
+# --- Redis outages ------------------------------------------------------------
+
+OUTAGE_SECONDS = 10
+
+
+@dataclass
+class _Outage:
+    """Remembers, in this process, that a service failed a moment ago, so that
+    the next requests skip it at once instead of each waiting for its timeout:
+    a hung Redis would otherwise hold every subscribe request for seconds."""
+
+    until: float = 0.0
+
+    def active(self) -> bool:
+        return time.monotonic() < self.until
+
+    def begin(self) -> None:
+        self.until = time.monotonic() + OUTAGE_SECONDS
+
+    def end(self) -> None:
+        self.until = 0.0
+
+
+cache_outage = _Outage()
+broker_outage = _Outage()
+
+
 # --- Rate limits -------------------------------------------------------------
 
 def rate_limit_hit(*, scope: str, key: str, limit: int, window: int = RATE_WINDOW_SECONDS) -> int | None:
@@ -111,9 +138,13 @@ def rate_limit_hit(*, scope: str, key: str, limit: int, window: int = RATE_WINDO
     bucket = now // window
     digest = hashlib.sha256(f"{scope}:{key}".encode()).hexdigest()[:32]
     cache_key = f"tracker:rate:{digest}:{bucket}"
+    if cache_outage.active():
+        logger.warning("Rate limit %r not applied, the cache was unavailable moments ago", scope)
+        return None
     try:
         count = _rate_count(cache_key, window)
     except CACHE_UNAVAILABLE as exc:
+        cache_outage.begin()
         logger.warning("Rate limit %r not applied, the cache is unavailable: %s", scope, exc)
         return None
     if count > limit:
@@ -191,10 +222,22 @@ def subscription_request(*, email: str, scope: Scope) -> Subscription:
         logger.info("Subscribe request for suppressed subscriber %s: no mail will be sent", subscriber.pk)
     subscription = Subscription.objects.create(subscriber=subscriber, cadence=scope.cadence)
     _scope_set(subscription, scope)
+    transaction.on_commit(lambda: _confirmation_queue(subscription.pk))
+    return subscription
+
+
+def _confirmation_queue(subscription_id: int) -> None:
+    """Queue the confirmation mail; when the broker cannot take it (down, or
+    hung past its socket timeout) the committed row is left for the sweeper,
+    which sends unsent confirmations (delivery.stalled_find), and the request
+    answers as usual."""
     from tracker.tasks import confirmation_send, enqueue
 
-    transaction.on_commit(lambda: enqueue(confirmation_send, subscription.pk))
-    return subscription
+    if broker_outage.active():
+        logger.warning("Broker unavailable moments ago; confirmation %s left for the sweeper", subscription_id)
+        return
+    if not enqueue(confirmation_send, subscription_id):
+        broker_outage.begin()
 
 
 @transaction.atomic

@@ -4,15 +4,23 @@ from __future__ import annotations
 
 import importlib
 import logging
+import os
+import signal
 import socket
+import subprocess
+from collections.abc import Iterator
 
 import pytest
+import redis
 from django.apps import apps as django_apps
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
+from config import settings as production_settings
+from config.celery import app as celery_app
 from tests.factories import JurisdictionFactory, TherapyFactory
+from tests.tracker.conftest import wait_until
 from tests.tracker.factories import pending_subscription, subscriber_with
 from tracker import delivery, services
 from tracker.models import Cadence, Subscriber, Subscription
@@ -338,7 +346,110 @@ def test_it_rate_limits_the_page_too(client, settings):
     assert b"Too many requests" in response.content
 
 
-# --- Redis (the rate limiter's cache) down ----------------------------------------
+# --- Redis (the rate limiter's cache, the broker) down or hung ---------------------
+
+@pytest.fixture(autouse=True)
+def _no_remembered_outage():
+    """Outages are remembered per process for a few seconds: none leaks between tests."""
+    services.cache_outage.end()
+    services.broker_outage.end()
+    yield
+    services.cache_outage.end()
+    services.broker_outage.end()
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture
+def hung_redis(settings) -> Iterator[str]:
+    """A real Redis server, stopped with SIGSTOP: it accepts connections (the
+    kernel does) and never answers. The cache and the broker point at it, with
+    the production settings' timeouts."""
+    port = _free_port()
+    server = subprocess.Popen(
+        ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    url = f"redis://127.0.0.1:{port}/0"
+    app = celery_app
+    saved = app.conf.broker_url, app.conf.broker_transport_options, app._pool, app.amqp._producer_pool
+    try:
+        client = redis.Redis.from_url(url, socket_timeout=5)
+        wait_until(lambda: _answers(client), timeout=30, what="the throwaway Redis to start")
+        client.close()
+        os.kill(server.pid, signal.SIGSTOP)
+        settings.CACHES = {"default": {**production_settings.CACHES["default"], "LOCATION": url}}
+        app.conf.broker_url = url
+        app.conf.broker_transport_options = production_settings.CELERY_BROKER_TRANSPORT_OPTIONS
+        app._pool = app.amqp._producer_pool = None  # a new producer pool, for the new URL
+        # A guard against hanging the whole suite if a timeout goes missing
+        # (the request would then never return); not a measurement.
+        signal.signal(signal.SIGALRM, _hung)
+        signal.alarm(120)
+        yield url
+    finally:
+        signal.alarm(0)
+        server.kill()
+        server.wait()
+        app.conf.broker_url, app.conf.broker_transport_options, app._pool, app.amqp._producer_pool = saved
+
+
+def _answers(client) -> bool:
+    try:
+        return client.ping()
+    except redis.exceptions.ConnectionError:
+        return False
+
+
+def _hung(signum, frame):
+    raise AssertionError("a request hung on the stopped Redis")
+
+
+def test_it_accepts_a_subscription_when_redis_hangs_and_leaves_the_mail_to_the_sweeper(
+        client, hung_redis, caplog, django_capture_on_commit_callbacks):
+    with caplog.at_level(logging.WARNING), django_capture_on_commit_callbacks(execute=True):
+        response = _post(client, email="carol@example.org")
+
+    subscription = Subscription.objects.get()
+    plan = delivery.stalled_find(stale_after=0, claim_timeout=900)
+    messages = [record.getMessage() for record in caplog.records]
+    assert response.status_code == 202
+    assert subscription.confirmed_at is None and subscription.confirmation_sent_at is None
+    assert plan.confirmation_ids == [subscription.pk]
+    assert any("cache is unavailable: Timeout" in m for m in messages)
+    assert any("left for the sweeper: Timeout" in m for m in messages)
+
+
+def test_it_accepts_a_subscription_from_the_page_when_redis_hangs(client, hung_redis,
+                                                                  django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(reverse("tracker-subscribe"), {"email": "carol@example.org", "cadence": "weekly"})
+
+    assert response.status_code == 200
+    assert b"Check your inbox" in response.content
+    assert Subscription.objects.get().confirmation_sent_at is None
+
+
+def test_it_skips_a_redis_that_hung_moments_ago_instead_of_waiting_again(client, hung_redis, caplog,
+                                                                         django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        _post(client, email="carol@example.org")
+    caplog.clear()
+
+    with caplog.at_level(logging.WARNING), django_capture_on_commit_callbacks(execute=True):
+        response = _post(client, email="dave@example.org")
+
+    messages = [record.getMessage() for record in caplog.records]
+    assert response.status_code == 202
+    assert Subscription.objects.count() == 2
+    assert any("the cache was unavailable moments ago" in m for m in messages)
+    assert any("Broker unavailable moments ago" in m for m in messages)
+    assert not any("Timeout" in m for m in messages)
+
 
 @pytest.fixture
 def cache_down(settings) -> None:
