@@ -216,7 +216,7 @@ def subscription_request(*, email: str, scope: Scope) -> Subscription:
     Even then the same work is done here (the same rows written, the same
     task queued), so that the answer does not come back faster for a bounced
     address: the confirmation task drops the request without sending it
-    (delivery.confirmation_deliver), and confirming it is refused."""
+    (delivery.confirmation_send), and confirming it is refused."""
     subscriber = _subscriber_get_or_create(email)
     if subscriber.suppressed_at is not None:
         logger.info("Subscribe request for suppressed subscriber %s: no mail will be sent", subscriber.pk)
@@ -229,7 +229,7 @@ def subscription_request(*, email: str, scope: Scope) -> Subscription:
 def _confirmation_queue(subscription_id: int) -> None:
     """Queue the confirmation mail; when the broker cannot take it (down, or
     hung past its socket timeout) the committed row is left for the sweeper,
-    which sends unsent confirmations (delivery.stalled_find), and the request
+    which sends unsent confirmations (delivery.stalled_sweep), and the request
     answers as usual."""
     from tracker.tasks import confirmation_send, enqueue
 

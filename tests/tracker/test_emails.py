@@ -174,7 +174,7 @@ def test_it_sends_a_confirmation_once(scripted_mail):
 def test_it_tells_the_reader_that_the_confirmation_page_needs_a_press_of_its_button(scripted_mail):
     subscription = pending_subscription("new@example.org")
 
-    delivery.confirmation_deliver(subscription_id=subscription.pk)
+    delivery.confirmation_send(subscription_id=subscription.pk)
 
     message = scripted_mail.sent[0]
     assert 'press "Confirm my subscription" on the page it opens' in message.body

@@ -84,7 +84,7 @@ def test_it_sends_nothing_to_a_bounced_address_but_answers_the_same(client, queu
     with django_capture_on_commit_callbacks(execute=True):
         response = _post(client, email="bounced@example.org")
     for _, (subscription_id,) in queued:
-        delivery.confirmation_deliver(subscription_id=subscription_id)
+        delivery.confirmation_send(subscription_id=subscription_id)
 
     assert response.status_code == 202
     assert scripted_mail.sent == []
@@ -415,7 +415,7 @@ def test_it_accepts_a_subscription_when_redis_hangs_and_leaves_the_mail_to_the_s
         response = _post(client, email="carol@example.org")
 
     subscription = Subscription.objects.get()
-    plan = delivery.stalled_find(stale_after=0, claim_timeout=900)
+    plan = delivery.stalled_sweep(stale_after=0, claim_timeout=900)
     messages = [record.getMessage() for record in caplog.records]
     assert response.status_code == 202
     assert subscription.confirmed_at is None and subscription.confirmation_sent_at is None
