@@ -89,7 +89,7 @@ class SourceInline(admin.StackedInline):
     extra = 0
     min_num = 1
     validate_min = True
-    fields = (("url", "grade"), ("title", "publisher"), ("published_on", "published_precision"), "note")
+    fields = (("url", "grade"), ("title", "publisher"), ("published_on", "published_precision"), "note", "archived_url")
 
     def _editable(self, obj) -> bool:
         return obj is None or obj.state != DecisionState.RETRACTED
@@ -229,7 +229,7 @@ class ProgrammeSourceInline(admin.StackedInline):
     extra = 0
     min_num = 1
     validate_min = True
-    fields = (("url", "grade"), ("title", "publisher"), ("published_on", "published_precision"), "note")
+    fields = (("url", "grade"), ("title", "publisher"), ("published_on", "published_precision"), "note", "archived_url")
 
 
 @admin.register(AccessProgramme)
