@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('tracker', '0003_notification_drop_redundant_indexes'),
+        ('tracker', '0005_subscriber_address_permission'),
     ]
 
     operations = [
