@@ -11,6 +11,8 @@ addresses in them hidden."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any, ClassVar, TypedDict
+
 from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import HttpRequest
@@ -28,12 +30,27 @@ from tracker.models import (
     Subscription,
 )
 
+if TYPE_CHECKING:
+    from django_stubs_ext import WithAnnotations
+
+    class _StatusCounts(TypedDict):
+        sent_count: int
+        pending_count: int
+        failed_count: int
+        cancelled_count: int
+
+    # A change as selectors.change_delivery_overview() annotates it.
+    CountedChange = WithAnnotations[ChangeDelivery, _StatusCounts]
+    # For the type checker only: the mixin's super() is a ModelAdmin or an inline.
+    _AdminBase = admin.options.BaseModelAdmin[Any]
+else:
+    _AdminBase = object
 
 # Fields that hold an address or may quote one (an SMTP answer, a bounce reason).
 _ADDRESS_FIELDS = frozenset({"email", "last_error", "suppressed_reason"})
 
 
-class AddressAudience:
+class AddressAudience(_AdminBase):
     """Columns and fields that show an address, or text that may quote one,
     are swapped for users without the address permission: `address_columns`
     maps each such name to the one shown instead ("" drops it)."""
@@ -70,9 +87,9 @@ class ReadOnlyAdmin(AddressAudience, admin.ModelAdmin):
             return fields
         return tuple(f for f in fields if not _ADDRESS_FIELDS & set(f.split("__")))
 
-    def lookup_allowed(self, lookup: str, value: str, request: HttpRequest | None = None) -> bool:
+    def lookup_allowed(self, lookup: str, value: str, request: HttpRequest) -> bool:
         # ?email__startswith=... in the URL would list addresses letter by letter.
-        if _ADDRESS_FIELDS & set(lookup.split("__")) and (request is None or not self._sees(request)):
+        if _ADDRESS_FIELDS & set(lookup.split("__")) and not self._sees(request):
             return False
         return super().lookup_allowed(lookup, value, request)
 
@@ -119,10 +136,11 @@ class StatusFilter(admin.SimpleListFilter):
 
 
 class DeliveryRowAdmin(ReadOnlyAdmin):
-    list_filter = (StatusFilter,)
-    search_fields = ("subscriber__email", "message_id")
-    list_select_related = ("subscriber",)
-    readonly_fields = ("status",)
+    # Typed as loosely as ModelAdmin does, so that the subclasses can extend them.
+    list_filter: ClassVar[tuple[Any, ...]] = (StatusFilter,)
+    search_fields: ClassVar[tuple[str, ...]] = ("subscriber__email", "message_id")
+    list_select_related: ClassVar[tuple[str, ...]] = ("subscriber",)
+    readonly_fields: ClassVar[tuple[str, ...]] = ("status",)
     address_columns = {"subscriber_email": "", "last_error": "last_error_hidden"}
 
     @admin.display(description="status")
@@ -261,19 +279,19 @@ class ChangeDeliveryAdmin(ReadOnlyAdmin):
         return format_html('<a href="{}?change__id__exact={}&amp;status={}">{}</a>', url, change.pk, status, count)
 
     @admin.display(description="sent", ordering="sent_count")
-    def sent(self, change: ChangeDelivery) -> str:
+    def sent(self, change: CountedChange) -> str:
         return self._count_link(change, "sent", change.sent_count)
 
     @admin.display(description="pending", ordering="pending_count")
-    def pending(self, change: ChangeDelivery) -> str:
+    def pending(self, change: CountedChange) -> str:
         return self._count_link(change, "pending", change.pending_count)
 
     @admin.display(description="failed", ordering="failed_count")
-    def failed(self, change: ChangeDelivery) -> str:
+    def failed(self, change: CountedChange) -> str:
         return self._count_link(change, "failed", change.failed_count)
 
     @admin.display(description="cancelled", ordering="cancelled_count")
-    def cancelled(self, change: ChangeDelivery) -> str:
+    def cancelled(self, change: CountedChange) -> str:
         return self._count_link(change, "cancelled", change.cancelled_count)
 
     @admin.display(description="notifications")

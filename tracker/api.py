@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from typing import cast
+
 from django.conf import settings
 from django.core.exceptions import ValidationError as DjangoValidationError
 from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers, status
-from rest_framework.parsers import JSONParser
+from rest_framework.parsers import BaseParser, JSONParser
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -15,6 +17,7 @@ from rest_framework.views import APIView
 
 from regulatory.models import DecisionKind
 from tracker import services
+from tracker.addresses import EMAIL_MAX_LENGTH
 from tracker.models import Cadence
 from tracker.parsers import DepthLimitedJSONParser
 
@@ -41,11 +44,14 @@ class SubscriptionCreateApi(APIView):
     # No session authentication, hence no CSRF: the endpoint needs no login.
     authentication_classes: list = []
     permission_classes = [AllowAny]
-    # DRF's defaults, with JSON depth-limited: anyone can post here.
-    parser_classes = [DepthLimitedJSONParser, *(p for p in api_settings.DEFAULT_PARSER_CLASSES if p is not JSONParser)]
+    # DRF's defaults, with JSON depth-limited: anyone can post here. (api_settings
+    # has imported the dotted paths; the stubs type the setting as the strings.)
+    parser_classes = [DepthLimitedJSONParser, *(
+        p for p in cast(list[type[BaseParser]], api_settings.DEFAULT_PARSER_CLASSES) if p is not JSONParser
+    )]
 
     class InputSerializer(serializers.Serializer):
-        email = serializers.CharField(max_length=services.EMAIL_MAX_LENGTH)
+        email = serializers.CharField(max_length=EMAIL_MAX_LENGTH)
         cadence = serializers.ChoiceField(choices=Cadence.choices)
         jurisdictions = serializers.ListField(child=serializers.CharField(max_length=64), required=False,
                                               max_length=100,

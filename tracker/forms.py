@@ -11,6 +11,7 @@ from django.core.exceptions import ValidationError
 
 from regulatory.models import DecisionKind
 from tracker import selectors, services
+from tracker.addresses import EMAIL_MAX_LENGTH
 from tracker.models import Cadence
 
 
@@ -48,7 +49,7 @@ class ScopeForm(forms.Form):
 
 
 class SubscribeForm(ScopeForm):
-    email = forms.CharField(max_length=services.EMAIL_MAX_LENGTH,
+    email = forms.CharField(max_length=EMAIL_MAX_LENGTH,
                             widget=forms.EmailInput(attrs={"autocomplete": "email"}))
     field_order = ["email", "cadence", "jurisdictions", "therapies", "kinds"]
 

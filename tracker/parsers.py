@@ -8,6 +8,8 @@ requests this endpoint accepts are two levels deep.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from rest_framework.exceptions import ParseError
 from rest_framework.parsers import JSONParser
 
@@ -19,6 +21,7 @@ def _depth_exceeds(data: object, limit: int) -> bool:
     stack = [(data, 1)]
     while stack:
         value, depth = stack.pop()
+        children: Iterable[object]
         if isinstance(value, dict):
             children = value.values()
         elif isinstance(value, list):

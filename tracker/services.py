@@ -24,7 +24,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from regulatory.models import Change, DecisionKind, Jurisdiction, Therapy
 from tracker import selectors
-from tracker.addresses import EMAIL_MAX_LENGTH, email_normalise, email_rate_key
+from tracker.addresses import email_normalise, email_rate_key
 from tracker.delivery import notifications_write
 from tracker.models import (
     UNSENT,

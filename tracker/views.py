@@ -102,6 +102,7 @@ def manage(request: HttpRequest, token: str) -> HttpResponse:
         return _invalid_link(request)
     subscriptions = selectors.subscriber_subscriptions(subscriber)
     add_form = ScopeForm(prefix="add")
+    invalid_forms: dict[int, ScopeForm] = {}  # subscription id -> its form shown again with the errors
     status = 200
     if request.method == "POST":
         action = request.POST.get("action", "")
@@ -124,7 +125,7 @@ def manage(request: HttpRequest, token: str) -> HttpResponse:
                 services.subscription_update(subscription=chosen, scope=form.cleaned_data["scope"])
                 messages.success(request, "Subscription changed.")
                 return redirect(request.path)
-            chosen.form_with_errors = form
+            invalid_forms[chosen.pk] = form
             status = 400
         elif action == "remove" and chosen is not None:
             services.subscription_remove(subscription=chosen)
@@ -140,7 +141,7 @@ def manage(request: HttpRequest, token: str) -> HttpResponse:
             }, status=400)
     rows = []
     for subscription in subscriptions:
-        form = getattr(subscription, "form_with_errors", None) or ScopeForm(prefix=f"s{subscription.pk}", initial={
+        form = invalid_forms.get(subscription.pk) or ScopeForm(prefix=f"s{subscription.pk}", initial={
             "cadence": subscription.cadence,
             "jurisdictions": [j.code for j in subscription.jurisdictions.all()],
             "therapies": [t.slug for t in subscription.therapies.all()],

@@ -22,7 +22,7 @@ from tracker.delivery.failures import MESSAGE_PERMANENT, RECIPIENT_PERMANENT, Se
 from tracker.models import UNSENT, DeliveryRow, DigestDelivery, Notification, Subscriber
 
 
-def claim(model: type[DeliveryRow], ids: Sequence[int]) -> tuple[uuid.UUID, list]:
+def claim(model: type[Notification | DigestDelivery], ids: Sequence[int]) -> tuple[uuid.UUID, list]:
     """Claim the unsent, unclaimed rows among `ids`: one conditional UPDATE.
     Rows another worker holds, or that are done, are not returned."""
     token = uuid.uuid4()
@@ -39,7 +39,7 @@ def claim(model: type[DeliveryRow], ids: Sequence[int]) -> tuple[uuid.UUID, list
     return token, _drop_inactive(model, token, rows)
 
 
-def claim_renew(model: type[DeliveryRow], token: uuid.UUID, rows: Sequence[DeliveryRow]) -> set[int]:
+def claim_renew(model: type[Notification | DigestDelivery], token: uuid.UUID, rows: Sequence[DeliveryRow]) -> set[int]:
     """Re-assert this worker's claim on rows not sent yet and restart their
     clock; return the ids still held. A row missing from the answer was
     released by the sweeper (or finished) meanwhile: another worker may be
@@ -58,7 +58,7 @@ def claim_renew(model: type[DeliveryRow], token: uuid.UUID, rows: Sequence[Deliv
     return set(mine.values_list("pk", flat=True))
 
 
-def _drop_inactive(model: type[DeliveryRow], token: uuid.UUID, rows: list) -> list:
+def _drop_inactive(model: type[Notification | DigestDelivery], token: uuid.UUID, rows: list) -> list:
     """Cancel rows whose subscriber left or bounced since the row was written."""
     inactive = [row.pk for row in rows if not row.subscriber.is_active]
     if inactive:
@@ -68,7 +68,7 @@ def _drop_inactive(model: type[DeliveryRow], token: uuid.UUID, rows: list) -> li
     return [row for row in rows if row.pk not in inactive]
 
 
-def row_failed(model: type[DeliveryRow], token: uuid.UUID, row: DeliveryRow, failure: SendFailure) -> bool:
+def row_failed(model: type[Notification | DigestDelivery], token: uuid.UUID, row: Notification | DigestDelivery, failure: SendFailure) -> bool:
     """Record a failure; True when the row was released for another try.
     A row this worker no longer holds (its claim was released and another
     worker took it) is left alone and never retried from here."""

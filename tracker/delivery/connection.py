@@ -11,6 +11,7 @@ from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.core.mail import get_connection
 from django.core.mail.backends.smtp import EmailBackend as SmtpBackend
+from django.db.models import Model
 from django.utils import timezone
 
 from tracker import emails
@@ -21,7 +22,12 @@ from tracker.delivery.marks import Recorder
 
 logger = logging.getLogger(__name__)
 
-T = TypeVar("T")
+# The rows a batch sends (notifications, digests, confirmations): only their pk is read here.
+T = TypeVar("T", bound=Model)
+
+# A send fails on these, and on ValueError for an address or header Django refuses to encode.
+_SEND_ONE_ERRORS: tuple[type[BaseException], ...] = (*SEND_ERRORS, ValueError)
+_CLOSE_ERRORS: tuple[type[BaseException], ...] = (*SEND_ERRORS, OSError)
 
 
 def _send_one(connection: Any, outgoing: emails.Outgoing, sender: str) -> None:
@@ -106,7 +112,7 @@ def send_over_one_connection(
                     continue
             try:
                 _send_one(connection, outgoing, sender)
-            except (*SEND_ERRORS, ValueError) as exc:
+            except _SEND_ONE_ERRORS as exc:
                 failure = smtp_failure(exc)
                 logger.info("Sending %s failed: %s", outgoing.message_id, failure.text)
                 if failure.stops_batch:
@@ -128,6 +134,6 @@ def send_over_one_connection(
     finally:
         try:
             connection.close()
-        except (*SEND_ERRORS, OSError):
+        except _CLOSE_ERRORS:
             pass  # every result is already recorded
     return retry

@@ -9,6 +9,7 @@ used every attempt, confirmation links, expired requests)."""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from django.conf import settings
@@ -16,9 +17,9 @@ from django.db.models import Q
 from django.utils import timezone
 
 from regulatory.models import Change
-from tracker.delivery.batching import batches
 from tracker.delivery import heartbeat
-from tracker.models import UNSENT, DeliveryRow, DigestDelivery, Notification, Subscriber, Subscription
+from tracker.delivery.batching import batches
+from tracker.models import UNSENT, DigestDelivery, Notification, Subscriber, Subscription
 
 
 @dataclass
@@ -118,7 +119,7 @@ def _sweep(*, now: dt.datetime, claim_cutoff: dt.datetime | None, stale: dt.date
         if idle or stale is not None:
             ids.update(model.objects.filter(UNSENT, claimed_at__isnull=True).filter(waiting)
                        .values_list("pk", flat=True))
-        ordered = model.objects.filter(pk__in=ids).order_by(*order).values_list("pk", flat=True) if ids else []
+        ordered: Iterable[int] = model.objects.filter(pk__in=ids).order_by(*order).values_list("pk", flat=True) if ids else []
         setattr(plan, target, batches(list(ordered)))
 
     # A fan-out whose progress stamp (or, before its first step, its change)
@@ -137,7 +138,7 @@ def _sweep(*, now: dt.datetime, claim_cutoff: dt.datetime | None, stale: dt.date
     return plan
 
 
-def _claims_release(model: type[DeliveryRow], *, claim_cutoff: dt.datetime | None,
+def _claims_release(model: type[Notification | DigestDelivery], *, claim_cutoff: dt.datetime | None,
                     now: dt.datetime) -> tuple[int, list[int]]:
     """Release the claims of worker processes whose heartbeat stopped, and
     (with `claim_cutoff`) claims older than that; return how many were
