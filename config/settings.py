@@ -300,6 +300,11 @@ SUBSCRIBE_RATE_PER_ADDRESS = env_int("SUBSCRIBE_RATE_PER_ADDRESS", 5, minimum=1)
 # Behind a reverse proxy the client address is the last X-Forwarded-For hop;
 # without one that header is client-controlled and ignored.
 TRACKER_TRUST_X_FORWARDED_FOR = env_bool("BEHIND_PROXY", False)
+# A hung broker (a stopped Redis accepts connections and never answers) must
+# not hold a subscribe request: publishing gives up within a few seconds and
+# the task is left for the sweeper. The socket timeout stays above the
+# worker's 1 s BRPOP so that an idle worker never times out.
+CELERY_BROKER_TRANSPORT_OPTIONS |= {"socket_connect_timeout": 2, "socket_timeout": 2}
 
 CELERY_BEAT_SCHEDULE: dict = {
     "tracker-digest-daily": {

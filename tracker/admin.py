@@ -2,7 +2,12 @@
 per subscriber, and every notification and digest with its status and why.
 
 Everything here is read-only: delivery rows are written by the pipeline
-only, and a subscriber's choices are theirs (through their manage link)."""
+only, and a subscriber's choices are theirs (through their manage link).
+
+Addresses are people's data: only users with the address permission (the
+"Subscriber managers" group, tracker/access.py) see them, search or filter
+by them. Everyone else sees subscribers by number, and SMTP answers with the
+addresses in them hidden."""
 
 from __future__ import annotations
 
@@ -13,6 +18,7 @@ from django.urls import reverse
 from django.utils.html import format_html
 
 from tracker import selectors
+from tracker.access import addresses_hidden, user_sees_subscriber_addresses
 from tracker.models import (
     UNSENT,
     ChangeDelivery,
@@ -23,7 +29,53 @@ from tracker.models import (
 )
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
+# Fields that hold an address or may quote one (an SMTP answer, a bounce reason).
+_ADDRESS_FIELDS = frozenset({"email", "last_error", "suppressed_reason"})
+
+
+class AddressAudience:
+    """Columns and fields that show an address, or text that may quote one,
+    are swapped for users without the address permission: `address_columns`
+    maps each such name to the one shown instead ("" drops it)."""
+
+    address_columns: dict[str, str] = {}
+
+    def _sees(self, request: HttpRequest) -> bool:
+        return user_sees_subscriber_addresses(request.user)
+
+    def _for_audience(self, request: HttpRequest, names) -> tuple:
+        if self._sees(request):
+            return tuple(names)
+        swapped = (self.address_columns.get(name, name) for name in names)
+        return tuple(name for name in swapped if name)
+
+    def get_fields(self, request: HttpRequest, obj=None):
+        return self._for_audience(request, super().get_fields(request, obj))
+
+    def get_readonly_fields(self, request: HttpRequest, obj=None):
+        return self._for_audience(request, super().get_readonly_fields(request, obj))
+
+    @admin.display(description="last error")
+    def last_error_hidden(self, row) -> str:
+        return addresses_hidden(row.last_error)
+
+
+class ReadOnlyAdmin(AddressAudience, admin.ModelAdmin):
+    def get_list_display(self, request: HttpRequest):
+        return self._for_audience(request, super().get_list_display(request))
+
+    def get_search_fields(self, request: HttpRequest):
+        fields = super().get_search_fields(request)
+        if self._sees(request):
+            return fields
+        return tuple(f for f in fields if not _ADDRESS_FIELDS & set(f.split("__")))
+
+    def lookup_allowed(self, lookup: str, value: str, request: HttpRequest | None = None) -> bool:
+        # ?email__startswith=... in the URL would list addresses letter by letter.
+        if _ADDRESS_FIELDS & set(lookup.split("__")) and (request is None or not self._sees(request)):
+            return False
+        return super().lookup_allowed(lookup, value, request)
+
     def has_add_permission(self, request: HttpRequest, obj=None) -> bool:
         return False
 
@@ -34,7 +86,7 @@ class ReadOnlyAdmin(admin.ModelAdmin):
         return False
 
 
-class ReadOnlyInline(admin.TabularInline):
+class ReadOnlyInline(AddressAudience, admin.TabularInline):
     extra = 0
     can_delete = False
     show_change_link = True
@@ -71,19 +123,26 @@ class DeliveryRowAdmin(ReadOnlyAdmin):
     search_fields = ("subscriber__email", "message_id")
     list_select_related = ("subscriber",)
     readonly_fields = ("status",)
+    address_columns = {"subscriber_email": "", "last_error": "last_error_hidden"}
 
     @admin.display(description="status")
     def status(self, row) -> str:
         return row.status
 
+    @admin.display(description="address", ordering="subscriber__email")
+    def subscriber_email(self, row) -> str:
+        return row.subscriber.email
+
 
 @admin.register(Notification)
 class NotificationAdmin(DeliveryRowAdmin):
-    list_display = ("id", "change_link", "subscriber", "status", "attempts", "sent_at", "last_error")
+    list_display = ("id", "change_link", "subscriber", "subscriber_email", "status", "attempts", "sent_at",
+                    "last_error")
     list_filter = (StatusFilter, "change__kind")
     list_select_related = ("subscriber", "change__decision")
-    fields = ("subscriber", "change", "status", "created_at", "claimed_at", "attempts", "sent_at", "failed_at",
-              "cancelled_at", "last_error", "message_id")
+    fields = ("subscriber", "subscriber_email", "change", "status", "created_at", "claimed_at", "attempts", "sent_at",
+              "failed_at", "cancelled_at", "last_error", "message_id")
+    readonly_fields = fields
 
     @admin.display(description="change", ordering="change_id")
     def change_link(self, row: Notification) -> str:
@@ -93,16 +152,18 @@ class NotificationAdmin(DeliveryRowAdmin):
 
 @admin.register(DigestDelivery)
 class DigestDeliveryAdmin(DeliveryRowAdmin):
-    list_display = ("id", "subscriber", "cadence", "period", "change_count", "status", "attempts", "sent_at",
-                    "last_error")
+    list_display = ("id", "subscriber", "subscriber_email", "cadence", "period", "change_count", "status", "attempts",
+                    "sent_at", "last_error")
     list_filter = (StatusFilter, "cadence")
-    fields = ("subscriber", "cadence", "period", "after_change_id", "upto_change_id", "change_count", "status",
-              "created_at", "claimed_at", "attempts", "sent_at", "failed_at", "cancelled_at", "last_error",
-              "message_id")
+    fields = ("subscriber", "subscriber_email", "cadence", "period", "after_change_id", "upto_change_id",
+              "change_count", "status", "created_at", "claimed_at", "attempts", "sent_at", "failed_at",
+              "cancelled_at", "last_error", "message_id")
+    readonly_fields = fields
 
 
 class NotificationInline(ReadOnlyInline):
     model = Notification
+    address_columns = {"last_error": "last_error_hidden"}
     fields = ("change", "status", "attempts", "sent_at", "failed_at", "last_error")
     readonly_fields = fields
     ordering = ("-id",)
@@ -114,6 +175,7 @@ class NotificationInline(ReadOnlyInline):
 
 class DigestInline(ReadOnlyInline):
     model = DigestDelivery
+    address_columns = {"last_error": "last_error_hidden"}
     fields = ("cadence", "period", "change_count", "status", "attempts", "sent_at", "last_error")
     readonly_fields = fields
     ordering = ("-id",)
@@ -140,7 +202,7 @@ class SubscriptionInline(ReadOnlyInline):
 
 @admin.register(Subscriber)
 class SubscriberAdmin(ReadOnlyAdmin):
-    list_display = ("email", "state", "created_at", "confirmed_at", "daily_watermark", "weekly_watermark")
+    list_display = ("__str__", "email", "state", "created_at", "confirmed_at", "daily_watermark", "weekly_watermark")
     search_fields = ("email",)
     list_filter = (("confirmed_at", admin.EmptyFieldListFilter), ("unsubscribed_at", admin.EmptyFieldListFilter),
                    ("suppressed_at", admin.EmptyFieldListFilter))
@@ -148,6 +210,11 @@ class SubscriberAdmin(ReadOnlyAdmin):
               "daily_watermark", "weekly_watermark")
     readonly_fields = fields
     inlines = [SubscriptionInline, NotificationInline, DigestInline]
+    address_columns = {"email": "", "suppressed_reason": "suppressed_reason_hidden"}
+
+    @admin.display(description="suppressed reason")
+    def suppressed_reason_hidden(self, subscriber: Subscriber) -> str:
+        return addresses_hidden(subscriber.suppressed_reason)
 
     @admin.display(description="state")
     def state(self, subscriber: Subscriber) -> str:

@@ -6,14 +6,17 @@ from django.conf import settings
 from django.core.exceptions import ValidationError as DjangoValidationError
 from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers, status
+from rest_framework.parsers import JSONParser
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.settings import api_settings
 from rest_framework.views import APIView
 
 from regulatory.models import DecisionKind
 from tracker import services
 from tracker.models import Cadence
+from tracker.parsers import DepthLimitedJSONParser
 
 ACCEPTED_TEXT = (
     "If this address can receive mail, a confirmation link is on its way. "
@@ -38,6 +41,8 @@ class SubscriptionCreateApi(APIView):
     # No session authentication, hence no CSRF: the endpoint needs no login.
     authentication_classes: list = []
     permission_classes = [AllowAny]
+    # DRF's defaults, with JSON depth-limited: anyone can post here.
+    parser_classes = [DepthLimitedJSONParser, *(p for p in api_settings.DEFAULT_PARSER_CLASSES if p is not JSONParser)]
 
     class InputSerializer(serializers.Serializer):
         email = serializers.CharField(max_length=services.EMAIL_MAX_LENGTH)
@@ -82,8 +87,7 @@ class SubscriptionCreateApi(APIView):
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         email = serializer.validated_data["email"]
-        if wait := services.rate_limit_hit(scope="subscribe-address", key=email.lower(),
-                                           limit=settings.SUBSCRIBE_RATE_PER_ADDRESS):
+        if wait := services.address_rate_limit_hit(email=email):
             return rate_limited_response(wait)
         services.subscription_request(email=email, scope=serializer.validated_data["scope"])
         return Response({"detail": ACCEPTED_TEXT}, status=status.HTTP_202_ACCEPTED)

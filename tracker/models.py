@@ -60,9 +60,13 @@ class Subscriber(models.Model):
         constraints = [
             models.UniqueConstraint(Lower("email"), name="subscriber_email_unique_ci"),
         ]
+        # Not "view_...": editors get every tracker view_ permission (tracker/access.py).
+        permissions = [("see_subscriber_address", "Can see subscribers' email addresses")]
 
     def __str__(self) -> str:
-        return self.email
+        # By number: the admin shows a row's str() in many places (links to it,
+        # titles, breadcrumbs), and the address is only for some (tracker/access.py).
+        return f"Subscriber #{self.pk}"
 
     @property
     def is_active(self) -> bool:

@@ -437,3 +437,16 @@ def digest_period(cadence: str, when: dt.datetime) -> str:
         year, week, _ = when.isocalendar()
         return f"{year}-W{week:02d}"
     return when.date().isoformat()
+
+
+def subscription_for_confirm_link(*, subscriber_id: int, subscription_id: int) -> Subscription | None:
+    """The subscription a confirm link names, as the page that link opens
+    shows it (reads only); None when it no longer exists or its address is
+    suppressed, the cases in which confirming it is refused."""
+    subscription = (
+        Subscription.objects.select_related("subscriber").prefetch_related("jurisdictions", "therapies", "kind_rows")
+        .filter(pk=subscription_id, subscriber_id=subscriber_id).first()
+    )
+    if subscription is None or subscription.subscriber.suppressed_at is not None:
+        return None
+    return subscription

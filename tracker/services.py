@@ -17,7 +17,6 @@ from dataclasses import dataclass, field
 from django.conf import settings
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
-from django.core.validators import EmailValidator
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from redis.exceptions import ConnectionError as RedisConnectionError
@@ -25,6 +24,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from regulatory.models import Change, DecisionKind, Jurisdiction, Therapy
 from tracker import selectors
+from tracker.addresses import EMAIL_MAX_LENGTH, email_normalise, email_rate_key
 from tracker.delivery import notifications_write
 from tracker.models import (
     UNSENT,
@@ -39,7 +39,6 @@ from tracker.selectors import change_latest_id
 
 logger = logging.getLogger(__name__)
 
-EMAIL_MAX_LENGTH = 254
 RATE_WINDOW_SECONDS = 3600
 # What the Redis cache raises when Redis is down or does not answer in time.
 # Only these are caught: any other error is a bug and must surface.
@@ -63,17 +62,9 @@ class Scope:
 
 
 def email_validate(email: str) -> str:
-    """A deliverable-looking address, stripped; ValidationError naming `email` otherwise."""
-    email = (email or "").strip()
-    if not email:
-        raise ValidationError({"email": "Enter an email address."})
-    if len(email) > EMAIL_MAX_LENGTH:
-        raise ValidationError({"email": f"An email address has at most {EMAIL_MAX_LENGTH} characters."})
-    try:
-        EmailValidator()(email)
-    except ValidationError:
-        raise ValidationError({"email": "Enter a valid email address."}) from None
-    return email
+    """The address in its normal form (tracker/addresses.py: one mailbox, one
+    address); ValidationError naming `email` otherwise."""
+    return email_normalise(email)
 
 
 def scope_validate(*, cadence: str, jurisdictions: Iterable[str] = (), therapies: Iterable[str] = (),
@@ -103,6 +94,33 @@ def scope_validate(*, cadence: str, jurisdictions: Iterable[str] = (), therapies
     )
 
 
+# --- Redis outages ------------------------------------------------------------
+
+OUTAGE_SECONDS = 10
+
+
+@dataclass
+class _Outage:
+    """Remembers, in this process, that a service failed a moment ago, so that
+    the next requests skip it at once instead of each waiting for its timeout:
+    a hung Redis would otherwise hold every subscribe request for seconds."""
+
+    until: float = 0.0
+
+    def active(self) -> bool:
+        return time.monotonic() < self.until
+
+    def begin(self) -> None:
+        self.until = time.monotonic() + OUTAGE_SECONDS
+
+    def end(self) -> None:
+        self.until = 0.0
+
+
+cache_outage = _Outage()
+broker_outage = _Outage()
+
+
 # --- Rate limits -------------------------------------------------------------
 
 def rate_limit_hit(*, scope: str, key: str, limit: int, window: int = RATE_WINDOW_SECONDS) -> int | None:
@@ -120,14 +138,25 @@ def rate_limit_hit(*, scope: str, key: str, limit: int, window: int = RATE_WINDO
     bucket = now // window
     digest = hashlib.sha256(f"{scope}:{key}".encode()).hexdigest()[:32]
     cache_key = f"tracker:rate:{digest}:{bucket}"
+    if cache_outage.active():
+        logger.warning("Rate limit %r not applied, the cache was unavailable moments ago", scope)
+        return None
     try:
         count = _rate_count(cache_key, window)
     except CACHE_UNAVAILABLE as exc:
+        cache_outage.begin()
         logger.warning("Rate limit %r not applied, the cache is unavailable: %s", scope, exc)
         return None
     if count > limit:
         return window - (now % window)
     return None
+
+
+def address_rate_limit_hit(*, email: str) -> int | None:
+    """The per-address subscribe limit for a normalised address (see
+    email_validate): every variant of one mailbox counts against one key."""
+    return rate_limit_hit(scope="subscribe-address", key=email_rate_key(email),
+                          limit=settings.SUBSCRIBE_RATE_PER_ADDRESS)
 
 
 def _rate_count(cache_key: str, window: int) -> int:
@@ -187,16 +216,28 @@ def subscription_request(*, email: str, scope: Scope) -> Subscription:
     Even then the same work is done here (the same rows written, the same
     task queued), so that the answer does not come back faster for a bounced
     address: the confirmation task drops the request without sending it
-    (delivery.confirmation_deliver), and confirming it is refused."""
+    (delivery.confirmation_send), and confirming it is refused."""
     subscriber = _subscriber_get_or_create(email)
     if subscriber.suppressed_at is not None:
         logger.info("Subscribe request for suppressed subscriber %s: no mail will be sent", subscriber.pk)
     subscription = Subscription.objects.create(subscriber=subscriber, cadence=scope.cadence)
     _scope_set(subscription, scope)
+    transaction.on_commit(lambda: _confirmation_queue(subscription.pk))
+    return subscription
+
+
+def _confirmation_queue(subscription_id: int) -> None:
+    """Queue the confirmation mail; when the broker cannot take it (down, or
+    hung past its socket timeout) the committed row is left for the sweeper,
+    which sends unsent confirmations (delivery.stalled_sweep), and the request
+    answers as usual."""
     from tracker.tasks import confirmation_send, enqueue
 
-    transaction.on_commit(lambda: enqueue(confirmation_send, subscription.pk))
-    return subscription
+    if broker_outage.active():
+        logger.warning("Broker unavailable moments ago; confirmation %s left for the sweeper", subscription_id)
+        return
+    if not enqueue(confirmation_send, subscription_id):
+        broker_outage.begin()
 
 
 @transaction.atomic

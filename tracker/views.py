@@ -14,7 +14,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_GET, require_http_methods
+from django.views.decorators.http import require_http_methods
 
 from tracker import emails, selectors, services, tokens
 from tracker.api import ACCEPTED_TEXT
@@ -45,8 +45,7 @@ def subscribe(request: HttpRequest) -> HttpResponse:
     if not form.is_valid():
         return render(request, "tracker/subscribe.html", {"form": form}, status=400)
     email = form.cleaned_data["email"]
-    if wait := services.rate_limit_hit(scope="subscribe-address", key=email.lower(),
-                                       limit=settings.SUBSCRIBE_RATE_PER_ADDRESS):
+    if wait := services.address_rate_limit_hit(email=email):
         return _rate_limited(request, form, wait)
     services.subscription_request(email=email, scope=form.cleaned_data["scope"])
     return render(request, "tracker/subscribe_sent.html", {
@@ -55,19 +54,34 @@ def subscribe(request: HttpRequest) -> HttpResponse:
 
 
 @never_cache
-@require_GET
+@require_http_methods(["GET", "POST"])
 def confirm(request: HttpRequest, token: str) -> HttpResponse:
-    """Opening the link confirms (GET, as people expect from an email link)."""
+    """GET shows the subscription and a button, and changes nothing: mail
+    scanners and link previews open links without anyone asking, and must not
+    subscribe the address for its owner. The button POSTs to this same link
+    with the page's CSRF token, and that confirms. A link that does not verify,
+    or names a subscription that is gone, gets the same answer either way."""
     ids = tokens.confirm_token_read(token)
     if ids is None:
         return _invalid_link(request)
-    subscription = services.subscription_confirm(subscriber_id=ids[0], subscription_id=ids[1])
-    if subscription is None:
-        return _invalid_link(request)
-    subscriber = subscription.subscriber
+    subscriber_id, subscription_id = ids
+    if request.method == "GET":
+        subscription = selectors.subscription_for_confirm_link(subscriber_id=subscriber_id,
+                                                               subscription_id=subscription_id)
+        if subscription is None:
+            return _invalid_link(request)
+        if subscription.confirmed_at is None:
+            return render(request, "tracker/confirm.html", {
+                "subscription": subscription, "scope": selectors.subscription_scope_text(subscription),
+            })
+    else:
+        subscription = services.subscription_confirm(subscriber_id=subscriber_id, subscription_id=subscription_id)
+        if subscription is None:
+            return _invalid_link(request)
+    # Confirmed now, or already (a link opened again): the same page as ever.
     return render(request, "tracker/confirmed.html", {
         "subscription": subscription,
-        "manage_path": emails.manage_url(subscriber).removeprefix(settings.SITE_URL),
+        "manage_path": emails.manage_url(subscription.subscriber).removeprefix(settings.SITE_URL),
     })
 
 

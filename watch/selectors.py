@@ -44,10 +44,11 @@ def sources_flagged(*, now: dt.datetime) -> QuerySet[WatchedSource]:
 def sources_health(*, now: dt.datetime) -> dict:
     """For /healthz details: the sources failing for a day or more. A
     failing source does not make the tracker unhealthy, so this is not a check."""
-    flagged = [
-        {"name": s.name, "failing_since": s.failing_since.isoformat(), "last_error": s.last_error[:200]}
-        for s in sources_flagged(now=now)
-    ]
+    flagged = []
+    for source in sources_flagged(now=now):
+        assert source.failing_since is not None  # sources_flagged filters on it
+        flagged.append({"name": source.name, "failing_since": source.failing_since.isoformat(),
+                        "last_error": source.last_error[:200]})
     return {"flagged": flagged}
 
 

@@ -10,7 +10,6 @@ from rest_framework.request import Request
 
 from regulatory.editors import user_is_editor
 
-
 # The answer for each live request, so that the permission check, the queryset
 # and the serializer ask the database once; an entry goes with its request.
 _editor_by_request: WeakKeyDictionary[Request, bool] = WeakKeyDictionary()

@@ -95,7 +95,10 @@ def test_it_confirms_then_mails_each_matching_subscriber_exactly_once(celery_wor
     wait_until(lambda: len(smtp_sink.to("carol@example.org")) == 1, timeout=WAIT, what="the confirmation mail")
     confirmation = smtp_sink.to("carol@example.org")[0]
     link = re.search(r"https?://\S+/subscribe/confirm/\S+/", _plain(confirmation)).group(0)
+    # Opening the link shows a button and changes nothing; pressing it (a POST) confirms.
     assert client.get(link.removeprefix(settings.SITE_URL)).status_code == 200
+    assert Subscription.objects.get(subscriber__email="carol@example.org").confirmed_at is None
+    assert client.post(link.removeprefix(settings.SITE_URL)).status_code == 200
     subscriber_with("dave@example.org", jurisdictions=[au])
     subscriber_with("erin@example.org")
     subscriber_with("frank@example.org", jurisdictions=[us])

@@ -169,3 +169,13 @@ def test_it_sends_a_confirmation_once(scripted_mail):
     delivery.confirmation_send(subscription_id=subscription.pk)
 
     assert len(scripted_mail.sent) == 1
+
+
+def test_it_tells_the_reader_that_the_confirmation_page_needs_a_press_of_its_button(scripted_mail):
+    subscription = pending_subscription("new@example.org")
+
+    delivery.confirmation_send(subscription_id=subscription.pk)
+
+    message = scripted_mail.sent[0]
+    assert 'press "Confirm my subscription" on the page it opens' in message.body
+    assert "one more press of the button confirms" in _html(message)

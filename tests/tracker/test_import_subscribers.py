@@ -94,3 +94,22 @@ def test_it_refuses_a_file_without_the_expected_columns(tmp_path):
 def test_it_refuses_a_missing_file(tmp_path):
     with pytest.raises(CommandError, match="cannot be read"):
         call_command("import_subscribers", str(tmp_path / "nope.csv"))
+
+
+def test_it_imports_the_normal_form_of_each_address_and_once_per_mailbox(tmp_path, capsys, scope):
+    out, _ = _import(tmp_path, HEADER + "\uff43\uff41\uff52\uff4f\uff4c@EXAMPLE.org,daily,,,\n"
+                                        "carol@example.org,daily,,,\n"
+                                        "dave@b\u00fccher.de,weekly,,,\n", capsys)
+
+    assert sorted(Subscriber.objects.values_list("email", flat=True)) == ["carol@example.org",
+                                                                          "dave@xn--bcher-kva.de"]
+    assert "1 already present" in out
+
+
+def test_it_rejects_a_row_whose_address_has_an_invisible_character(tmp_path, capsys, scope):
+    _, err = _import(tmp_path, HEADER + "carol@example.org,daily,,,\n"
+                                        "dave@exa\u00admple.org,daily,,,\n", capsys)
+
+    assert "line 3: rejected: email: The address contains an invisible or formatting character " \
+           "(U+00AD SOFT HYPHEN)" in err
+    assert list(Subscriber.objects.values_list("email", flat=True)) == ["carol@example.org"]

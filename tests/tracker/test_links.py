@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import importlib
+import re
 
 import pytest
 import time_machine
@@ -37,11 +38,61 @@ def _unsubscribe_path(subscriber: Subscriber) -> str:
 
 # --- Confirm ------------------------------------------------------------------
 
-def test_it_confirms_on_opening_the_link(client):
+def test_it_only_shows_a_button_when_the_link_is_opened():
+    """A mail scanner or link preview opens the link without cookies: that confirms nothing."""
+    subscription = pending_subscription("carol@example.org")
+
+    response = Client().get(_confirm_path(subscription))
+
+    subscription.refresh_from_db()
+    content = response.content.decode()
+    assert response.status_code == 200
+    assert '<form method="post" action="">' in content and "Confirm my subscription" in content
+    assert "carol@example.org" in content
+    assert subscription.confirmed_at is None
+    assert subscription.subscriber.confirmed_at is None
+
+
+def test_it_confirms_with_the_button_of_the_page_the_link_opens():
+    subscription = pending_subscription("carol@example.org")
+    browser = Client(enforce_csrf_checks=True)
+    page = browser.get(_confirm_path(subscription))
+    csrf = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.content.decode()).group(1)
+
+    response = browser.post(_confirm_path(subscription), {"csrfmiddlewaretoken": csrf})
+
+    subscription.refresh_from_db()
+    assert response.status_code == 200
+    assert b"Subscription confirmed" in response.content
+    assert subscription.confirmed_at is not None
+
+
+def test_it_refuses_a_confirmation_post_without_the_pages_csrf_token():
+    subscription = pending_subscription("carol@example.org")
+
+    response = Client(enforce_csrf_checks=True).post(_confirm_path(subscription))
+
+    subscription.refresh_from_db()
+    assert response.status_code == 403
+    assert subscription.confirmed_at is None
+
+
+def test_it_shows_a_confirmed_subscription_as_confirmed_when_its_link_is_opened_again(client):
+    subscription = pending_subscription("carol@example.org")
+    client.post(_confirm_path(subscription))
+
+    response = client.get(_confirm_path(subscription))
+
+    assert response.status_code == 200
+    assert b"Subscription confirmed" in response.content
+    assert b"<form" not in response.content
+
+
+def test_it_confirms_on_the_button_press(client):
     published_decision()
     subscription = pending_subscription("carol@example.org")
 
-    response = client.get(_confirm_path(subscription))
+    response = client.post(_confirm_path(subscription))
 
     subscription.refresh_from_db()
     assert response.status_code == 200
@@ -53,11 +104,11 @@ def test_it_confirms_on_opening_the_link(client):
 
 def test_it_confirms_idempotently(client):
     subscription = pending_subscription("carol@example.org")
-    client.get(_confirm_path(subscription))
+    client.post(_confirm_path(subscription))
     subscription.refresh_from_db()
     first = subscription.confirmed_at
 
-    response = client.get(_confirm_path(subscription))
+    response = client.post(_confirm_path(subscription))
 
     subscription.refresh_from_db()
     assert response.status_code == 200
@@ -68,8 +119,8 @@ def test_it_does_not_create_a_twin_when_two_identical_requests_are_confirmed(cli
     first = pending_subscription("carol@example.org")
     second = pending_subscription("carol@example.org")
 
-    client.get(_confirm_path(first))
-    client.get(_confirm_path(second))
+    client.post(_confirm_path(first))
+    client.post(_confirm_path(second))
 
     assert Subscription.objects.filter(confirmed_at__isnull=False).count() == 1
 
@@ -79,7 +130,7 @@ def test_it_resumes_mail_for_someone_who_unsubscribed_and_confirms_again(client)
     client.post(_unsubscribe_path(carol), {"List-Unsubscribe": "One-Click"})
     subscription = pending_subscription("carol@example.org")
 
-    client.get(_confirm_path(subscription))
+    client.post(_confirm_path(subscription))
 
     carol.refresh_from_db()
     assert carol.unsubscribed_at is None and carol.is_active
@@ -91,11 +142,12 @@ def test_it_refuses_an_expired_confirm_link_and_changes_nothing(client):
         path = _confirm_path(subscription)
 
     with time_machine.travel(dt.datetime(2025, 1, 9, tzinfo=dt.UTC)):
-        response = client.get(path)
+        opened = client.get(path)
+        response = client.post(path)
 
     subscription.refresh_from_db()
-    assert response.status_code == 400
-    assert b"This link is not valid" in response.content
+    assert opened.status_code == response.status_code == 400
+    assert b"This link is not valid" in opened.content and b"This link is not valid" in response.content
     assert subscription.confirmed_at is None
 
 
@@ -105,9 +157,11 @@ def test_it_accepts_a_confirm_link_within_its_lifetime(client):
         path = _confirm_path(subscription)
 
     with time_machine.travel(dt.datetime(2025, 1, 7, tzinfo=dt.UTC)):
-        response = client.get(path)
+        response = client.post(path)
 
+    subscription.refresh_from_db()
     assert response.status_code == 200
+    assert subscription.confirmed_at is not None
 
 
 @pytest.mark.parametrize("tamper", [
@@ -120,9 +174,11 @@ def test_it_refuses_a_tampered_confirm_link(client, tamper):
     subscription = pending_subscription("carol@example.org")
     token = tokens.confirm_token_make(subscription)
 
-    response = client.get(reverse("tracker-confirm", args=[tamper(token)]))
+    opened = client.get(reverse("tracker-confirm", args=[tamper(token)]))
+    response = client.post(reverse("tracker-confirm", args=[tamper(token)]))
 
     subscription.refresh_from_db()
+    assert opened.status_code == 400
     assert response.status_code == 400
     assert b"This link is not valid" in response.content
     assert b"Traceback" not in response.content
@@ -133,7 +189,7 @@ def test_it_refuses_a_token_made_for_another_purpose(client):
     carol = subscriber_with("carol@example.org")
     subscription = pending_subscription("dave@example.org")
 
-    as_confirm = client.get(reverse("tracker-confirm", args=[tokens.manage_token_make(carol)]))
+    as_confirm = client.post(reverse("tracker-confirm", args=[tokens.manage_token_make(carol)]))
     as_manage = client.get(reverse("tracker-manage", args=[tokens.unsubscribe_token_make(carol)]))
     as_unsubscribe = client.post(reverse("tracker-unsubscribe", args=[tokens.manage_token_make(carol)]),
                                  {"List-Unsubscribe": "One-Click"})
@@ -149,9 +205,8 @@ def test_it_refuses_a_confirm_link_for_a_removed_subscription(client):
     path = _confirm_path(subscription)
     subscription.delete()
 
-    response = client.get(path)
-
-    assert response.status_code == 400
+    assert client.get(path).status_code == 400
+    assert client.post(path).status_code == 400
 
 
 # --- One-click unsubscribe ------------------------------------------------------
@@ -351,7 +406,7 @@ def test_it_refuses_to_add_a_subscription_for_an_address_that_unsubscribed():
 def test_it_keeps_an_old_unsubscribe_link_working_after_an_unsubscribe_and_a_return(client):
     carol = subscriber_with("carol@example.org")
     _one_click(client, carol)
-    client.get(_confirm_path(pending_subscription("carol@example.org")))
+    client.post(_confirm_path(pending_subscription("carol@example.org")))
 
     response = _one_click(client, carol)
 
@@ -364,7 +419,7 @@ def test_it_gives_a_working_manage_link_to_someone_who_came_back(client):
     carol = subscriber_with("carol@example.org")
     _one_click(client, carol)
 
-    confirmed = client.get(_confirm_path(pending_subscription("carol@example.org")))
+    confirmed = client.post(_confirm_path(pending_subscription("carol@example.org")))
 
     carol.refresh_from_db()
     path = _manage_path(carol)
