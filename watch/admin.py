@@ -16,8 +16,8 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.text import Truncator
 
-from regulatory.models import LinkStatus
 from regulatory.editors import user_is_editor
+from regulatory.models import LinkStatus
 from watch.mail import candidate_mail_opt_in, candidate_mail_opt_out
 from watch.models import (
     Candidate,

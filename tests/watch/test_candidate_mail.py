@@ -14,7 +14,6 @@ from django.core.exceptions import PermissionDenied
 from regulatory.editors import editor_create
 from regulatory.models import DecisionKind
 from tests.factories import UserFactory
-from tests.tracker.conftest import smtp_sink  # noqa: F401 - the real SMTP sink fixture
 from watch import mail
 from watch.models import Candidate, CandidateMail, CandidateMailSubscription, CandidateState, WatchedSource
 
