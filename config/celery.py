@@ -1,7 +1,7 @@
 import os
 
 from celery import Celery
-from celery.signals import task_postrun, task_prerun, worker_init
+from celery.signals import task_postrun, task_prerun, worker_init, worker_process_init, worker_process_shutdown
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
@@ -41,3 +41,37 @@ def worker_settings_check(**kwargs) -> None:
         sys.stderr.write("".join(f"System check failed: {message}\n" for message in errors))
         # SystemExit, not an exception: Celery logs and ignores those from signal handlers.
         raise SystemExit(1)
+
+
+@worker_process_init.connect
+def _heartbeat_start(**kwargs) -> None:
+    """Each worker process (prefork child) keeps a heartbeat row, so that its
+    claims are released within seconds if it dies (tracker/delivery/heartbeat.py)."""
+    from tracker.delivery import heartbeat
+
+    heartbeat.heartbeat_start()
+
+
+@worker_process_shutdown.connect
+def _heartbeat_stop(**kwargs) -> None:
+    from tracker.delivery import heartbeat
+
+    heartbeat.heartbeat_stop()
+
+
+@task_prerun.connect
+def _heartbeat_task_started(task=None, **kwargs) -> None:
+    from tracker.delivery import heartbeat
+    from tracker.tasks import SWEEPER_TASKS
+
+    if task is not None and task.name not in SWEEPER_TASKS:
+        heartbeat.task_started()
+
+
+@task_postrun.connect
+def _heartbeat_task_finished(task=None, **kwargs) -> None:
+    from tracker.delivery import heartbeat
+    from tracker.tasks import SWEEPER_TASKS
+
+    if task is not None and task.name not in SWEEPER_TASKS:
+        heartbeat.task_finished()

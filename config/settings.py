@@ -226,6 +226,8 @@ RESPONSE_CACHE_LOCAL_ITEM_BYTES = env_int("RESPONSE_CACHE_LOCAL_ITEM_BYTES", 8 *
 RECORD_VERSION_LISTEN = env_bool("RECORD_VERSION_LISTEN", True)
 
 # Celery --------------------------------------------------------------------
+from kombu import Queue  # noqa: E402 - kept with the block that uses it
+
 # Redis is only the transport: PostgreSQL holds the truth (Change outbox,
 # Notification rows), and a sweeper on beat re-queues whatever Redis loses.
 CELERY_BROKER_URL = REDIS_URL
@@ -244,6 +246,15 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
+# The sweeper's tasks have a queue of their own, which every worker consumes
+# (no -Q needed) in turn with the default one: a heal is not stuck behind a
+# backlog of send batches, which is exactly when it is needed.
+CELERY_TASK_DEFAULT_QUEUE = "celery"
+CELERY_TASK_QUEUES = (Queue("celery"), Queue("tracker-sweeper"))
+CELERY_TASK_ROUTES = {
+    "tracker.tasks.stalled_heal": {"queue": "tracker-sweeper"},
+    "tracker.tasks.stalled_sweep": {"queue": "tracker-sweeper"},
+}
 
 
 from celery.schedules import crontab  # noqa: E402 - kept with the block that uses it
@@ -274,6 +285,16 @@ if DIGEST_WEEKLY_DAY not in _WEEKDAYS:
 # start when it fails. A batch that does run over skips what was released
 # rather than mailing it twice.
 TRACKER_SWEEP_INTERVAL = env_int("TRACKER_SWEEP_INTERVAL", 300, minimum=10)
+# Self-healing (tracker/delivery/heartbeat.py, sweeper.stalled_heal): every
+# worker process renews its heartbeat row every HEARTBEAT_INTERVAL seconds; one
+# silent for HEARTBEAT_TIMEOUT is dead, and beat's heal (every HEAL_INTERVAL
+# seconds) releases its claims and queues them again. When no live worker has
+# worked for LOST_AFTER seconds, unsent work nobody holds was lost by the
+# broker and is queued again.
+TRACKER_HEARTBEAT_INTERVAL = env_int("TRACKER_HEARTBEAT_INTERVAL", 2, minimum=1)
+TRACKER_HEARTBEAT_TIMEOUT = env_int("TRACKER_HEARTBEAT_TIMEOUT", 10, minimum=3)
+TRACKER_HEAL_INTERVAL = env_int("TRACKER_HEAL_INTERVAL", 5, minimum=1)
+TRACKER_LOST_AFTER = env_int("TRACKER_LOST_AFTER", 5, minimum=1)
 TRACKER_STALE_AFTER = env_int("TRACKER_STALE_AFTER", 600, minimum=0)
 TRACKER_CLAIM_TIMEOUT = env_int("TRACKER_CLAIM_TIMEOUT", 900, minimum=0)
 TRACKER_FAN_OUT_CHUNK = env_int("TRACKER_FAN_OUT_CHUNK", 5000, minimum=1)
@@ -322,6 +343,11 @@ CELERY_BEAT_SCHEDULE: dict = {
         "schedule": float(TRACKER_SWEEP_INTERVAL),
         # A sweep that waited longer than the interval is superseded by the next one.
         "options": {"expires": float(TRACKER_SWEEP_INTERVAL)},
+    },
+    "tracker-heal": {
+        "task": "tracker.tasks.stalled_heal",
+        "schedule": float(TRACKER_HEAL_INTERVAL),
+        "options": {"expires": float(TRACKER_HEAL_INTERVAL)},
     },
 }
 

@@ -26,3 +26,18 @@ def claim_timeout_check(app_configs: Any = None, **kwargs: Any) -> list[Error]:
         hint="Raise TRACKER_CLAIM_TIMEOUT or lower EMAIL_TIMEOUT.",
         id="tracker.E001",
     )]
+
+
+@register(TAG)
+def heartbeat_check(app_configs: Any = None, **kwargs: Any) -> list[Error]:
+    """A live worker must beat at least three times within the timeout, or a
+    slow beat alone could make the sweeper release its claims."""
+    interval, timeout = settings.TRACKER_HEARTBEAT_INTERVAL, settings.TRACKER_HEARTBEAT_TIMEOUT
+    if 3 * interval <= timeout:
+        return []
+    return [Error(
+        f"TRACKER_HEARTBEAT_TIMEOUT must be at least 3 x TRACKER_HEARTBEAT_INTERVAL = {3 * interval} s, "
+        f"got {timeout}: a live worker's claims could be released between two of its beats.",
+        hint="Raise TRACKER_HEARTBEAT_TIMEOUT or lower TRACKER_HEARTBEAT_INTERVAL.",
+        id="tracker.E002",
+    )]

@@ -153,6 +153,10 @@ class ChangeFanOut(models.Model):
 
     change = models.OneToOneField(Change, on_delete=models.CASCADE, primary_key=True, related_name="tracker_fan_out")
     started_at = models.DateTimeField(auto_now_add=True)
+    # The progress stamp: when a step last moved the position (or the sweeper
+    # queued the next one). An unfinished fan-out whose stamp stands still
+    # while no worker works has lost its task.
+    stepped_at = models.DateTimeField(null=True, blank=True)
     last_subscriber_id = models.BigIntegerField(default=0)
     completed_at = models.DateTimeField(null=True, blank=True)
 
@@ -161,6 +165,26 @@ class ChangeFanOut(models.Model):
 
     def __str__(self) -> str:
         return f"Fan-out of change #{self.change_id}"
+
+
+class WorkerHeartbeat(models.Model):
+    """One Celery worker process that sends mail, renewed every few seconds
+    by the process itself (tracker/delivery/heartbeat.py). Times are the
+    database's clock. A row not renewed for TRACKER_HEARTBEAT_TIMEOUT belongs
+    to a dead (or stopped) process, whose claims the sweeper releases."""
+
+    id = models.UUIDField(primary_key=True, editable=False)
+    name = models.CharField(max_length=200, help_text="host:pid")
+    started_at = models.DateTimeField(auto_now_add=True)
+    beat_at = models.DateTimeField()
+    busy = models.BooleanField(default=False, help_text="Running a delivery task at its last beat.")
+    task_at = models.DateTimeField(null=True, blank=True, help_text="When it last started or finished one.")
+
+    class Meta:
+        ordering = ["-beat_at"]
+
+    def __str__(self) -> str:
+        return self.name
 
 
 class DeliveryStatus(models.TextChoices):
@@ -176,6 +200,10 @@ class DeliveryRow(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     claimed_at = models.DateTimeField(null=True, blank=True)
     claim_token = models.UUIDField(null=True, blank=True, editable=False)
+    # The worker process holding the claim (WorkerHeartbeat.id; no foreign
+    # key: a dead worker's row may go first). Empty for a claim taken outside
+    # a worker, which only TRACKER_CLAIM_TIMEOUT releases.
+    claimed_by = models.UUIDField(null=True, blank=True, editable=False)
     attempts = models.PositiveSmallIntegerField(default=0)
     sent_at = models.DateTimeField(null=True, blank=True)
     failed_at = models.DateTimeField(null=True, blank=True)

@@ -146,6 +146,23 @@ def stalled_sweep() -> None:
     _stalled_sweep()
 
 
+@shared_task(**_LIMITS)
+def stalled_heal() -> None:
+    """Beat, every few seconds: release dead workers' claims, re-queue what the broker lost."""
+    plan = delivery.stalled_heal()
+    requeue(plan)
+    if plan.change_ids or plan.notification_batches or plan.digest_batches or plan.claims_released:
+        logger.info(
+            "Heal: %d fan-out(s), %d notification batch(es), %d digest batch(es) queued; %d claim(s) released",
+            len(plan.change_ids), len(plan.notification_batches), len(plan.digest_batches), plan.claims_released,
+        )
+
+
+# The sweeper's own tasks: they do not make a worker "busy" (heartbeat.py).
+SWEEPER_TASKS = frozenset({"tracker.tasks.stalled_sweep", "tracker.tasks.stalled_heal",
+                           "tracker.tasks.stalled_requeue"})
+
+
 # --- The names these tasks had before they matched their functions ------------
 # A message queued under an old name (in Redis at deploy time: a batch, a
 # retry's countdown, beat's last sweep) still runs. Nothing queues them any

@@ -18,6 +18,7 @@ import email.policy
 import json
 import logging
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -87,19 +88,24 @@ def wait_until(predicate: Callable[[], bool], *, timeout: float = 60, interval: 
     raise AssertionError(f"timed out after {timeout:g}s waiting for {what or predicate}")
 
 
+_MESSAGE_ID = re.compile(rb"(?im)^Message-ID:[ \t]*(.*)$")
+
+
 class SmtpSink:
     """An aiosmtpd handler that keeps every message it accepts. Addresses in
     `refuse_once` get `451 4.3.0` at RCPT the first time, then are accepted."""
 
     def __init__(self) -> None:
         self.lock = threading.Lock()
-        self.received: list[tuple[list[str], email.message.EmailMessage]] = []
+        self.received: list[tuple[list[str], bytes]] = []  # recipients, the message as sent
         # Kept as messages arrive: the tests poll it often, and re-parsing
         # thousands of headers under the lock would slow the server down.
         self.message_ids: collections.Counter = collections.Counter()
         self.refuse_once: set[str] = set()
         self.refuse_always: dict[str, str] = {}  # address -> the reply to RCPT
         self.refused: list[str] = []
+        self.refuse_every = 0  # when set, every Nth RCPT (counted over all) gets 451 4.3.0
+        self.rcpt_commands = 0
         # Offered in EHLO, as Postfix does; clients may then pipeline MAIL/RCPT/DATA.
         self.pipelining = True
         self.mail_commands = 0
@@ -119,6 +125,10 @@ class SmtpSink:
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
         with self.lock:
+            self.rcpt_commands += 1
+            if self.refuse_every and self.rcpt_commands % self.refuse_every == 0:
+                self.refused.append(address)
+                return "451 4.3.0 Mailbox busy, try again later"
             if address in self.refuse_always:
                 self.refused.append(address)
                 return self.refuse_always[address]
@@ -130,20 +140,35 @@ class SmtpSink:
         return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):
-        message = email.message_from_bytes(envelope.content, policy=email.policy.default)
-        message_id = str(message["Message-ID"])
+        # Only the Message-ID is read here: parsing thousands of whole messages
+        # in the server's thread would make it, not the workers, the bottleneck.
+        head = envelope.content.split(b"\r\n\r\n", 1)[0]
+        found = _MESSAGE_ID.search(head)
+        message_id = found.group(1).decode().strip() if found else ""
         with self.lock:
-            self.received.append((list(envelope.rcpt_tos), message))
+            self.received.append((list(envelope.rcpt_tos), envelope.content))
             self.message_ids[message_id] += 1
         return "250 Message accepted for delivery"
 
+    @staticmethod
+    def _parse(raw: bytes) -> email.message.EmailMessage:
+        return email.message_from_bytes(raw, policy=email.policy.default)
+
+    def parsed(self) -> list[tuple[list[str], email.message.EmailMessage]]:
+        """(recipients, message) for every message accepted, in order."""
+        with self.lock:
+            received = list(self.received)
+        return [(rcpts, self._parse(raw)) for rcpts, raw in received]
+
     def messages(self) -> list[email.message.EmailMessage]:
         with self.lock:
-            return [message for _, message in self.received]
+            raws = [raw for _, raw in self.received]
+        return [self._parse(raw) for raw in raws]
 
     def to(self, address: str) -> list[email.message.EmailMessage]:
         with self.lock:
-            return [message for rcpts, message in self.received if address in rcpts]
+            raws = [raw for rcpts, raw in self.received if address in rcpts]
+        return [self._parse(raw) for raw in raws]
 
     def count(self) -> int:
         with self.lock:
@@ -152,6 +177,10 @@ class SmtpSink:
     def message_id_counts(self) -> collections.Counter:
         with self.lock:
             return collections.Counter(self.message_ids)
+
+    def unique(self) -> int:
+        with self.lock:
+            return len(self.message_ids)
 
 
 def _free_port() -> int:
@@ -233,6 +262,17 @@ class CeleryWorker:
                 return
         raise AssertionError(f"the Celery worker did not answer a ping within 60 s:\n{self.log_tail()}")
 
+    def another(self) -> CeleryWorker:
+        """A second worker with the same settings (its own log)."""
+        return CeleryWorker(self.env, self.log_path.with_name(f"celery-worker-{uuid.uuid4().hex[:6]}.log"))
+
+    def pause(self) -> None:
+        """SIGSTOP the worker and its children: hung, not dead."""
+        os.killpg(self.process.pid, signal.SIGSTOP)
+
+    def resume(self) -> None:
+        os.killpg(self.process.pid, signal.SIGCONT)
+
     def kill(self) -> None:
         """SIGKILL the worker and its children at once: no warm shutdown, no acks."""
         if self.process and self.process.poll() is None:
@@ -241,6 +281,7 @@ class CeleryWorker:
 
     def stop(self) -> None:
         if self.process and self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGCONT)  # a paused worker cannot take SIGTERM
             os.killpg(self.process.pid, signal.SIGTERM)
             try:
                 self.process.wait(timeout=15)
@@ -260,12 +301,12 @@ class CeleryWorker:
             return "(no log)"
 
 
-@pytest.fixture
-def celery_worker(transactional_db, smtp_sink, settings, tmp_path) -> Iterator[CeleryWorker]:
-    """A running worker that sees this test's database and sends to `smtp_sink`."""
-    redis_flush()
-    env = {
-        **os.environ,
+def _worker_env(settings, smtp_sink) -> dict[str, str]:
+    """What a worker or beat process of an end-to-end test runs with: the
+    test database, this Redis db, the SMTP sink, and otherwise the defaults
+    (heartbeats, heal and sweep intervals, claim timeout)."""
+    return {
+        **{key: value for key, value in os.environ.items() if not key.startswith("TRACKER_")},
         "DJANGO_SETTINGS_MODULE": "config.settings",
         "DATABASE_URL": _test_database_url(),
         "REDIS_URL": settings.REDIS_URL,
@@ -283,11 +324,47 @@ def celery_worker(transactional_db, smtp_sink, settings, tmp_path) -> Iterator[C
         "TRACKER_FAN_OUT_CHUNK": str(settings.TRACKER_FAN_OUT_CHUNK),
         "PYTHONUNBUFFERED": "1",
     }
-    worker = CeleryWorker(env, tmp_path / "celery-worker.log")
+
+
+@pytest.fixture
+def celery_worker(transactional_db, smtp_sink, settings, tmp_path) -> Iterator[CeleryWorker]:
+    """A running worker that sees this test's database and sends to `smtp_sink`."""
+    redis_flush()
+    worker = CeleryWorker(_worker_env(settings, smtp_sink), tmp_path / "celery-worker.log")
     worker.start()
     yield worker
     worker.stop()
     redis_flush()
+
+
+class CeleryBeat:
+    """A real `celery beat` process, as in production: it queues the heal
+    and the sweep on their default intervals."""
+
+    def __init__(self, env: dict[str, str], directory: Path) -> None:
+        log = open(directory / "celery-beat.log", "a")  # noqa: SIM115 - kept open for the process's lifetime
+        self.log_path = directory / "celery-beat.log"
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "celery", "-A", "config", "beat", "-l", "info",
+             "--schedule", str(directory / "celerybeat-schedule")],
+            cwd=BASE_DIR, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        )
+        log.close()
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+
+
+@pytest.fixture
+def celery_beat(celery_worker, smtp_sink, settings, tmp_path) -> Iterator[CeleryBeat]:
+    beat = CeleryBeat(_worker_env(settings, smtp_sink), tmp_path)
+    yield beat
+    beat.stop()
 
 
 def fault_figures_record(name: str, figures: dict) -> None:

@@ -2,7 +2,7 @@
 database, and an SMTP server in this process. Mail is counted at the SMTP
 server, by Message-ID.
 
-The fault tests record their figures (expected / received / duplicated) in
+The fault tests record their figures (expected / received / duplicated / seconds to recover) in
 test-artifacts/tracker-fault-figures.json and print them (`pytest -s`).
 """
 
@@ -155,86 +155,137 @@ def test_it_sends_one_daily_digest_per_subscriber_with_changes_and_nothing_on_a_
     assert Subscriber.objects.get(email="hank@example.org").daily_watermark == second.pk
 
 
-def test_it_loses_no_mail_when_the_worker_is_killed_mid_fan_out(many_steps, celery_worker, smtp_sink, alice, us):
-    expected = 3000
-    addresses = _bulk_subscribers(expected, "kill")
-
+def _mid_fan_out(smtp_sink, alice, us, expected: int, prefix: str):
+    """`expected` subscribers, a published change, and its fan-out under way."""
+    addresses = _bulk_subscribers(expected, prefix)
     change = _publish(alice, jurisdiction=us).changes.get()
     wait_until(lambda: smtp_sink.count() >= 300, timeout=WAIT, what="the fan-out to get going")
-    celery_worker.kill()
-    received_at_kill = smtp_sink.count()
-    fan_out = ChangeFanOut.objects.get(pk=change.pk)
-    claimed_at_kill = Notification.objects.filter(UNSENT, change=change, claimed_at__isnull=False).count()
-    # Every worker is dead, so every claim is stale: release them all.
-    call_command("requeue_stalled", "--stale-after=0", "--claim-timeout=0")
-    celery_worker.start()
-    wait_until(lambda: len(smtp_sink.message_id_counts()) >= expected, timeout=WAIT, what="every message")
+    return addresses, change
+
+
+def _recovered(smtp_sink, change, expected: int, started: float) -> float:
+    """Seconds from `started` (the new worker answering) until every
+    subscriber had the mail; fails after WAIT (60 s)."""
+    wait_until(lambda: smtp_sink.unique() >= expected, timeout=WAIT,
+               what="every subscriber mailed within 60 s of the new worker starting")
+    seconds = round(time.monotonic() - started, 1)
     wait_until(lambda: _delivered(change.pk), timeout=WAIT, what="every notification recorded")
     time.sleep(2)
+    return seconds
+
+
+def test_it_heals_itself_when_the_worker_is_killed_mid_fan_out(many_steps, celery_worker, celery_beat, smtp_sink,
+                                                                alice, us):
+    expected = 3000
+    addresses, change = _mid_fan_out(smtp_sink, alice, us, expected, "kill")
+    celery_worker.kill()
+    received_at_kill = smtp_sink.unique()
+    fan_out = ChangeFanOut.objects.get(pk=change.pk)
+    claimed_at_kill = Notification.objects.filter(UNSENT, change=change, claimed_at__isnull=False).count()
+
+    # No operator command: the new worker, beat's heal and the defaults do it all.
+    celery_worker.start()
+    recovered = _recovered(smtp_sink, change, expected, time.monotonic())
 
     duplicates = _duplicates(smtp_sink)
     fault_figures_record("worker_sigkill", {
-        "expected": expected, "received_unique": len(smtp_sink.message_id_counts()),
-        "received_total": smtp_sink.count(), "duplicated": duplicates, "received_at_kill": received_at_kill,
+        "expected": expected, "received_unique": smtp_sink.unique(), "received_total": smtp_sink.count(),
+        "duplicated": duplicates, "seconds_to_recover": recovered, "received_at_kill": received_at_kill,
         "claimed_unsent_at_kill": claimed_at_kill, "fan_out_complete_at_kill": fan_out.completed_at is not None,
         "worker_children": CeleryWorker.concurrency,
     })
     recipients = {rcpt for rcpts, _ in smtp_sink.received for rcpt in rcpts}
     assert recipients == set(addresses)
-    assert len(smtp_sink.message_id_counts()) == expected
+    assert smtp_sink.unique() == expected
     # Only a message on the wire at the kill (one per worker child) can arrive twice.
     assert duplicates <= CeleryWorker.concurrency
 
 
-def test_it_loses_no_mail_when_redis_is_flushed_mid_fan_out(many_steps, celery_worker, smtp_sink, alice, us):
-    expected = 1500
-    _bulk_subscribers(expected, "flush")
-
-    change = _publish(alice, jurisdiction=us).changes.get()
-    wait_until(lambda: smtp_sink.count() >= 200, timeout=WAIT, what="the fan-out to get going")
-    redis_flush()
-    received_at_flush = smtp_sink.count()
+def test_it_heals_itself_when_the_worker_is_killed_and_redis_flushed_mid_fan_out(many_steps, celery_worker,
+                                                                                  celery_beat, smtp_sink, alice, us):
+    expected = 3000
+    addresses, change = _mid_fan_out(smtp_sink, alice, us, expected, "flush")
+    celery_worker.kill()
+    redis_flush()  # this test's Redis db only: every queued task is gone
+    received_at_flush = smtp_sink.unique()
     fan_out = ChangeFanOut.objects.get(pk=change.pk)
     queued_after_flush = redis.Redis.from_url(settings.REDIS_URL).llen("celery")
-    call_command("requeue_stalled", "--stale-after=0")
-    wait_until(lambda: len(smtp_sink.message_id_counts()) >= expected, timeout=WAIT, what="every message")
-    wait_until(lambda: _delivered(change.pk), timeout=WAIT, what="every notification recorded")
-    time.sleep(2)
+
+    celery_worker.start()
+    recovered = _recovered(smtp_sink, change, expected, time.monotonic())
 
     duplicates = _duplicates(smtp_sink)
-    fault_figures_record("redis_flush", {
-        "expected": expected, "received_unique": len(smtp_sink.message_id_counts()),
-        "received_total": smtp_sink.count(), "duplicated": duplicates, "received_at_flush": received_at_flush,
+    fault_figures_record("worker_sigkill_redis_flushdb", {
+        "expected": expected, "received_unique": smtp_sink.unique(), "received_total": smtp_sink.count(),
+        "duplicated": duplicates, "seconds_to_recover": recovered, "received_at_flush": received_at_flush,
         "fan_out_complete_at_flush": fan_out.completed_at is not None,
-        "tasks_in_redis_after_flush": queued_after_flush,
+        "tasks_in_redis_after_flush": queued_after_flush, "worker_children": CeleryWorker.concurrency,
     })
-    assert len(smtp_sink.message_id_counts()) == expected
-    assert duplicates == 0
+    assert {rcpt for rcpts, _ in smtp_sink.received for rcpt in rcpts} == set(addresses)
+    assert smtp_sink.unique() == expected
+    assert duplicates <= CeleryWorker.concurrency
 
 
-def test_it_retries_451_until_every_message_arrives_once(celery_worker, smtp_sink, alice, us):
-    expected = 200
+def test_a_worker_hung_past_its_heartbeat_loses_its_claims_and_sends_nothing_twice_when_it_wakes(
+        many_steps, celery_worker, celery_beat, smtp_sink, alice, us):
+    expected = 3000
+    addresses, change = _mid_fan_out(smtp_sink, alice, us, expected, "hang")
+    celery_worker.pause()  # SIGSTOP: alive, holding its claims, silent
+    received_at_stop = smtp_sink.unique()
+    claimed_at_stop = Notification.objects.filter(UNSENT, change=change, claimed_at__isnull=False).count()
+
+    second = celery_worker.another()
+    try:
+        second.start()
+        recovered = _recovered(smtp_sink, change, expected, time.monotonic())
+        before_wake = smtp_sink.count()
+        celery_worker.resume()  # SIGCONT: its batches go on where they stopped
+        time.sleep(10)
+        sent_after_wake = smtp_sink.count() - before_wake
+    finally:
+        second.stop()
+
+    duplicates = _duplicates(smtp_sink)
+    reasserted = celery_worker.log_tail(10_000).count("their claims were released while the batch was running")
+    fault_figures_record("worker_sigstop", {
+        "expected": expected, "received_unique": smtp_sink.unique(), "received_total": smtp_sink.count(),
+        "duplicated": duplicates, "seconds_to_recover": recovered, "received_at_stop": received_at_stop,
+        "claimed_unsent_at_stop": claimed_at_stop, "sent_by_the_woken_worker": sent_after_wake,
+        "batches_that_reasserted_and_skipped": reasserted, "worker_children": CeleryWorker.concurrency,
+    })
+    assert {rcpt for rcpts, _ in smtp_sink.received for rcpt in rcpts} == set(addresses)
+    assert smtp_sink.unique() == expected
+    # The woken worker re-asserted its claims before its next message, found
+    # them gone and skipped them: at most the message each child had on the wire.
+    assert reasserted >= 1
+    assert sent_after_wake <= CeleryWorker.concurrency
+    assert duplicates <= CeleryWorker.concurrency
+
+
+def test_it_retries_a_451_on_every_7th_message_until_every_message_arrives_once(celery_worker, celery_beat,
+                                                                                  smtp_sink, alice, us):
+    expected = 3000
     addresses = _bulk_subscribers(expected, "busy")
-    smtp_sink.refuse_once = set(addresses[::4])
-    refused = len(smtp_sink.refuse_once)
+    smtp_sink.refuse_every = 7
 
+    started = time.monotonic()
     change = _publish(alice, jurisdiction=us).changes.get()
-    wait_until(lambda: len(smtp_sink.message_id_counts()) >= expected, timeout=WAIT, what="every message")
+    wait_until(lambda: smtp_sink.unique() >= expected, timeout=WAIT * 2, what="every message")
+    seconds = round(time.monotonic() - started, 1)
     wait_until(lambda: _delivered(change.pk), timeout=WAIT, what="every notification recorded")
     time.sleep(2)
 
     duplicates = _duplicates(smtp_sink)
-    fault_figures_record("smtp_451", {
-        "expected": expected, "answered_451": len(smtp_sink.refused),
-        "received_unique": len(smtp_sink.message_id_counts()),
-        "received_total": smtp_sink.count(), "duplicated": duplicates,
+    fault_figures_record("smtp_451_every_7th", {
+        "expected": expected, "answered_451": len(smtp_sink.refused), "received_unique": smtp_sink.unique(),
+        "received_total": smtp_sink.count(), "duplicated": duplicates, "seconds_to_deliver_all": seconds,
     })
-    assert len(smtp_sink.refused) == refused
-    assert len(smtp_sink.message_id_counts()) == expected
+    assert len(smtp_sink.refused) >= expected // 7
+    assert {rcpt for rcpts, _ in smtp_sink.received for rcpt in rcpts} == set(addresses)
+    assert smtp_sink.unique() == expected
     assert duplicates == 0
-    retried = Notification.objects.filter(subscriber__email__in=smtp_sink.refused)
-    assert {n.attempts for n in retried} == {2}
-    assert all(n.sent_at is not None for n in retried)
+    retried = Notification.objects.filter(subscriber__email__in=set(smtp_sink.refused))
+    assert all(n.attempts >= 2 and n.sent_at is not None for n in retried)
 
 
 def test_it_stops_the_next_mail_after_a_one_click_unsubscribe(celery_worker, smtp_sink, alice, us):

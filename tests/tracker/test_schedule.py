@@ -32,6 +32,20 @@ def test_it_schedules_both_digests_and_the_sweeper():
     assert schedule["tracker-digest-weekly"]["args"] == ("weekly",)
     assert schedule["tracker-sweep"]["task"] == "tracker.tasks.stalled_sweep"
     assert schedule["tracker-sweep"]["schedule"] == settings.TRACKER_SWEEP_INTERVAL
+    # Often enough to heal an ordinary incident within seconds.
+    assert schedule["tracker-heal"]["task"] == "tracker.tasks.stalled_heal"
+    assert schedule["tracker-heal"]["schedule"] == settings.TRACKER_HEAL_INTERVAL <= 10
+
+
+def test_the_sweepers_tasks_have_a_queue_every_worker_consumes():
+    from config.celery import app
+
+    queues = {queue.name for queue in app.conf.task_queues}
+
+    assert queues == {"celery", "tracker-sweeper"}  # a worker without -Q consumes both
+    for name in ("tracker.tasks.stalled_heal", "tracker.tasks.stalled_sweep"):
+        assert app.amqp.router.route({}, name)["queue"].name == "tracker-sweeper"
+    assert app.amqp.router.route({}, "tracker.tasks.notification_batch_send")["queue"].name == "celery"
 
 
 def _settings_with(**env: str) -> subprocess.CompletedProcess:
@@ -85,8 +99,15 @@ def test_a_worker_refuses_to_start_when_the_claim_timeout_check_fails(settings, 
 
 def test_the_defaults_renew_claims_well_within_their_timeout(settings):
     assert checks.claim_timeout_check() == []
+    assert checks.heartbeat_check() == []
     assert settings.TRACKER_CLAIM_TIMEOUT / 4 + 2 * settings.EMAIL_TIMEOUT <= settings.TRACKER_CLAIM_TIMEOUT / 2
     worker_settings_check()  # returns: the worker starts
+
+
+def test_a_heartbeat_timeout_shorter_than_three_beats_fails_the_system_check(settings):
+    settings.TRACKER_HEARTBEAT_INTERVAL, settings.TRACKER_HEARTBEAT_TIMEOUT = 5, 10
+
+    assert [error.id for error in checks.heartbeat_check()] == ["tracker.E002"]
 
 
 def test_it_allows_large_batches_since_claims_are_renewed_during_a_batch(settings):
@@ -98,7 +119,7 @@ def test_it_allows_large_batches_since_claims_are_renewed_during_a_batch(setting
 def test_every_delivery_task_has_a_soft_and_a_hard_time_limit():
     names = [name for name in current_app.tasks if name.startswith("tracker.tasks.")]
 
-    assert len(names) == 10  # six tasks and four old names kept for messages queued before a deploy
+    assert len(names) == 11  # seven tasks and four old names kept for messages queued before a deploy
     for name in names:
         task = current_app.tasks[name]
         assert 0 < task.soft_time_limit < task.time_limit, name
@@ -106,7 +127,7 @@ def test_every_delivery_task_has_a_soft_and_a_hard_time_limit():
 
 def test_each_task_carries_the_name_of_the_function_it_calls():
     for name in ("change_fan_out", "notification_batch_send", "digest_plan", "digest_batch_send",
-                 "confirmation_send", "stalled_sweep"):
+                 "confirmation_send", "stalled_sweep", "stalled_heal"):
         assert getattr(tasks, name).name == f"tracker.tasks.{name}"
         assert callable(getattr(delivery, name))
 

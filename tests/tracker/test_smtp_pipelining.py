@@ -48,7 +48,7 @@ def test_it_sends_commands_and_message_in_two_writes_when_the_server_offers_pipe
 
     assert _writes_for_one_message(smtp) == 2
     assert smtp_sink.count() == 2
-    rcpts, message = smtp_sink.received[-1]
+    rcpts, message = smtp_sink.parsed()[-1]
     assert rcpts == ["b@example.org"]
     assert message["Message-ID"] == "<m1@example.org>"
     # Dot-stuffed on the wire, restored by the server.

@@ -10,16 +10,21 @@ nothing, only a crash of the database server itself could forget the last
 fraction of a second of "sent" marks, and then mail those messages again). So:
 
 - running a batch twice sends once (the second claim finds nothing);
-- a worker killed mid-batch leaves its rows claimed; the sweeper releases
-  claims older than TRACKER_CLAIM_TIMEOUT and queues them again. Only the
+- a worker killed mid-batch leaves its rows claimed; its heartbeat stops,
+  and within seconds the sweeper releases its claims and queues them again
+  (claims taken outside a worker: after TRACKER_CLAIM_TIMEOUT). Only the
   message that was on the wire at the kill can arrive twice;
+- a worker stopped (SIGSTOP) past its heartbeat loses its claims the same
+  way; when it resumes it re-asserts them before its next message and skips
+  every row it no longer holds;
 - a live worker re-asserts its claim on the rest of its batch whenever a
   quarter of TRACKER_CLAIM_TIMEOUT has passed since it last did (restarting
   their clock), so the sweeper never releases rows of a live batch; and if a
   batch did stall past the timeout, it skips the rows the sweeper released
   to another worker instead of sending them twice;
 - Redis losing every task loses no mail: the sweeper finds unsent rows and
-  unfinished fan-outs in the database and queues them again.
+  unfinished fan-outs in the database and queues them again, within seconds
+  when no live worker is working.
 
 Emails to many subscribers are rendered once per content and addressed per
 recipient (emails.Personaliser) and go to the SMTP connection as bytes.
@@ -29,6 +34,7 @@ The rooms, one job each:
 - failures: what an SMTP error means, and the countdown before a retry;
 - batching: cutting ids into send batches;
 - claims: taking, renewing, releasing and failing claims on rows;
+- heartbeat: each worker process's row, so that a claim belongs to a live worker;
 - connection: sending one batch over one SMTP connection;
 - marks: recording each "sent" (pipelined on PostgreSQL);
 - instant, digests, confirmations: what each kind of mail claims and sends;
@@ -54,7 +60,7 @@ from tracker.delivery.failures import (
     smtp_failure,
 )
 from tracker.delivery.instant import FanOutStep, change_fan_out, notification_batch_send, notifications_write
-from tracker.delivery.sweeper import SweepPlan, stalled_sweep
+from tracker.delivery.sweeper import SweepPlan, stalled_heal, stalled_sweep
 
 # The name confirmation_send had before the package: still imported by
 # tests/tracker/test_subscribe.py, which is being reworked elsewhere.
@@ -65,5 +71,5 @@ __all__ = [
     "MESSAGE_TRANSIENT", "RECIPIENT_PERMANENT", "FanOutStep", "SendFailure", "SweepPlan", "batches",
     "change_fan_out", "confirmation_deliver", "confirmation_send", "digest_batch_send", "digest_outcome",
     "digest_plan", "notification_batch_send", "notifications_write", "retry_countdown", "smtp_failure",
-    "stalled_sweep", "subscriber_suppress",
+    "stalled_heal", "stalled_sweep", "subscriber_suppress",
 ]

@@ -1,6 +1,7 @@
 """Claims on Notification and DigestDelivery rows: take them with one
-conditional UPDATE, re-assert them during a long batch, and give them back
-(or fail them) when a send goes wrong.
+conditional UPDATE, re-assert them during a long batch (and whenever this
+worker's heartbeat may have lapsed), and give them back (or fail them) when
+a send goes wrong. A claim names the worker process that holds it.
 
 A claim is a token and a time on the row. Only the holder of the token may
 record a result, so a row released by the sweeper and taken by another worker
@@ -16,6 +17,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
+from tracker.delivery import heartbeat
 from tracker.delivery.failures import MESSAGE_PERMANENT, RECIPIENT_PERMANENT, SendFailure
 from tracker.models import UNSENT, DeliveryRow, DigestDelivery, Notification, Subscriber
 
@@ -24,9 +26,11 @@ def claim(model: type[DeliveryRow], ids: Sequence[int]) -> tuple[uuid.UUID, list
     """Claim the unsent, unclaimed rows among `ids`: one conditional UPDATE.
     Rows another worker holds, or that are done, are not returned."""
     token = uuid.uuid4()
+    heartbeat.claims_asserted()
     claimed = model.objects.filter(UNSENT, pk__in=list(ids), claimed_at__isnull=True,
                                    attempts__lt=settings.TRACKER_MAX_ATTEMPTS).update(
-        claimed_at=timezone.now(), claim_token=token, attempts=F("attempts") + 1,
+        claimed_at=timezone.now(), claim_token=token, claimed_by=heartbeat.current_worker_id(),
+        attempts=F("attempts") + 1,
     )
     if not claimed:
         return token, []
@@ -44,6 +48,11 @@ def claim_renew(model: type[DeliveryRow], token: uuid.UUID, rows: Sequence[Deliv
     # is the partial index's, and a planner with stale statistics walks the
     # index instead of the pk. The token is ours only while the row is
     # claimed and unfinished.
+    # The heartbeat first: once it is written, the sweeper leaves this
+    # worker's claims alone for a while, so what the UPDATE finds still held
+    # stays held for the next message.
+    heartbeat.beat()
+    heartbeat.claims_asserted()
     mine = model.objects.filter(pk__in=[row.pk for row in rows], claim_token=token, sent_at__isnull=True)
     mine.update(claimed_at=timezone.now())
     return set(mine.values_list("pk", flat=True))
@@ -73,7 +82,7 @@ def row_failed(model: type[DeliveryRow], token: uuid.UUID, row: DeliveryRow, fai
     if failure.kind == MESSAGE_PERMANENT or row.attempts >= settings.TRACKER_MAX_ATTEMPTS:
         mine.update(failed_at=now, last_error=failure.text)
         return False
-    return bool(mine.update(claimed_at=None, claim_token=None, last_error=failure.text))
+    return bool(mine.update(claimed_at=None, claim_token=None, claimed_by=None, last_error=failure.text))
 
 
 def subscriber_suppress(*, subscriber_id: int, reason: str) -> None:

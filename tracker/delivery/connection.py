@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from tracker import emails
 from tracker import smtp as tracker_smtp
+from tracker.delivery import heartbeat
 from tracker.delivery.failures import CONNECTION_TRANSIENT, SEND_ERRORS, SendFailure, smtp_failure
 from tracker.delivery.marks import Recorder
 
@@ -57,10 +58,12 @@ def send_over_one_connection(
     to retry (transient failures).
 
     `renew(rest)` re-asserts the claims on the items not sent yet and returns
-    the ids of those still held; it is called whenever claim_renew_interval()
-    has passed since the claim or the last renewal. A batch that stalled past
-    the claim timeout finds the rows the sweeper released to another worker
-    missing from that set, and skips them.
+    the ids of those still held; it is called before a message whenever
+    claim_renew_interval() has passed since the claim or the last renewal,
+    or this worker's heartbeat may have lapsed meanwhile (heartbeat.py). A
+    batch that stalled past the claim timeout, or whose worker was declared
+    dead, finds the rows the sweeper released to another worker missing from
+    that set, and skips them.
 
     When the task's soft time limit strikes, the items not sent yet are
     released (the one on the wire too: it may arrive twice) before the
@@ -83,16 +86,24 @@ def send_over_one_connection(
     try:
         for index, item in enumerate(items):
             unfinished = index
-            if renew is not None and timezone.now() - renewed_at >= claim_renew_interval():
-                rest = [later for later in items[index:] if later.pk not in released_meanwhile]
-                released_meanwhile |= {later.pk for later in rest} - renew(rest)
-                renewed_at = timezone.now()
             if item.pk in released_meanwhile:
-                logger.info("Skipping %r: its claim was released while the batch was running", item)
                 continue
             outgoing = build(item)
             if outgoing is None:
                 continue
+            # Right before the send: a worker stopped for a while (its
+            # heartbeat with it) may have lost its claims to another worker.
+            if renew is not None and (timezone.now() - renewed_at >= claim_renew_interval()
+                                      or heartbeat.claims_may_have_lapsed()):
+                rest = [later for later in items[index:] if later.pk not in released_meanwhile]
+                lost = {later.pk for later in rest} - renew(rest)
+                if lost:
+                    logger.info("Skipping %d row(s): their claims were released while the batch was running",
+                                len(lost))
+                released_meanwhile |= lost
+                renewed_at = timezone.now()
+                if item.pk in released_meanwhile:
+                    continue
             try:
                 _send_one(connection, outgoing, sender)
             except (*SEND_ERRORS, ValueError) as exc:

@@ -56,7 +56,7 @@ def change_fan_out(*, change_id: int) -> FanOutStep:
             pk=change_id, last_subscriber_id=fan_out.last_subscriber_id, completed_at__isnull=True,
         ).update(
             last_subscriber_id=subscriber_ids[-1] if subscriber_ids else fan_out.last_subscriber_id,
-            completed_at=None if more else timezone.now(),
+            completed_at=None if more else timezone.now(), stepped_at=timezone.now(),
         )
         if not advanced:  # another run of this fan-out got here first
             return FanOutStep([], more=False)
