@@ -10,8 +10,9 @@ batches) with its own rows and claims:
 - `candidate_mail_batch_send` claims rows with one conditional UPDATE, sends
   them, and records each send with the watermark moved in the same
   transaction, so the watermark only moves past what was mailed;
-- `candidate_mail_repair` (the same beat job) releases claims a dead worker
-  left, gives up on rows that used every attempt, and returns the unsent
+- `candidate_mail_repair` (the same beat job) releases the claims of workers
+  whose heartbeat stopped (tracker/delivery/heartbeat.py) or that are older
+  than TRACKER_CLAIM_TIMEOUT, gives up on rows that used every attempt, and returns the unsent
   rows older than a few minutes, to be queued again.
 """
 
@@ -25,11 +26,12 @@ from dataclasses import dataclass, field
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 
 from regulatory.editors import user_is_editor
 from tracker import emails as tracker_emails
+from tracker.delivery import heartbeat
 from tracker.delivery.batching import batches
 from tracker.delivery.connection import send_over_one_connection
 from tracker.delivery.failures import MESSAGE_PERMANENT, RECIPIENT_PERMANENT, SendFailure
@@ -111,9 +113,11 @@ def candidate_mail_plan(*, now: dt.datetime | None = None) -> list[int]:
 
 def _claim(ids: Sequence[int]) -> tuple[uuid.UUID, list[CandidateMail]]:
     token = uuid.uuid4()
+    heartbeat.claims_asserted()
     claimed = CandidateMail.objects.filter(
         CANDIDATE_MAIL_UNSENT, pk__in=list(ids), claimed_at__isnull=True, attempts__lt=settings.TRACKER_MAX_ATTEMPTS,
-    ).update(claimed_at=timezone.now(), claim_token=token, attempts=F("attempts") + 1)
+    ).update(claimed_at=timezone.now(), claim_token=token, claimed_by=heartbeat.current_worker_id(),
+             attempts=F("attempts") + 1)
     if not claimed:
         return token, []
     rows = list(CandidateMail.objects.filter(pk__in=list(ids), claim_token=token).select_related("user")
@@ -129,6 +133,10 @@ def _claim(ids: Sequence[int]) -> tuple[uuid.UUID, list[CandidateMail]]:
 
 
 def _renew(token: uuid.UUID, rows: Sequence[CandidateMail]) -> set[int]:
+    """As tracker.delivery.claims.claim_renew: the heartbeat first, then the
+    claims still held."""
+    heartbeat.beat()
+    heartbeat.claims_asserted()
     mine = CandidateMail.objects.filter(pk__in=[row.pk for row in rows], claim_token=token, sent_at__isnull=True)
     mine.update(claimed_at=timezone.now())
     return set(mine.values_list("pk", flat=True))
@@ -142,7 +150,7 @@ def _failed(token: uuid.UUID, row: CandidateMail, failure: SendFailure) -> bool:
         # the row keeps the reason, shown in the admin.
         mine.update(failed_at=timezone.now(), last_error=failure.text)
         return False
-    return bool(mine.update(claimed_at=None, claim_token=None, last_error=failure.text))
+    return bool(mine.update(claimed_at=None, claim_token=None, claimed_by=None, last_error=failure.text))
 
 
 def _recorder(token: uuid.UUID) -> Recorder:
@@ -163,7 +171,7 @@ def _skip_empty(token: uuid.UUID, row: CandidateMail) -> None:
     """Everything planned was reviewed before the send: no email, and the watermark moves on."""
     with transaction.atomic():
         if CandidateMail.objects.filter(pk=row.pk, claim_token=token).update(
-            skipped_at=timezone.now(), candidate_count=0, claimed_at=None, claim_token=None,
+            skipped_at=timezone.now(), candidate_count=0, claimed_at=None, claim_token=None, claimed_by=None,
         ):
             CandidateMailSubscription.objects.filter(
                 user_id=row.user_id, last_candidate_id__lt=row.upto_candidate_id,
@@ -214,16 +222,20 @@ class CandidateMailRun:
 
 
 def candidate_mail_repair(*, now: dt.datetime | None = None) -> CandidateMailRun:
-    """Release claims older than TRACKER_CLAIM_TIMEOUT (their worker died),
-    fail rows that used TRACKER_MAX_ATTEMPTS, and return the unsent unclaimed
+    """Release the claims of workers whose heartbeat stopped, and claims
+    older than TRACKER_CLAIM_TIMEOUT (a process without a heartbeat), fail rows that used TRACKER_MAX_ATTEMPTS, and return the unsent unclaimed
     rows older than WATCH_CANDIDATE_MAIL_STALE seconds (their task was lost,
     or its retries ran out): a second copy of a task is harmless, claims
     see to that."""
     now = now or timezone.now()
     run = CandidateMailRun()
-    run.claims_released = CandidateMail.objects.filter(
-        CANDIDATE_MAIL_UNSENT, claimed_at__lt=now - dt.timedelta(seconds=settings.TRACKER_CLAIM_TIMEOUT),
-    ).update(claimed_at=None, claim_token=None)
+    # As the tracker's sweeper: a claim younger than a few seconds is left
+    # alone, since this view of the live workers may predate its worker.
+    young = now - dt.timedelta(seconds=settings.TRACKER_HEARTBEAT_TIMEOUT / 3)
+    dead = (Q(claimed_by__isnull=False, claimed_at__lt=young) & ~Q(claimed_by__in=heartbeat.live_worker_ids())
+            | Q(claimed_at__lt=now - dt.timedelta(seconds=settings.TRACKER_CLAIM_TIMEOUT)))
+    run.claims_released = CandidateMail.objects.filter(CANDIDATE_MAIL_UNSENT, claimed_at__isnull=False).filter(
+        dead).update(claimed_at=None, claim_token=None, claimed_by=None)
     run.given_up = CandidateMail.objects.filter(
         CANDIDATE_MAIL_UNSENT, claimed_at__isnull=True, attempts__gte=settings.TRACKER_MAX_ATTEMPTS,
     ).update(failed_at=now)

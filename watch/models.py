@@ -188,6 +188,9 @@ class CandidateMail(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     claimed_at = models.DateTimeField(null=True, blank=True)
     claim_token = models.UUIDField(null=True, blank=True, editable=False)
+    # The worker process holding the claim (tracker's WorkerHeartbeat.id, as
+    # on the tracker's rows); empty for a claim taken outside a worker.
+    claimed_by = models.UUIDField(null=True, blank=True, editable=False)
     attempts = models.PositiveSmallIntegerField(default=0)
     sent_at = models.DateTimeField(null=True, blank=True)
     # Nothing new that day (or all of it reviewed before the send): no email,

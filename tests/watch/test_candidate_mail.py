@@ -5,6 +5,7 @@ SMTP server (aiosmtpd on loopback), exactly once."""
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 
 import pytest
 import time_machine
@@ -241,6 +242,32 @@ def test_the_repair_queues_again_what_the_broker_lost_and_releases_dead_claims(a
             mail.candidate_mail_batch_send(mail_ids=batch)
 
     assert len(smtp_sink.to("alice@example.org")) == 1 and len(smtp_sink.to("carol@example.org")) == 1
+
+
+def test_the_repair_releases_a_dead_workers_claim_and_leaves_a_live_ones(alice, carol, record, fda_feed):
+    from django.utils import timezone
+
+    from tracker.models import WorkerHeartbeat
+
+    mail.candidate_mail_opt_in(user=alice)
+    mail.candidate_mail_opt_in(user=carol)
+    _candidate(fda_feed, record, "FDA accepts application for midomafetamine")
+    # Heartbeats are judged by the database's clock: real time here, not travelled.
+    now = timezone.now()
+    mail.candidate_mail_plan(now=now)
+    dead = WorkerHeartbeat.objects.create(id=uuid.uuid4(), name="host:1", beat_at=now - dt.timedelta(minutes=5))
+    live = WorkerHeartbeat.objects.create(id=uuid.uuid4(), name="host:2", beat_at=now)
+    a_while_ago = now - dt.timedelta(seconds=30)
+    CandidateMail.objects.filter(user=alice).update(claimed_at=a_while_ago, claim_token=uuid.uuid4(),
+                                                    claimed_by=dead.pk, attempts=1)
+    CandidateMail.objects.filter(user=carol).update(claimed_at=a_while_ago, claim_token=uuid.uuid4(),
+                                                    claimed_by=live.pk, attempts=1)
+
+    run = mail.candidate_mail_repair(now=now)
+
+    assert run.claims_released == 1
+    assert CandidateMail.objects.get(user=alice).claimed_at is None
+    assert CandidateMail.objects.get(user=carol).claimed_by == live.pk
 
 
 @pytest.mark.parametrize("editors", [1, 3])
