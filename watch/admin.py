@@ -199,19 +199,21 @@ class CandidateAdmin(admin.ModelAdmin):
 
     def mail_view(self, request: HttpRequest) -> HttpResponse:
         """The editor's own opt-in to the daily email of new candidates."""
+        from django.contrib.auth.models import AnonymousUser
         from django.core.exceptions import PermissionDenied
 
-        if not user_is_editor(request.user):
+        user = request.user
+        if isinstance(user, AnonymousUser) or not user_is_editor(user):
             raise PermissionDenied
         status, error = 200, ""
         if request.method == "POST":
             action = request.POST.get("action", "")
             try:
                 if action == "subscribe":
-                    candidate_mail_opt_in(user=request.user)
+                    candidate_mail_opt_in(user=user)
                     self.message_user(request, "You will get a daily email of new candidates.", messages.SUCCESS)
                 elif action == "unsubscribe":
-                    candidate_mail_opt_out(user=request.user)
+                    candidate_mail_opt_out(user=user)
                     self.message_user(request, "You will no longer get the daily email of new candidates.",
                                       messages.SUCCESS)
                 else:
@@ -222,8 +224,8 @@ class CandidateAdmin(admin.ModelAdmin):
                 return HttpResponseRedirect(reverse("admin:watch_candidate_mail"))
         context = {**self.admin_site.each_context(request), "title": "Daily email of new candidates",
                    "opts": self.model._meta, "error": error,
-                   "subscribed": CandidateMailSubscription.objects.filter(user=request.user).exists(),
-                   "email": request.user.email}
+                   "subscribed": CandidateMailSubscription.objects.filter(user=user).exists(),
+                   "email": user.email}
         return TemplateResponse(request, "watch/candidate_mail.html", context, status=status)
 
 
