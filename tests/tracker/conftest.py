@@ -245,7 +245,7 @@ class CeleryWorker:
 
         self.starts += 1
         name = f"e2e-{uuid.uuid4().hex[:8]}"
-        log = open(self.log_path, "a")  # noqa: SIM115 - kept open for the process's lifetime
+        log = open(self.log_path, "a")
         self.process = subprocess.Popen(
             [sys.executable, "-m", "celery", "-A", "config", "worker", "--pool=prefork",
              f"--concurrency={self.concurrency}", "-l", "info", "-n", f"{name}@%h",
@@ -342,7 +342,7 @@ class CeleryBeat:
     and the sweep on their default intervals."""
 
     def __init__(self, env: dict[str, str], directory: Path) -> None:
-        log = open(directory / "celery-beat.log", "a")  # noqa: SIM115 - kept open for the process's lifetime
+        log = open(directory / "celery-beat.log", "a")
         self.log_path = directory / "celery-beat.log"
         self.process = subprocess.Popen(
             [sys.executable, "-m", "celery", "-A", "config", "beat", "-l", "info",

@@ -89,7 +89,7 @@ def heartbeat_stop() -> None:
         state.thread.join(timeout=5)
     try:
         WorkerHeartbeat.objects.filter(pk=state.worker_id).delete()
-    except Exception:  # noqa: BLE001 - going away: the row then just ages out
+    except Exception:
         logger.warning("Could not remove the heartbeat of %s", state.name, exc_info=True)
 
 
@@ -99,7 +99,7 @@ def _run(state: _Process) -> None:
         while True:
             try:
                 beat(state)
-            except Exception:  # noqa: BLE001 - a failed beat must not end the heartbeat; the next one retries
+            except Exception:
                 logger.warning("Heartbeat of %s failed", state.name, exc_info=True)
                 db_connection.close()  # this thread's connection: a fresh one next time
             if state.stop.wait(interval):

@@ -16,8 +16,8 @@ from django.db.models import Q
 from django.utils import timezone
 
 from regulatory.models import Change
-from tracker.delivery.batching import batches
 from tracker.delivery import heartbeat
+from tracker.delivery.batching import batches
 from tracker.models import UNSENT, DeliveryRow, DigestDelivery, Notification, Subscriber, Subscription
 
 
