@@ -384,6 +384,17 @@ CELERY_BEAT_SCHEDULE["watch-link-check"] = {
     "task": "watch.tasks.links_check",
     "schedule": crontab(hour=3, minute=30, day_of_week=WATCH_LINK_CHECK_DAY[:3]),
 }
+# Editors who opted in get one email a day of the new candidates, planned at
+# the first run from WATCH_CANDIDATE_MAIL_AT (UTC) on; every run also queues
+# again the emails left unsent for WATCH_CANDIDATE_MAIL_STALE seconds.
+WATCH_CANDIDATE_MAIL_AT = _env_clock("WATCH_CANDIDATE_MAIL_AT", env_str("DIGEST_DAILY_AT", "07:00"))
+WATCH_CANDIDATE_MAIL_STALE = env_int("WATCH_CANDIDATE_MAIL_STALE", 300, minimum=0)
+WATCH_CANDIDATE_MAIL_EVERY = env_int("WATCH_CANDIDATE_MAIL_EVERY", 300, minimum=10)
+CELERY_BEAT_SCHEDULE["watch-candidate-mail"] = {
+    "task": "watch.tasks.candidate_mail_run",
+    "schedule": float(WATCH_CANDIDATE_MAIL_EVERY),
+    "options": {"expires": float(WATCH_CANDIDATE_MAIL_EVERY)},
+}
 
 # Email ---------------------------------------------------------------------
 EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"

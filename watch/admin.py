@@ -16,8 +16,19 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.text import Truncator
 
+from regulatory.editors import user_is_editor
 from regulatory.models import LinkStatus
-from watch.models import Candidate, CandidateState, CitedLink, CitedProgrammeLink, SubstanceAlias, WatchedSource
+from watch.mail import candidate_mail_opt_in, candidate_mail_opt_out
+from watch.models import (
+    Candidate,
+    CandidateMail,
+    CandidateMailSubscription,
+    CandidateState,
+    CitedLink,
+    CitedProgrammeLink,
+    SubstanceAlias,
+    WatchedSource,
+)
 from watch.services import candidate_dismiss, candidate_draft_create, sources_poll
 
 
@@ -92,6 +103,8 @@ class CandidateAdmin(admin.ModelAdmin):
     readonly_fields = ("url", "document_number", "source", "found_at", "state", "decided_by", "decided_at",
                        "dismiss_reason", "draft")
     filter_horizontal = ("therapies",)
+    # The queue links to the editor's "email me new candidates daily" page.
+    change_list_template = "watch/candidate_change_list.html"
 
     def get_queryset(self, request):
         return super().get_queryset(request).prefetch_related("therapies")
@@ -142,6 +155,7 @@ class CandidateAdmin(admin.ModelAdmin):
         own = [
             path("<int:pk>/create-draft/", self.admin_site.admin_view(self.draft_view), name="watch_candidate_draft"),
             path("<int:pk>/dismiss/", self.admin_site.admin_view(self.dismiss_view), name="watch_candidate_dismiss"),
+            path("daily-email/", self.admin_site.admin_view(self.mail_view), name="watch_candidate_mail"),
         ]
         return own + super().get_urls()
 
@@ -181,6 +195,57 @@ class CandidateAdmin(admin.ModelAdmin):
                    "form": form, "opts": self.model._meta}
         return TemplateResponse(request, "admin/watch/candidate_dismiss.html", context,
                                 status=400 if request.method == "POST" else 200)
+
+
+    def mail_view(self, request: HttpRequest) -> HttpResponse:
+        """The editor's own opt-in to the daily email of new candidates."""
+        from django.contrib.auth.models import AnonymousUser
+        from django.core.exceptions import PermissionDenied
+
+        user = request.user
+        if isinstance(user, AnonymousUser) or not user_is_editor(user):
+            raise PermissionDenied
+        status, error = 200, ""
+        if request.method == "POST":
+            action = request.POST.get("action", "")
+            try:
+                if action == "subscribe":
+                    candidate_mail_opt_in(user=user)
+                    self.message_user(request, "You will get a daily email of new candidates.", messages.SUCCESS)
+                elif action == "unsubscribe":
+                    candidate_mail_opt_out(user=user)
+                    self.message_user(request, "You will no longer get the daily email of new candidates.",
+                                      messages.SUCCESS)
+                else:
+                    raise ValidationError({"action": "Choose subscribe or unsubscribe."})
+            except ValidationError as exc:
+                status, error = 400, " ".join(exc.messages)
+            else:
+                return HttpResponseRedirect(reverse("admin:watch_candidate_mail"))
+        context = {**self.admin_site.each_context(request), "title": "Daily email of new candidates",
+                   "opts": self.model._meta, "error": error,
+                   "subscribed": CandidateMailSubscription.objects.filter(user=user).exists(),
+                   "email": user.email}
+        return TemplateResponse(request, "watch/candidate_mail.html", context, status=status)
+
+
+@admin.register(CandidateMail)
+class CandidateMailAdmin(admin.ModelAdmin):
+    """Read-only: what the daily candidates email did, per editor and day."""
+
+    list_display = ("period", "user", "candidate_count", "sent_at", "skipped_at", "failed_at", "attempts",
+                    "last_error")
+    list_filter = ("period",)
+    list_select_related = ("user",)
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
 
 
 class BrokenLinkFilter(admin.SimpleListFilter):

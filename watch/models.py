@@ -153,3 +153,64 @@ class CitedProgrammeLink(ProgrammeSource):
     class Meta:
         proxy = True
         verbose_name = "link of a programme's source"
+
+
+class CandidateMailSubscription(models.Model):
+    """An editor who asked for the daily email of new candidates. The row is
+    the opt-in (opting out deletes it); `last_candidate_id` is the watermark:
+    the highest candidate id already mailed (or passed over on an empty day),
+    moved forward only in the transaction that records a send."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
+                                related_name="candidate_mail_subscription")
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_candidate_id = models.BigIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"Daily candidates email for {self.user}"
+
+
+# Not sent, not failed, not skipped: what the sender and the repair look for.
+CANDIDATE_MAIL_UNSENT = Q(sent_at__isnull=True, failed_at__isnull=True, skipped_at__isnull=True)
+
+
+class CandidateMail(models.Model):
+    """One daily email of new candidates to one editor: the candidates with
+    ids in (after_candidate_id, upto_candidate_id] still new when it is sent.
+    At most one per editor and day, in the schema, so that neither a second
+    plan nor a second send can mail an editor twice."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    period = models.DateField(help_text="The day this email is for (UTC).")
+    after_candidate_id = models.BigIntegerField()
+    upto_candidate_id = models.BigIntegerField()
+    candidate_count = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    claim_token = models.UUIDField(null=True, blank=True, editable=False)
+    # The worker process holding the claim (tracker's WorkerHeartbeat.id, as
+    # on the tracker's rows); empty for a claim taken outside a worker.
+    claimed_by = models.UUIDField(null=True, blank=True, editable=False)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    # Nothing new that day (or all of it reviewed before the send): no email,
+    # and the watermark moved on.
+    skipped_at = models.DateTimeField(null=True, blank=True)
+    failed_at = models.DateTimeField(null=True, blank=True)
+    message_id = models.CharField(max_length=200, blank=True)
+    last_error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-period", "user_id"]
+        constraints = [
+            models.UniqueConstraint(fields=["user", "period"], name="candidate_mail_once_per_day"),
+            models.CheckConstraint(condition=Q(upto_candidate_id__gte=models.F("after_candidate_id")),
+                                   name="candidate_mail_range_ordered"),
+        ]
+        indexes = [
+            # The repair's search: unsent rows by age.
+            models.Index(fields=["created_at"], condition=CANDIDATE_MAIL_UNSENT, name="candidate_mail_unsent"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Candidates email to {self.user} for {self.period}"

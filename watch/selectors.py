@@ -50,3 +50,40 @@ def sources_health(*, now: dt.datetime) -> dict:
         flagged.append({"name": source.name, "failing_since": source.failing_since.isoformat(),
                         "last_error": source.last_error[:200]})
     return {"flagged": flagged}
+
+
+def candidate_latest_id() -> int:
+    from django.db.models import Max
+
+    from watch.models import Candidate
+
+    return Candidate.objects.aggregate(latest=Max("pk"))["latest"] or 0
+
+
+def candidate_mail_subscriptions() -> QuerySet:
+    """The opt-ins of users who are editors now (active staff in the Editors
+    group, or superusers) with an address: an editor who left the group
+    keeps the row but gets nothing."""
+    from regulatory.editors import EDITORS_GROUP
+    from watch.models import CandidateMailSubscription
+
+    return (CandidateMailSubscription.objects
+            .filter(user__is_active=True, user__is_staff=True)
+            .filter(Q(user__is_superuser=True) | Q(user__groups__name=EDITORS_GROUP))
+            .exclude(user__email="").distinct().order_by("pk"))
+
+
+def candidates_for_mail(*, after_id: int, upto_id: int) -> list:
+    """The candidates an email covering (after_id, upto_id] lists: those still
+    waiting for review, oldest first."""
+    from watch.models import Candidate, CandidateState
+
+    return list(Candidate.objects.filter(pk__gt=after_id, pk__lte=upto_id, state=CandidateState.NEW)
+                .select_related("source", "jurisdiction").prefetch_related("therapies").order_by("pk"))
+
+
+def candidate_new_ids(*, after_id: int, upto_id: int) -> list[int]:
+    from watch.models import Candidate, CandidateState
+
+    return list(Candidate.objects.filter(pk__gt=after_id, pk__lte=upto_id, state=CandidateState.NEW)
+                .order_by("pk").values_list("pk", flat=True))

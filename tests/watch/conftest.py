@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from tests.factories import JurisdictionFactory, RegulatorFactory, TherapyFactory
+from tests.tracker.conftest import smtp_sink  # noqa: F401 - the real SMTP server the tracker's tests use
 from watch import fetch
 from watch.models import WatchedSource
 
