@@ -44,7 +44,7 @@ def answers_bad_parameters(view: Callable[..., HttpResponse]) -> Callable[..., H
 @answers_bad_parameters
 def matrix(request: HttpRequest) -> HttpResponse:
     today = timezone.localdate()
-    as_of = parameters.date_param_parse("as_of", request.GET.get("as_of")) or today
+    as_of = parameters.matrix_params_parse(request.GET) or today
     context = {
         "matrix": matrix_page.matrix_build(as_of=as_of, today=today),
         "legend": matrix_page.status_legend(),
