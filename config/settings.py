@@ -213,8 +213,10 @@ CACHES = {
     }
 }
 
-# Seconds a rendered read (API, feeds, CSV, pages for anonymous readers) is
-# kept in the cache under its ETag; 0 turns it off. See regulatory/conditional.py.
+# HTTP cache (regulatory/httpcache/) ----------------------------------------
+# ETags, 304s and rendered reads kept under their ETag, for the API, feeds,
+# CSV and the pages anonymous readers see.
+# Seconds a rendered read is kept in the cache (the Redis above); 0 turns it off.
 RESPONSE_CACHE_SECONDS = env_int("RESPONSE_CACHE_SECONDS", 600, minimum=0)
 # In front of Redis, each process keeps the most recently used bodies in its
 # own memory: at most this many bytes in all, and none larger than the second.
@@ -222,7 +224,7 @@ RESPONSE_CACHE_LOCAL_BYTES = env_int("RESPONSE_CACHE_LOCAL_BYTES", 32 * 1024 * 1
 RESPONSE_CACHE_LOCAL_ITEM_BYTES = env_int("RESPONSE_CACHE_LOCAL_ITEM_BYTES", 8 * 1024 * 1024, minimum=0)
 # On PostgreSQL, keep the record version (the validators' query) in memory and
 # drop it when a write commits, told by LISTEN/NOTIFY: each process holds one
-# more database connection. See regulatory/version.py. Ignored on SQLite.
+# more database connection. See regulatory/httpcache/version.py. Ignored on SQLite.
 RECORD_VERSION_LISTEN = env_bool("RECORD_VERSION_LISTEN", True)
 
 # Celery --------------------------------------------------------------------

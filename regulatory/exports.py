@@ -15,8 +15,8 @@ from django.views.decorators.http import require_safe
 
 from regulatory import selectors
 from regulatory.api.filters import DecisionFeedFilter
-from regulatory.conditional import conditional_view
 from regulatory.feeds import bad_request
+from regulatory.httpcache import cached_read
 from regulatory.models import Decision
 
 COLUMNS = (
@@ -53,7 +53,7 @@ def decision_row(decision: Decision) -> list[str]:
 
 
 @require_safe
-@conditional_view()
+@cached_read()
 def decisions_csv(request: HttpRequest) -> HttpResponse:
     filterset = DecisionFeedFilter(request.GET, queryset=selectors.decision_list_api())
     if not filterset.is_valid():

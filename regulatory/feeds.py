@@ -22,7 +22,7 @@ from icalendar import Calendar, Event
 
 from regulatory import selectors
 from regulatory.api.filters import DecisionFeedFilter, UpcomingQueryForm
-from regulatory.conditional import conditional_view
+from regulatory.httpcache import cached_read
 from regulatory.models import Decision, DecisionState, Precision, format_partial_date
 
 FEED_LIMIT = 100
@@ -107,7 +107,7 @@ class DecisionsAtomFeed(Feed):
 
 
 @require_safe
-@conditional_view()
+@cached_read()
 def decisions_atom(request: HttpRequest) -> HttpResponse:
     filterset = DecisionFeedFilter(request.GET, queryset=selectors.decision_list_api())
     if not filterset.is_valid():
@@ -170,7 +170,7 @@ def upcoming_calendar(dates: list[selectors.UpcomingDate]) -> Calendar:
 
 
 @require_safe
-@conditional_view(depends_on_today=True)
+@cached_read(depends_on_today=True)
 def upcoming_ics(request: HttpRequest) -> HttpResponse:
     form = UpcomingQueryForm(request.GET)
     if not form.is_valid():

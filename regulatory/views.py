@@ -12,13 +12,13 @@ from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.http import require_safe
 
+from regulatory.httpcache import cached_read
+from regulatory.models import ProgrammeState
 from regulatory.pages import chart, parameters
 from regulatory.pages import decision as decision_page
 from regulatory.pages import matrix as matrix_page
 from regulatory.pages import programmes as programme_pages
 from regulatory.pages import timeline as timeline_page
-from regulatory.conditional import conditional_view
-from regulatory.models import ProgrammeState
 
 
 def _bad_request(request: HttpRequest, error: parameters.BadParameter, back: str) -> HttpResponse:
@@ -40,11 +40,11 @@ def answers_bad_parameters(view: Callable[..., HttpResponse]) -> Callable[..., H
 
 
 @require_safe
-@conditional_view(depends_on_today=True, anonymous_only=True)
+@cached_read(depends_on_today=True, anonymous_only=True)
 @answers_bad_parameters
 def matrix(request: HttpRequest) -> HttpResponse:
     today = timezone.localdate()
-    as_of = parameters.date_param_parse("as_of", request.GET.get("as_of")) or today
+    as_of = parameters.matrix_params_parse(request.GET) or today
     context = {
         "matrix": matrix_page.matrix_build(as_of=as_of, today=today),
         "legend": matrix_page.status_legend(),
@@ -53,7 +53,7 @@ def matrix(request: HttpRequest) -> HttpResponse:
 
 
 @require_safe
-@conditional_view(depends_on_today=True, anonymous_only=True)
+@cached_read(depends_on_today=True, anonymous_only=True)
 @answers_bad_parameters
 def timeline(request: HttpRequest) -> HttpResponse:
     params = parameters.timeline_params_parse(request.GET)
@@ -74,7 +74,7 @@ def decision(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @require_safe
-@conditional_view(anonymous_only=True)
+@cached_read(anonymous_only=True)
 @answers_bad_parameters
 def programmes(request: HttpRequest) -> HttpResponse:
     params = parameters.programme_params_parse(request.GET)

@@ -8,30 +8,8 @@ from rest_framework.test import APIClient
 
 from tests.factories import UserFactory
 
-
-@pytest.fixture(autouse=True)
-def _no_response_cache(settings):
-    """Keep rendered reads out of the cache: ids repeat across tests once their
-    transactions roll back (SQLite), and with them ETags, so a body kept by one
-    test could answer another. tests/api/test_response_cache.py turns it on."""
-    settings.RESPONSE_CACHE_SECONDS = 0
-    from regulatory.conditional import local_bodies
-
-    local_bodies.clear()
-    yield
-    local_bodies.clear()
-
-
-@pytest.fixture(autouse=True)
-def _no_record_version_listen(settings):
-    """Query the record version on every read: a test's transaction never
-    commits, so no NOTIFY would ever tell a kept version that it is stale.
-    tests/regulatory/test_version.py turns it on (transaction=True tests)."""
-    from regulatory import version
-
-    settings.RECORD_VERSION_LISTEN = False
-    yield
-    version.reset()
+# The HTTP cache stays out of every test's way (tests/httpcache/ turns it on).
+pytest_plugins = ["tests.httpcache.fixtures"]
 
 
 @pytest.fixture

@@ -170,24 +170,16 @@ def digest_recipient(delivery: DigestDelivery) -> Recipient:
     return Recipient.of(delivery.subscriber, message_id=f"<digest-{delivery.pk}@{site_host()}>")
 
 
-def change_message(*, notification: Notification, change: Change) -> EmailMultiAlternatives:
-    """The instant email about one change, for one subscriber."""
-    return change_email(change, notification_recipient(notification))
-
-
 def change_email(change: Change, recipient: Recipient) -> EmailMultiAlternatives:
+    """The instant email about one change, for one subscriber."""
     headers, links = _list_headers(recipient)
     context = {**change_context(change), **links}
     return _message(kind="change", context=context, to=recipient.email, message_id=recipient.message_id,
                     headers=headers)
 
 
-def digest_message(*, delivery: DigestDelivery, changes: Sequence[Change]) -> EmailMultiAlternatives:
-    """The daily or weekly digest: changes grouped by jurisdiction and therapy."""
-    return digest_email(delivery.cadence, delivery.period, changes, digest_recipient(delivery))
-
-
 def digest_email(cadence: str, period: str, changes: Sequence[Change], recipient: Recipient) -> EmailMultiAlternatives:
+    """The daily or weekly digest: changes grouped by jurisdiction and therapy."""
     headers, links = _list_headers(recipient)
     groups = [
         {"jurisdiction": g.jurisdiction, "therapies": g.therapies, "entries": [change_context(c) for c in g.changes]}

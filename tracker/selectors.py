@@ -26,13 +26,12 @@ from dataclasses import dataclass, field
 from django.db import connection, transaction
 from django.db.models import Count, Exists, Max, OuterRef, Q, QuerySet
 
+from regulatory.diffs import DiffRow, change_diff_rows
 from regulatory.models import (
     Change,
     ChangeKind,
-    Decision,
     DecisionKind,
     Jurisdiction,
-    Status,
     Therapy,
 )
 from tracker.models import (
@@ -110,11 +109,6 @@ def _diff_before(diff: Mapping, name: str):
     if isinstance(pair, (list, tuple)) and len(pair) == 2:
         return pair[0]
     return None
-
-
-def change_for_delivery(change_id: int) -> Change | None:
-    """One change with everything an email about it shows."""
-    return _changes_for_delivery().filter(pk=change_id).first()
 
 
 def changes_for_delivery(change_ids: Iterable[int]) -> dict[int, Change]:
@@ -302,63 +296,23 @@ CHANGE_KIND_LABELS: dict[str, str] = {
     ChangeKind.RETRACT: "Retraction",
 }
 
-_FIELD_LABELS = {"therapies": "Therapies", "sources": "Sources", "state": "State"}
-_VALUE_LABELS = {"kind": dict(DecisionKind.choices), "status": dict(Status.choices)}
+# Longer values (a summary, a list of sources) are cut in an email; the
+# decision's page has them in full.
 _MAX_VALUE_LENGTH = 300
 
 
-@dataclass(frozen=True)
-class DiffLine:
-    label: str
-    before: str
-    after: str
-
-
-def change_diff_lines(change: Change) -> list[DiffLine]:
-    """What an amendment or correction changed, field by field, for people.
+def change_diff_lines(change: Change) -> list[DiffRow]:
+    """What an amendment or correction changed, field by field, for people:
+    the rows of the decision's page (`regulatory.diffs`), long values cut.
     A new decision and a retraction have none (the decision itself, or the
     editor's note, says it)."""
     if change.kind not in (ChangeKind.AMEND, ChangeKind.CORRECT) or not isinstance(change.diff, dict):
         return []
-    lines = []
-    for name, pair in change.diff.items():
-        if not isinstance(pair, (list, tuple)) or len(pair) != 2:
-            continue
-        lines.append(DiffLine(_field_label(name), _value_text(name, pair[0]), _value_text(name, pair[1])))
-    return lines
+    return [DiffRow(row.label, _cut(row.before), _cut(row.after)) for row in change_diff_rows(change, change.decision)]
 
 
-def _field_label(name: str) -> str:
-    if name in _FIELD_LABELS:
-        return _FIELD_LABELS[name]
-    try:
-        label = str(Decision._meta.get_field(name).verbose_name)
-    except Exception:  # noqa: BLE001 - FieldDoesNotExist for keys added later: fall back to the key
-        label = name.replace("_", " ")
-    return label[:1].upper() + label[1:]
-
-
-def _value_text(name: str, value) -> str:
-    if value in (None, "", [], {}):
-        text = "(none)"
-    elif name in _VALUE_LABELS and isinstance(value, str):
-        text = _VALUE_LABELS[name].get(value, value)
-    elif name == "sources" and isinstance(value, list):
-        text = "; ".join(
-            f"{s.get('publisher', '')}: {s.get('title', '')} <{s.get('url', '')}>" if isinstance(s, dict) else str(s)
-            for s in value
-        )
-    elif isinstance(value, list):
-        text = ", ".join(str(v) for v in value)
-    elif isinstance(value, bool):
-        text = "yes" if value else "no"
-    elif name == "jurisdiction" and isinstance(value, str):
-        text = value.upper()
-    else:
-        text = str(value)
-    if len(text) > _MAX_VALUE_LENGTH:
-        text = text[: _MAX_VALUE_LENGTH - 1] + "…"
-    return text
+def _cut(text: str) -> str:
+    return text if len(text) <= _MAX_VALUE_LENGTH else text[: _MAX_VALUE_LENGTH - 1] + "…"
 
 
 @dataclass

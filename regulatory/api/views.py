@@ -2,7 +2,7 @@
 input, calling one selector or service, and serialising the result.
 
 Reads are public and conditional (ETag / Last-Modified → 304, see
-`caching`), with a fixed number of SQL queries per request. Writes need an
+`regulatory.httpcache`), with a fixed number of SQL queries per request. Writes need an
 editor's token (`permissions`). Pagination, error mapping and the schema's
 shared pieces live in modules of their own.
 """
@@ -17,13 +17,13 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
 from rest_framework.decorators import api_view, permission_classes
 from rest_framework.exceptions import NotFound, ValidationError
+from rest_framework.generics import GenericAPIView
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from regulatory import selectors, services
 from regulatory.api import filters
-from regulatory.api.caching import PublicAnswerMixin, conditional_get
 from regulatory.api.errors import Conflict, service_errors
 from regulatory.api.pagination import StrictPageNumberPagination
 from regulatory.api.permissions import IsEditorOrReadOnly, viewer_is_editor
@@ -52,16 +52,22 @@ from regulatory.api.serializers import (
     TherapySerializer,
     api_url,
 )
+from regulatory.httpcache import cached_read
 from regulatory.models import Decision, DecisionState
 
 
-class ReadApi(PublicAnswerMixin):
+class ReadApi(GenericAPIView):
     """Common ground of the API views."""
 
     schema = ApiSchema()
     permission_classes = [IsEditorOrReadOnly]
     pagination_class = StrictPageNumberPagination
     filterset_class: type = filters.StrictPlainFilter
+
+    def cache_viewer(self, request: Request) -> str:
+        """Who reads, for the HTTP cache: editors see drafts, so their answers
+        have validators of their own and are private to them."""
+        return "editor" if viewer_is_editor(request) else "public"
 
     def list_response(self, serializer_class: type[serializers.Serializer]) -> Response:
         page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
@@ -72,6 +78,7 @@ class ReadApi(PublicAnswerMixin):
 # --- Reference data -----------------------------------------------------------
 
 
+@cached_read()
 class JurisdictionListApi(ReadApi):
     serializer_class = JurisdictionSerializer
 
@@ -79,11 +86,11 @@ class JurisdictionListApi(ReadApi):
         return selectors.jurisdiction_list()
 
     @read_schema(JurisdictionSerializer, summary="List jurisdictions", many=True)
-    @conditional_get()
     def get(self, request: Request) -> Response:
         return self.list_response(JurisdictionSerializer)
 
 
+@cached_read()
 class JurisdictionDetailApi(ReadApi):
     serializer_class = JurisdictionSerializer
     filter_backends: list = []
@@ -93,11 +100,11 @@ class JurisdictionDetailApi(ReadApi):
         return selectors.jurisdiction_list()
 
     @read_schema(JurisdictionSerializer, summary="One jurisdiction, with its regulators", lookup="code")
-    @conditional_get()
     def get(self, request: Request, code: str) -> Response:
         return Response(JurisdictionSerializer(self.get_object(), context=self.get_serializer_context()).data)
 
 
+@cached_read()
 class TherapyListApi(ReadApi):
     serializer_class = TherapySerializer
 
@@ -105,11 +112,11 @@ class TherapyListApi(ReadApi):
         return selectors.therapy_list()
 
     @read_schema(TherapySerializer, summary="List therapies", many=True)
-    @conditional_get()
     def get(self, request: Request) -> Response:
         return self.list_response(TherapySerializer)
 
 
+@cached_read()
 class TherapyDetailApi(ReadApi):
     serializer_class = TherapySerializer
     filter_backends: list = []
@@ -119,11 +126,11 @@ class TherapyDetailApi(ReadApi):
         return selectors.therapy_list()
 
     @read_schema(TherapySerializer, summary="One therapy", lookup="slug")
-    @conditional_get()
     def get(self, request: Request, slug: str) -> Response:
         return Response(TherapySerializer(self.get_object(), context=self.get_serializer_context()).data)
 
 
+@cached_read()
 class AccessProgrammeListApi(ReadApi):
     serializer_class = AccessProgrammeSerializer
     filterset_class = filters.AccessProgrammeFilter
@@ -134,11 +141,11 @@ class AccessProgrammeListApi(ReadApi):
     @read_schema(AccessProgrammeSerializer, summary="List access programmes", many=True,
                   description="Named routes to treatment outside trials (expanded access, authorised "
                               "prescribers, special access, compassionate use, ...).")
-    @conditional_get()
     def get(self, request: Request) -> Response:
         return self.list_response(AccessProgrammeSerializer)
 
 
+@cached_read()
 class AccessProgrammeDetailApi(ReadApi):
     serializer_class = AccessProgrammeSerializer
     filter_backends: list = []
@@ -148,7 +155,6 @@ class AccessProgrammeDetailApi(ReadApi):
         return selectors.access_programme_list()
 
     @read_schema(AccessProgrammeSerializer, summary="One access programme", lookup="slug")
-    @conditional_get()
     def get(self, request: Request, slug: str) -> Response:
         return Response(AccessProgrammeSerializer(self.get_object(), context=self.get_serializer_context()).data)
 
@@ -161,6 +167,7 @@ def _decision_response(request: Request, decision_id: int, *, code: int = 200) -
     return Response(DecisionSerializer(decision, context={"request": request}).data, status=code)
 
 
+@cached_read()
 class DecisionListApi(ReadApi):
     serializer_class = DecisionSerializer
     filterset_class = filters.DecisionFilter
@@ -172,7 +179,6 @@ class DecisionListApi(ReadApi):
         summary="List decisions", description=DECISIONS_DESCRIPTION,
         responses={200: DecisionSerializer(many=True), 304: NOT_MODIFIED, 400: FIELD_ERRORS},
     )
-    @conditional_get()
     def get(self, request: Request) -> Response:
         return self.list_response(DecisionSerializer)
 
@@ -196,6 +202,7 @@ class DecisionListApi(ReadApi):
         return response
 
 
+@cached_read()
 class DecisionDetailApi(ReadApi):
     serializer_class = DecisionSerializer
     filter_backends: list = []
@@ -212,7 +219,6 @@ class DecisionDetailApi(ReadApi):
 
     @extend_schema(summary="One decision", description="Editors may also read drafts.", parameters=[ID_PARAM],
                    responses={200: DecisionSerializer, 304: NOT_MODIFIED, 404: NOT_FOUND})
-    @conditional_get()
     def get(self, request: Request, pk: int) -> Response:
         return Response(DecisionSerializer(self.get_object(), context=self.get_serializer_context()).data)
 
@@ -284,6 +290,7 @@ class DecisionPublishApi(ReadApi):
 # --- Status ------------------------------------------------------------------------
 
 
+@cached_read(depends_on_today=True)
 class StatusApi(ReadApi):
     filter_backends: list = []
     pagination_class = None
@@ -302,7 +309,6 @@ class StatusApi(ReadApi):
         ],
         responses={200: StatusResponseSerializer, 304: NOT_MODIFIED, 400: FIELD_ERRORS},
     )
-    @conditional_get(depends_on_today=True)
     def get(self, request: Request) -> Response:
         form = filters.StatusQueryForm(request.query_params)
         if not form.is_valid():

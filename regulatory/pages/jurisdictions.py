@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from regulatory.models import Jurisdiction
 
+
 @dataclass(frozen=True)
 class JurisdictionRow:
     jurisdiction: Jurisdiction

@@ -12,6 +12,7 @@ from regulatory.models import LIVE_STATES, STATUS_DESCRIPTIONS, Decision, Jurisd
 from regulatory.pages.jurisdictions import jurisdiction_tree
 from regulatory.selectors import StatusEntry, status_matrix, upcoming_dates
 
+
 @dataclass(frozen=True)
 class MatrixCell:
     therapy: Therapy

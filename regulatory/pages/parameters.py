@@ -1,8 +1,10 @@
-"""Query strings of the analysts' pages, checked.
+"""Query strings of the analysts' pages, checked with Django forms.
 
-Each `*_params_parse` reads one page's query string and returns what the
-page's builder needs, or raises `BadParameter` naming the parameter at fault
-(the view answers it with a 400 page).
+Each `*_params_parse` binds one page's query string to its form and returns
+what the page's builder needs, or raises `BadParameter` naming the first
+parameter at fault (the view answers it with a 400 page). The forms run no
+queries: the therapies and jurisdictions they check against are fetched by
+the parse functions, once, because the pages list them anyway.
 """
 
 from __future__ import annotations
@@ -13,10 +15,15 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from django import forms
+from django.core.exceptions import ValidationError
+
 from regulatory.dates import period_end
 from regulatory.models import Decision, DecisionKind, Jurisdiction, Precision, ProgrammeState, Therapy
 
 DEFAULT_THERAPY = "mdma-ptsd"
+MIN_YEAR, MAX_YEAR = 1900, 2200
+Q_MAX_LENGTH = 200
 
 
 class BadParameter(Exception):
@@ -28,48 +35,43 @@ class BadParameter(Exception):
         self.message = message
 
 
-# --- Parameters -------------------------------------------------------------
+# --- Fields -------------------------------------------------------------------
 
 _DAY_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _PARTIAL_RE = re.compile(r"^(\d{4})(?:-(\d{2}))?(?:-(\d{2}))?$")
 
 
-MIN_YEAR, MAX_YEAR = 1900, 2200
+def _stripped(raw: Any) -> str:
+    return (raw or "").strip()
 
 
-def date_param_parse(param: str, raw: str | None) -> dt.date | None:
-    """A full YYYY-MM-DD date, or None when the parameter is absent or blank.
+def _day_parse(raw: str) -> dt.date:
+    """A full YYYY-MM-DD date (raw is not blank).
 
     Stricter than `date.fromisoformat`, which also takes '20240301' and week
     dates: analysts copy these URLs, so one spelling is easier to trust."""
-    raw = (raw or "").strip()
-    if not raw:
-        return None
     if not _DAY_RE.match(raw):
-        raise BadParameter(param, f"“{raw}” is not a date; use the form YYYY-MM-DD, for example 2024-03-01.")
+        raise ValidationError(f"“{raw}” is not a date; use the form YYYY-MM-DD, for example 2024-03-01.")
     try:
         value = dt.date.fromisoformat(raw)
     except ValueError:
-        raise BadParameter(param, f"“{raw}” is not a real calendar date.") from None
+        raise ValidationError(f"“{raw}” is not a real calendar date.") from None
     if not MIN_YEAR <= value.year <= MAX_YEAR:
-        raise BadParameter(param, f"“{raw}” is out of range; use a year from {MIN_YEAR} to {MAX_YEAR}.")
+        raise ValidationError(f"“{raw}” is out of range; use a year from {MIN_YEAR} to {MAX_YEAR}.")
     return value
 
 
-def bound_param_parse(param: str, raw: str | None, *, end: bool) -> dt.date | None:
-    """A range bound as YYYY, YYYY-MM or YYYY-MM-DD: a `from` bound is the
-    first day of the period, a `to` bound its last day (so to=2024 includes
-    all of 2024)."""
-    raw = (raw or "").strip()
-    if not raw:
-        return None
+def _bound_parse(raw: str, *, end: bool) -> dt.date:
+    """A range bound as YYYY, YYYY-MM or YYYY-MM-DD (raw is not blank): a
+    `from` bound is the first day of the period, a `to` bound its last day
+    (so to=2024 includes all of 2024)."""
     match = _PARTIAL_RE.match(raw)
     if not match:
-        raise BadParameter(param, f"“{raw}” is not a date; use YYYY-MM-DD (or just YYYY or YYYY-MM).")
+        raise ValidationError(f"“{raw}” is not a date; use YYYY-MM-DD (or just YYYY or YYYY-MM).")
     year, month, day = (int(g) if g else None for g in match.groups())
     if not MIN_YEAR <= year <= MAX_YEAR:
         # Also keeps date arithmetic on the bound (axis padding) in range.
-        raise BadParameter(param, f"“{raw}” is out of range; use a year from {MIN_YEAR} to {MAX_YEAR}.")
+        raise ValidationError(f"“{raw}” is out of range; use a year from {MIN_YEAR} to {MAX_YEAR}.")
     try:
         if day is not None:
             return dt.date(year, month, day)
@@ -79,19 +81,38 @@ def bound_param_parse(param: str, raw: str | None, *, end: bool) -> dt.date | No
         first = dt.date(year, 1, 1)
         return period_end(first, Precision.YEAR) if end else first
     except ValueError:
-        raise BadParameter(param, f"“{raw}” is not a real calendar date.") from None
+        raise ValidationError(f"“{raw}” is not a real calendar date.") from None
 
 
-def jurisdiction_param_parse(params: Mapping[str, Any], jurisdictions: Iterable[Jurisdiction]) -> list[str]:
-    """The `jurisdiction` codes asked for, each checked against those known."""
-    getlist = getattr(params, "getlist", None)
-    codes = codes_param_parse(getlist("jurisdiction") if getlist else [params.get("jurisdiction") or ""])
-    known = {j.code for j in jurisdictions}
-    unknown = [c for c in codes if c not in known]
-    if unknown:
-        raise BadParameter("jurisdiction", f"unknown jurisdiction code{'s' if len(unknown) > 1 else ''} "
-                                           f"{', '.join(unknown)}. Known codes: {', '.join(sorted(known))}.")
-    return codes
+class DayField(forms.Field):
+    """A full YYYY-MM-DD date, or None when absent or blank."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(required=False, **kwargs)
+
+    def to_python(self, value: Any) -> dt.date | None:
+        raw = _stripped(value)
+        return _day_parse(raw) if raw else None
+
+
+class BoundField(forms.Field):
+    """One end of a date range, as YYYY, YYYY-MM or YYYY-MM-DD."""
+
+    def __init__(self, *, end: bool, **kwargs: Any) -> None:
+        super().__init__(required=False, **kwargs)
+        self.end = end
+
+    def to_python(self, value: Any) -> dt.date | None:
+        raw = _stripped(value)
+        return _bound_parse(raw, end=self.end) if raw else None
+
+
+class _EveryValue(forms.Widget):
+    """Every value of a repeated parameter (a QueryDict's getlist)."""
+
+    def value_from_datadict(self, data: Any, files: Any, name: str) -> list[str]:
+        getlist = getattr(data, "getlist", None)
+        return getlist(name) if getlist else [data.get(name) or ""]
 
 
 def codes_param_parse(values: Iterable[str]) -> list[str]:
@@ -104,6 +125,88 @@ def codes_param_parse(values: Iterable[str]) -> list[str]:
             if code and code not in codes:
                 codes.append(code)
     return codes
+
+
+class JurisdictionCodesField(forms.Field):
+    """Jurisdiction codes, comma-separated or repeated, each one known."""
+
+    widget = _EveryValue
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(required=False, **kwargs)
+        self.known: set[str] = set()
+
+    def to_python(self, value: Any) -> list[str]:
+        codes = codes_param_parse(value or [])
+        unknown = [c for c in codes if c not in self.known]
+        if unknown:
+            raise ValidationError(f"unknown jurisdiction code{'s' if len(unknown) > 1 else ''} "
+                                  f"{', '.join(unknown)}. Known codes: {', '.join(sorted(self.known))}.")
+        return codes
+
+
+class KnownValueField(forms.Field):
+    """One of a fixed set of values, or "" when absent or blank; `message`
+    says what is wrong with an unknown `{value}`."""
+
+    def __init__(self, *, values: Iterable[str], message: str, **kwargs: Any) -> None:
+        super().__init__(required=False, **kwargs)
+        self.values, self.message = list(values), message
+
+    def to_python(self, value: Any) -> str:
+        raw = _stripped(value)
+        if raw and raw not in self.values:
+            raise ValidationError(self.message.format(value=raw, known=", ".join(self.values)))
+        return raw
+
+
+class SearchTextField(forms.Field):
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(required=False, **kwargs)
+
+    def to_python(self, value: Any) -> str:
+        text = _stripped(value)
+        if len(text) > Q_MAX_LENGTH:
+            raise ValidationError(f"the search text is longer than {Q_MAX_LENGTH} characters.")
+        return text
+
+
+class PageForm(forms.Form):
+    """A page's query string: `parse()` gives the cleaned values or raises
+    BadParameter for the first field at fault, in the order declared."""
+
+    def __init__(self, params: Mapping[str, Any], *, jurisdictions: Iterable[Jurisdiction] = ()) -> None:
+        super().__init__(params)
+        if "jurisdiction" in self.fields:
+            self.fields["jurisdiction"].known = {j.code for j in jurisdictions}
+
+    def parse(self) -> dict[str, Any]:
+        if not self.is_valid():
+            name = next(name for name in self.fields if name in self.errors)
+            raise BadParameter(name, self.errors[name][0])
+        return self.cleaned_data
+
+
+def bound_param_parse(param: str, raw: str | None, *, end: bool) -> dt.date | None:
+    """A range bound as YYYY, YYYY-MM or YYYY-MM-DD: a `from` bound is the
+    first day of the period, a `to` bound its last day (so to=2024 includes
+    all of 2024)."""
+    try:
+        return BoundField(end=end).clean(raw)
+    except ValidationError as error:
+        raise BadParameter(param, error.messages[0]) from None
+
+
+# --- / (the matrix) -------------------------------------------------------------
+
+
+class MatrixForm(PageForm):
+    as_of = DayField()
+
+
+def matrix_params_parse(params: Mapping[str, Any]) -> dt.date | None:
+    """The `as_of` date of the matrix, None for today."""
+    return MatrixForm(params).parse()["as_of"]
 
 
 # --- /timeline/ ---------------------------------------------------------------
@@ -142,32 +245,57 @@ class TimelineParams:
         return True
 
 
+class TherapySlugField(forms.Field):
+    """A therapy's slug, the default one when absent or blank. Where the
+    default is missing from the database, the first therapy stands in for
+    it, unless `therapy` was asked for by name."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(required=False, **kwargs)
+        self.therapies: list[Therapy] = []
+
+    def to_python(self, value: Any) -> Therapy:
+        slug = (value or DEFAULT_THERAPY).strip()
+        therapy = next((t for t in self.therapies if t.slug == slug), None)
+        if therapy is None:
+            if value is not None or not self.therapies:
+                known = ", ".join(t.slug for t in self.therapies) or "none recorded yet"
+                raise ValidationError(f"there is no therapy “{slug}”. Known therapies: {known}.")
+            therapy = self.therapies[0]  # the default slug is missing from this database
+        return therapy
+
+
+class TimelineForm(PageForm):
+    therapy = TherapySlugField()
+    jurisdiction = JurisdictionCodesField()
+    kind = KnownValueField(values=DecisionKind.values,
+                           message="there is no kind of decision “{value}”. Known kinds: {known}.")
+    # `from` and `to` are keywords: declared through the class namespace.
+    vars()["from"] = BoundField(end=False)
+    vars()["to"] = BoundField(end=True)
+    q = SearchTextField()
+
+    def __init__(self, params: Mapping[str, Any], *, therapies: list[Therapy],
+                 jurisdictions: Iterable[Jurisdiction]) -> None:
+        super().__init__(params, jurisdictions=jurisdictions)
+        self.fields["therapy"].therapies = therapies
+
+    def clean_to(self) -> dt.date | None:
+        date_from, date_to = self.cleaned_data.get("from"), self.cleaned_data["to"]
+        if date_from and date_to and date_from > date_to:
+            self.add_error("from", "the start of the date range is after its end (to).")
+        return date_to
+
+
 def timeline_params_parse(params: Mapping[str, Any]) -> TimelineParams:
     """Check every parameter of /timeline/ (two queries: therapies and
     jurisdictions, which the form lists anyway)."""
     therapies = list(Therapy.objects.all())
     jurisdictions = list(Jurisdiction.objects.select_related("parent"))
-    slug = (params.get("therapy") or DEFAULT_THERAPY).strip()
-    therapy = next((t for t in therapies if t.slug == slug), None)
-    if therapy is None:
-        if "therapy" in params or not therapies:
-            known = ", ".join(t.slug for t in therapies) or "none recorded yet"
-            raise BadParameter("therapy", f"there is no therapy “{slug}”. Known therapies: {known}.")
-        therapy = therapies[0]  # the default slug is missing from this database
-    codes = jurisdiction_param_parse(params, jurisdictions)
-    kind = (params.get("kind") or "").strip()
-    if kind and kind not in DecisionKind.values:
-        raise BadParameter("kind", f"there is no kind of decision “{kind}”. Known kinds: "
-                                   f"{', '.join(DecisionKind.values)}.")
-    date_from = bound_param_parse("from", params.get("from"), end=False)
-    date_to = bound_param_parse("to", params.get("to"), end=True)
-    if date_from and date_to and date_from > date_to:
-        raise BadParameter("from", "the start of the date range is after its end (to).")
-    q = (params.get("q") or "").strip()
-    if len(q) > 200:
-        raise BadParameter("q", "the search text is longer than 200 characters.")
-    return TimelineParams(therapy=therapy, therapies=therapies, jurisdictions=jurisdictions,
-                          selected_codes=codes, kind=kind, date_from=date_from, date_to=date_to, q=q)
+    data = TimelineForm(params, therapies=therapies, jurisdictions=jurisdictions).parse()
+    return TimelineParams(therapy=data["therapy"], therapies=therapies, jurisdictions=jurisdictions,
+                          selected_codes=data["jurisdiction"], kind=data["kind"], date_from=data["from"],
+                          date_to=data["to"], q=data["q"])
 
 
 # --- /programmes/ -------------------------------------------------------------
@@ -180,10 +308,13 @@ class ProgrammeParams:
     state: str
 
 
+class ProgrammeForm(PageForm):
+    jurisdiction = JurisdictionCodesField()
+    state = KnownValueField(values=ProgrammeState.values,
+                            message="“{value}” is not a programme state; use one of {known}.")
+
+
 def programme_params_parse(params: Mapping[str, Any]) -> ProgrammeParams:
     jurisdictions = list(Jurisdiction.objects.select_related("parent"))
-    codes = jurisdiction_param_parse(params, jurisdictions)
-    state = (params.get("state") or "").strip()
-    if state and state not in ProgrammeState.values:
-        raise BadParameter("state", f"“{state}” is not a programme state; use one of {', '.join(ProgrammeState.values)}.")
-    return ProgrammeParams(jurisdictions=jurisdictions, selected_codes=codes, state=state)
+    data = ProgrammeForm(params, jurisdictions=jurisdictions).parse()
+    return ProgrammeParams(jurisdictions=jurisdictions, selected_codes=data["jurisdiction"], state=data["state"])

@@ -10,6 +10,7 @@ from regulatory.models import PUBLIC_STATES, AccessProgramme, Decision, Jurisdic
 from regulatory.pages.jurisdictions import jurisdiction_tree
 from regulatory.pages.parameters import ProgrammeParams
 
+
 @dataclass
 class ProgrammeGroup:
     jurisdiction: Jurisdiction

@@ -18,6 +18,7 @@ from regulatory.pages.jurisdictions import jurisdiction_tree
 from regulatory.pages.parameters import TimelineParams
 from regulatory.selectors import decision_list_public
 
+
 @dataclass
 class JurisdictionChoice:
     jurisdiction: Jurisdiction

@@ -56,8 +56,8 @@ def test_an_instant_email_is_byte_for_byte_the_one_django_builds_for_each_recipi
         outgoing = personaliser.outgoing(key=change.pk, recipient=emails.notification_recipient(row),
                                          render=lambda recipient: emails.change_email(change, recipient))
         assert outgoing.raw is not None, row.subscriber.email
-        assert _normalised(outgoing.raw) == _normalised(_django_bytes(emails.change_message(notification=row,
-                                                                                            change=change)))
+        built_by_django = emails.change_email(change, emails.notification_recipient(row))
+        assert _normalised(outgoing.raw) == _normalised(_django_bytes(built_by_django))
     assert len(personaliser._rendered) == 1  # rendered once for all three
 
 
@@ -75,8 +75,8 @@ def test_a_digest_is_byte_for_byte_the_one_django_builds_for_each_recipient():
             render=lambda recipient: emails.digest_email("daily", digest.period, changes, recipient),
         )
         assert outgoing.raw is not None
-        assert _normalised(outgoing.raw) == _normalised(_django_bytes(emails.digest_message(delivery=digest,
-                                                                                            changes=changes)))
+        assert _normalised(outgoing.raw) == _normalised(_django_bytes(
+            emails.digest_email(digest.cadence, digest.period, changes, emails.digest_recipient(digest))))
 
 
 @pytest.mark.parametrize("address", ["jörg@example.org", "anna@exämple.org", "o'brien@example.org"])

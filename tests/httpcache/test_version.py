@@ -13,7 +13,8 @@ import time
 import pytest
 from django.db import connection, transaction
 
-from regulatory import selectors, version
+from regulatory import selectors
+from regulatory.httpcache import version
 from regulatory.models import Change
 from regulatory.selectors import RecordVersion
 from regulatory.services import decision_update

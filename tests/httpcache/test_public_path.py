@@ -8,7 +8,7 @@ import datetime as dt
 
 import pytest
 
-from regulatory import conditional
+from regulatory.httpcache import answers, bodies
 from regulatory.models import DecisionKind, Status
 from tests.factories import JurisdictionFactory, TherapyFactory, published_decision
 
@@ -25,20 +25,20 @@ def record(db):
 @pytest.fixture
 def full_path_only(monkeypatch):
     """Send public readers down the full path, as before the short cut."""
-    monkeypatch.setattr(conditional, "public_answer", lambda request, **kwargs: None)
+    monkeypatch.setattr(answers, "public_answer", lambda request, **kwargs: None)
 
 
 @pytest.fixture
 def short_path_counter(monkeypatch):
     answered = []
-    real = conditional.public_answer
+    real = answers.public_answer
 
     def public_answer(request, **kwargs):
         response = real(request, **kwargs)
         answered.append(response is not None)
         return response
 
-    monkeypatch.setattr(conditional, "public_answer", public_answer)
+    monkeypatch.setattr(answers, "public_answer", public_answer)
     return answered
 
 
@@ -69,7 +69,7 @@ def test_a_kept_body_comes_with_the_headers_of_the_full_path(response_cache, rec
     assert first.status_code == 200
     short = request(url, HTTP_ACCEPT=accept)
     with monkeypatch.context() as patch:
-        patch.setattr(conditional, "public_answer", lambda request, **kwargs: None)
+        patch.setattr(answers, "public_answer", lambda request, **kwargs: None)
         full = request(url, HTTP_ACCEPT=accept)
 
     assert short_path_counter == [False, True]
@@ -85,7 +85,7 @@ def test_a_304_comes_with_the_headers_of_the_full_path(record, client, monkeypat
     etag = client.get(url, HTTP_ACCEPT=accept)["ETag"]
     short = client.get(url, HTTP_ACCEPT=accept, HTTP_IF_NONE_MATCH=etag)
     with monkeypatch.context() as patch:
-        patch.setattr(conditional, "public_answer", lambda request, **kwargs: None)
+        patch.setattr(answers, "public_answer", lambda request, **kwargs: None)
         full = client.get(url, HTTP_ACCEPT=accept, HTTP_IF_NONE_MATCH=etag)
 
     assert short_path_counter == [False, True]
@@ -142,7 +142,7 @@ def test_a_warm_read_comes_from_process_memory_without_redis(record, client, res
         def get(self, *args, **kwargs):
             pytest.fail("asked Redis")
 
-    monkeypatch.setattr(conditional, "cache", NoRedis())
+    monkeypatch.setattr(bodies, "cache", NoRedis())
 
     second = client.get("/api/v1/decisions/")
 
@@ -151,12 +151,12 @@ def test_a_warm_read_comes_from_process_memory_without_redis(record, client, res
 
 def test_a_body_kept_in_redis_by_another_process_is_used_and_kept_here(record, client, response_cache):
     first = client.get("/api/v1/decisions/")
-    conditional.local_bodies.clear()  # as if another process had built it
+    bodies.local_bodies.clear()  # as if another process had built it
 
     second = client.get("/api/v1/decisions/")
 
     assert second.content == first.content
-    assert conditional.local_bodies.size == len(first.content)
+    assert bodies.local_bodies.size == len(first.content)
 
 
 # --- the in-process store --------------------------------------------------------
@@ -167,38 +167,38 @@ KEPT = ("application/json", "")
 
 def test_it_drops_the_least_recently_used_bodies_beyond_its_size(settings):
     settings.RESPONSE_CACHE_LOCAL_BYTES, settings.RESPONSE_CACHE_LOCAL_ITEM_BYTES = 30, 30
-    bodies = conditional.LocalBodies()
-    bodies.put("a", (b"a" * 10, *KEPT), 60)
-    bodies.put("b", (b"b" * 10, *KEPT), 60)
-    bodies.get("a")  # now b is the least recently used
+    kept = bodies.LocalBodies()
+    kept.put("a", (b"a" * 10, *KEPT), 60)
+    kept.put("b", (b"b" * 10, *KEPT), 60)
+    kept.get("a")  # now b is the least recently used
 
-    bodies.put("c", (b"c" * 15, *KEPT), 60)
+    kept.put("c", (b"c" * 15, *KEPT), 60)
 
-    assert bodies.get("b") is None
-    assert bodies.get("a") is not None and bodies.get("c") is not None
-    assert bodies.size == 25
+    assert kept.get("b") is None
+    assert kept.get("a") is not None and kept.get("c") is not None
+    assert kept.size == 25
 
 
 def test_it_does_not_keep_a_body_over_the_item_limit(settings):
     settings.RESPONSE_CACHE_LOCAL_BYTES, settings.RESPONSE_CACHE_LOCAL_ITEM_BYTES = 100, 10
-    bodies = conditional.LocalBodies()
+    kept = bodies.LocalBodies()
 
-    bodies.put("big", (b"x" * 11, *KEPT), 60)
+    kept.put("big", (b"x" * 11, *KEPT), 60)
 
-    assert bodies.get("big") is None
-    assert bodies.size == 0
+    assert kept.get("big") is None
+    assert kept.size == 0
 
 
 def test_it_forgets_a_body_after_the_cache_time(settings, monkeypatch):
-    bodies = conditional.LocalBodies()
+    kept = bodies.LocalBodies()
     now = [1000.0]
-    monkeypatch.setattr(conditional.time, "monotonic", lambda: now[0])
-    bodies.put("a", (b"a", *KEPT), 60)
+    monkeypatch.setattr(bodies.time, "monotonic", lambda: now[0])
+    kept.put("a", (b"a", *KEPT), 60)
 
     now[0] += 61
 
-    assert bodies.get("a") is None
-    assert bodies.size == 0
+    assert kept.get("a") is None
+    assert kept.size == 0
 
 
 @pytest.mark.parametrize("sent", ['{etag}', 'W/{etag}', '"other", {etag}', '"other",W/{etag}'])

@@ -1,0 +1,135 @@
+"""The validators of a read (ETag, Last-Modified, public or private), the
+304 answer, and the caching headers every answer carries."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import time
+from dataclasses import dataclass
+
+from django.http import HttpRequest, HttpResponseBase, HttpResponseNotModified
+from django.utils import timezone
+from django.utils.cache import get_conditional_response, patch_cache_control, patch_vary_headers
+from django.utils.http import http_date, parse_etags
+
+from regulatory.httpcache import version
+
+
+@dataclass(frozen=True)
+class Validators:
+    etag: str
+    last_modified: dt.datetime | None
+    private: bool
+
+
+_TODAY: tuple[int, dt.date] | None = None
+
+
+def local_today() -> dt.date:
+    """timezone.localdate(), worked out once a second: the date cannot change
+    within a second (time zone offsets are whole seconds)."""
+    global _TODAY
+    second = int(time.time())
+    known = _TODAY
+    if known is None or known[0] != second:
+        known = _TODAY = (second, timezone.localdate())
+    return known[1]
+
+
+# Validators by what they are made of, so that a repeated read costs a dict
+# lookup instead of a hash; bounded by clearing.
+_VALIDATORS: dict[tuple, Validators] = {}
+_VALIDATORS_MAX = 4096
+
+
+def validators_for(request: HttpRequest, *, viewer: str = "public", today: dt.date | None = None) -> Validators:
+    """Compute the validators of the answer to `request` (at most one query;
+    none while the process holds the current record version). Editors'
+    validators always come from the query: they see their own writes at once."""
+    record = version.current(fresh=viewer != "public")
+    # The absolute URL, not just the path: paginated answers and feeds carry
+    # absolute links, so a body built for one Host or scheme is not another's.
+    made_of = (record, request.build_absolute_uri(), request.META.get("HTTP_ACCEPT", ""), viewer, today)
+    validators = _VALIDATORS.get(made_of)
+    if validators is None:
+        validators = _validators(*made_of)
+        if len(_VALIDATORS) >= _VALIDATORS_MAX:
+            _VALIDATORS.clear()
+        _VALIDATORS[made_of] = validators
+    return validators
+
+
+def _validators(record: version.RecordVersion, url: str, accept: str, viewer: str,
+                today: dt.date | None) -> Validators:
+    parts = [record.key, url, accept, viewer, today.isoformat() if today else ""]
+    etag = '"' + hashlib.sha256("\n".join(parts).encode()).hexdigest()[:40] + '"'
+    last_modified = record.last_modified
+    if today is not None:
+        # The answer changes at midnight without any write: a client holding
+        # yesterday's copy must not get a 304 from If-Modified-Since.
+        midnight = dt.datetime.combine(today, dt.time.min, tzinfo=dt.timezone.utc)
+        last_modified = max(last_modified, midnight) if last_modified else midnight
+    return Validators(etag=etag, last_modified=last_modified, private=viewer != "public")
+
+
+def not_modified(request: HttpRequest, validators: Validators) -> HttpResponseBase | None:
+    """A 304 (or 412) when the client's copy is current, else None."""
+    timestamp = int(validators.last_modified.timestamp()) if validators.last_modified else None
+    response = get_conditional_response(request, etag=validators.etag, last_modified=timestamp)
+    if response is not None:
+        stamp(response, validators)
+    return response
+
+
+def stamp(response: HttpResponseBase, validators: Validators) -> HttpResponseBase:
+    """Put the validators and the caching rules on a response."""
+    response["ETag"] = validators.etag
+    if validators.last_modified is not None:
+        response["Last-Modified"] = http_date(validators.last_modified.timestamp())
+    # Caches may keep a copy but must revalidate it every time; an editor's
+    # answer (which may show drafts) is for that editor only.
+    if validators.private:
+        patch_cache_control(response, no_cache=True, private=True)
+    else:
+        patch_cache_control(response, no_cache=True, public=True)
+    patch_vary_headers(response, STAMPED_VARY_HEADERS)
+    return response
+
+
+STAMPED_VARY_HEADERS = ("Accept", "Authorization", "Cookie")
+STAMPED_VARY = {name.lower() for name in STAMPED_VARY_HEADERS}
+
+
+# Headers of the responses built here (304s, kept bodies): what `stamp` puts on
+# a response that has none of them yet, worked out once per validators.
+_STAMPED: dict[Validators, tuple[tuple[str, str], ...]] = {}
+_STAMPED_MAX = 4096
+
+
+def stamp_new(response: HttpResponseBase, validators: Validators) -> HttpResponseBase:
+    """`stamp` for a response built here, which has no caching headers yet."""
+    headers = _STAMPED.get(validators)
+    if headers is None:
+        probe = stamp(HttpResponseNotModified(), validators)
+        headers = tuple((name, probe[name]) for name in ("ETag", "Last-Modified", "Cache-Control", "Vary")
+                        if probe.has_header(name))
+        if len(_STAMPED) >= _STAMPED_MAX:
+            _STAMPED.clear()
+        _STAMPED[validators] = headers
+    for name, value in headers:
+        response.headers[name] = value
+    return response
+
+
+def public_not_modified(request: HttpRequest, validators: Validators) -> HttpResponseBase | None:
+    """`not_modified` for a GET or HEAD whose If-None-Match names the ETag:
+    the 304 straight away unless other preconditions need Django's full rules."""
+    meta = request.META
+    if "HTTP_IF_MATCH" in meta or "HTTP_IF_UNMODIFIED_SINCE" in meta:
+        return not_modified(request, validators)
+    # As django.utils.cache._if_none_match_passes compares: weakly.
+    sent = meta["HTTP_IF_NONE_MATCH"]
+    if sent == validators.etag or validators.etag.strip("W/") in (etag.strip("W/") for etag in parse_etags(sent)):
+        return stamp_new(HttpResponseNotModified(), validators)
+    return None
