@@ -26,6 +26,7 @@ def _form_data(decision: Decision, **overrides) -> dict:
         "effective_precision": decision.effective_precision,
         "target_on": "", "target_precision": "day", "status": decision.status, "access_programme": "",
         "verified": "on", "verification_note": "", "change_kind": "", "change_note": "",
+        "based_on_version": decision.version,
         "sources-TOTAL_FORMS": "1", "sources-INITIAL_FORMS": "1", "sources-MIN_NUM_FORMS": "1",
         "sources-MAX_NUM_FORMS": "1000",
         "sources-0-id": source.pk, "sources-0-decision": decision.pk, "sources-0-url": source.url,
@@ -122,12 +123,16 @@ def test_it_retracts_from_the_admin_without_applying_other_edits(editor_client):
     decision = published_decision(title="Original")
     url = reverse("admin:regulatory_decision_change", args=[decision.pk])
 
-    editor_client.post(url, _form_data(decision, title="Ignored", change_kind="retract",
-                                       change_note="Duplicate entry."))
+    confirmation = editor_client.post(url, _form_data(decision, title="Ignored", change_kind="retract",
+                                                      change_note="Duplicate entry."))
+    form = confirmation.context["form"]
+    editor_client.post(reverse("admin:regulatory_decision_retract", args=[decision.pk]),
+                       {"note": form["note"].value(), "version": form["version"].value()})
 
     decision.refresh_from_db()
     assert decision.state == DecisionState.RETRACTED
     assert decision.title == "Original"
+    assert decision.changes.latest("id").note == "Duplicate entry."
 
 
 def test_it_offers_no_delete_for_a_published_decision(editor_client):

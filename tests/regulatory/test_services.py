@@ -77,7 +77,8 @@ def test_it_records_an_amendment_of_sources():
     decision = published_decision()
     new_source = {"url": "https://www.fda.gov/x", "title": "Letter", "publisher": "FDA", "grade": "official"}
 
-    change = decision_update(decision=decision, data={}, sources=[new_source])
+    change = decision_update(decision=decision, data={}, sources=[new_source], change_kind=ChangeKind.AMEND,
+                             note="Official letter.")
 
     assert change.kind == ChangeKind.AMEND
     assert list(change.diff) == ["sources"]
@@ -87,8 +88,10 @@ def test_it_records_an_amendment_of_sources():
 def test_it_does_not_let_an_edit_remove_every_source_of_a_published_decision():
     decision = published_decision()
 
-    with pytest.raises(ValidationError):
-        decision_update(decision=decision, data={}, sources=[])
+    with pytest.raises(ValidationError) as exc:
+        decision_update(decision=decision, data={}, sources=[], change_kind=ChangeKind.AMEND, note="Removed.")
+
+    assert "sources" in exc.value.message_dict
 
     assert decision.sources.count() == 1
 
