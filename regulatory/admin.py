@@ -268,7 +268,9 @@ class DecisionAdmin(RecordHistoryAdmin):
         ("Record", {"fields": ("state", "published_at", "dataset_key", "created_at", "updated_at", "based_on_version")}),
         ("Editing a published decision", {"fields": ("change_kind", "change_note")}),
     )
-    prepopulated_fields = {"slug": ("title",)}
+    # Not `prepopulated_fields`: simple-history's page of a past version uses
+    # the attribute as it is, with the slug read-only there.
+    prepopulated_slug = {"slug": ("title",)}
 
     def get_fieldsets(self, request, obj=None):
         fieldsets = super().get_fieldsets(request, obj)
@@ -284,7 +286,7 @@ class DecisionAdmin(RecordHistoryAdmin):
         return readonly
 
     def get_prepopulated_fields(self, request, obj=None):
-        return super().get_prepopulated_fields(request, obj) if obj is None or obj.is_draft else {}
+        return dict(self.prepopulated_slug) if obj is None or obj.is_draft else {}
 
     def has_change_permission(self, request, obj=None):
         if obj is not None and obj.state == DecisionState.RETRACTED:
@@ -324,8 +326,9 @@ class DecisionAdmin(RecordHistoryAdmin):
             return super().changeform_view(request, object_id, form_url, extra_context)
 
     def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
-        context["show_publish"] = bool(obj is not None and obj.is_draft and context.get("has_change_permission"))
-        context["show_retract"] = bool(obj is not None and obj.is_live and context.get("has_change_permission"))
+        may_change = obj is not None and self.has_change_permission(request, obj)
+        context["show_publish"] = bool(may_change and obj.is_draft)
+        context["show_retract"] = bool(may_change and obj.is_live)
         return super().render_change_form(request, context, add, change, form_url, obj)
 
     def save_model(self, request, obj: Decision, form: DecisionAdminForm, change: bool) -> None:
