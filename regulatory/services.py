@@ -13,6 +13,7 @@ from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from regulatory.dates import period_end
 from regulatory.errors import (
     DecisionStateError,
     EditConflict,
@@ -21,14 +22,12 @@ from regulatory.errors import (
     EditNeedsNote,
     SlugIsFixed,
 )
-
 from regulatory.models import (
     LIVE_STATES,
     Change,
     ChangeKind,
     Decision,
     DecisionState,
-    Precision,
     Source,
 )
 
@@ -77,12 +76,7 @@ def snapshot_diff(before: Mapping[str, Any], after: Mapping[str, Any]) -> dict[s
 def announcement_end(decision: Decision) -> dt.date:
     """The last day the announcement can have been on: a month-precision
     date is stored as the 1st, but may have been the 31st."""
-    day = decision.announced_on
-    if decision.announced_precision == Precision.YEAR:
-        return dt.date(day.year, 12, 31)
-    if decision.announced_precision == Precision.MONTH:
-        return (day.replace(day=28) + dt.timedelta(days=4)).replace(day=1) - dt.timedelta(days=1)
-    return day
+    return period_end(decision.announced_on, decision.announced_precision)
 
 
 def _change_write(*, decision: Decision, kind: str, diff: dict, by=None, note: str = "",
