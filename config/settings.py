@@ -181,6 +181,8 @@ REST_FRAMEWORK = {
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 100,
+    # Services' errors: ValidationError → 400 by field, state errors and stale versions → 409.
+    "EXCEPTION_HANDLER": "regulatory.api.errors.exception_handler",
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Psychedelic therapy regulatory tracker API",

@@ -115,3 +115,38 @@ def test_two_simultaneous_admin_saves_one_wins_one_is_told_and_the_history_agree
     snapshot = decision_snapshot(decision)
     assert {name: snapshot[name] for name in _replayed(changes)} == _replayed(changes)
     assert decision.history.latest().title == decision.title
+
+
+def test_two_simultaneous_api_edits_from_one_version_one_wins_one_gets_409_and_the_history_agrees(alice):
+    from rest_framework.authtoken.models import Token
+    from rest_framework.test import APIClient
+
+    carol, carol_token = editor_create(username="carol", email="carol@example.org")
+    decision = published_decision(title="Original", summary="Original summary.")
+    clients = {}
+    for name, key in (("alice", Token.objects.get(user=alice).key), ("carol", carol_token)):
+        clients[name] = APIClient()
+        clients[name].credentials(HTTP_AUTHORIZATION=f"Token {key}")
+    url = f"/api/v1/decisions/{decision.pk}/"
+    edits = {
+        "alice": {"title": "Alice's title", "change_kind": "correct", "note": "Typo.", "version": decision.version},
+        "carol": {"summary": "Carol's summary.", "change_kind": "amend", "note": "News.", "version": decision.version},
+    }
+
+    alice_response, carol_response = _at_the_same_moment(
+        decision,
+        lambda: clients["alice"].patch(url, edits["alice"], format="json"),
+        lambda: clients["carol"].patch(url, edits["carol"], format="json"),
+    )
+
+    responses = {"alice": alice_response, "carol": carol_response}
+    assert sorted(r.status_code for r in responses.values()) == [200, 409], responses
+    winner = next(name for name, r in responses.items() if r.status_code == 200)
+    decision.refresh_from_db()
+    assert (decision.title, decision.summary) == {
+        "alice": ("Alice's title", "Original summary."), "carol": ("Original", "Carol's summary."),
+    }[winner]
+    changes = list(Change.objects.filter(decision=decision).order_by("id"))
+    assert [c.recorded_by.username if c.recorded_by else None for c in changes] == [None, winner]
+    snapshot = decision_snapshot(decision)
+    assert {name: snapshot[name] for name in _replayed(changes)} == _replayed(changes)
