@@ -36,7 +36,7 @@ def slug_fixed_backward(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('regulatory', '0004_postgres_record_version_notify'),
+        ('regulatory', '0005_source_link_check'),
     ]
 
     operations = [
@@ -52,8 +52,18 @@ class Migration(migrations.Migration):
         ),
         migrations.AlterField(
             model_name='historicalprogrammesource',
+            name='archived_url',
+            field=models.URLField(blank=True, help_text='An archived copy, e.g. on the Wayback Machine.', max_length=1000, validators=[django.core.validators.URLValidator(message='Enter a web address starting with http:// or https://.', schemes=['http', 'https'])]),
+        ),
+        migrations.AlterField(
+            model_name='historicalprogrammesource',
             name='url',
             field=models.URLField(max_length=1000, validators=[django.core.validators.URLValidator(message='Enter a web address starting with http:// or https://.', schemes=['http', 'https'])]),
+        ),
+        migrations.AlterField(
+            model_name='historicalsource',
+            name='archived_url',
+            field=models.URLField(blank=True, help_text='An archived copy, e.g. on the Wayback Machine.', max_length=1000, validators=[django.core.validators.URLValidator(message='Enter a web address starting with http:// or https://.', schemes=['http', 'https'])]),
         ),
         migrations.AlterField(
             model_name='historicalsource',
@@ -62,8 +72,18 @@ class Migration(migrations.Migration):
         ),
         migrations.AlterField(
             model_name='programmesource',
+            name='archived_url',
+            field=models.URLField(blank=True, help_text='An archived copy, e.g. on the Wayback Machine.', max_length=1000, validators=[django.core.validators.URLValidator(message='Enter a web address starting with http:// or https://.', schemes=['http', 'https'])]),
+        ),
+        migrations.AlterField(
+            model_name='programmesource',
             name='url',
             field=models.URLField(max_length=1000, validators=[django.core.validators.URLValidator(message='Enter a web address starting with http:// or https://.', schemes=['http', 'https'])]),
+        ),
+        migrations.AlterField(
+            model_name='source',
+            name='archived_url',
+            field=models.URLField(blank=True, help_text='An archived copy, e.g. on the Wayback Machine.', max_length=1000, validators=[django.core.validators.URLValidator(message='Enter a web address starting with http:// or https://.', schemes=['http', 'https'])]),
         ),
         migrations.AlterField(
             model_name='source',
