@@ -137,6 +137,8 @@ AUTH_PASSWORD_VALIDATORS = [
 LANGUAGE_CODE = "en-gb"
 TIME_ZONE = "UTC"
 USE_I18N = True
+# ISO dates (YYYY-MM-DD) first in forms and the admin's calendar: see config/formats.
+FORMAT_MODULE_PATH = ["config.formats"]
 USE_TZ = True
 
 STATIC_URL = "/static/"
@@ -180,6 +182,8 @@ REST_FRAMEWORK = {
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 100,
+    # Services' errors: ValidationError → 400 by field, state errors and stale versions → 409.
+    "EXCEPTION_HANDLER": "regulatory.api.errors.exception_handler",
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Psychedelic therapy regulatory tracker API",

@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 
 from django.conf import settings
+from django.core.validators import URLValidator
 from django.db import models
 from django.db.models import F, Q
 from simple_history.models import HistoricalRecords
@@ -102,10 +103,28 @@ class Jurisdiction(models.Model):
         ordering = ["position", "code"]
         constraints = [
             models.CheckConstraint(condition=Q(code=models.functions.Lower("code")), name="jurisdiction_code_lowercase"),
+            # A jurisdiction that is its own parent is nobody's member and no
+            # top-level jurisdiction either: it falls off the matrix.
+            models.CheckConstraint(condition=Q(parent__isnull=True) | ~Q(parent=F("id")),
+                                   name="jurisdiction_not_own_parent",
+                                   violation_error_message="A jurisdiction cannot be its own parent."),
         ]
 
     def __str__(self) -> str:
         return self.name
+
+    def clean(self) -> None:
+        # A cycle (eu under de under eu) drops every jurisdiction in it from
+        # the matrix, like a self-parent; the schema can only refuse the latter.
+        from django.core.exceptions import ValidationError
+
+        path, ancestor = [self.code], self.parent
+        while ancestor is not None and len(path) <= 64:
+            path.append(ancestor.code)
+            if ancestor is self or (self.pk is not None and ancestor.pk == self.pk):
+                raise ValidationError({"parent": "A jurisdiction cannot be its own parent, directly or through "
+                                                 f"its members ({' → '.join(path)})."})
+            ancestor = ancestor.parent
 
 
 class Regulator(models.Model):
@@ -227,6 +246,9 @@ class Decision(models.Model):
     verification_note = models.TextField(blank=True)
 
     state = models.CharField(max_length=10, choices=DecisionState.choices, default=DecisionState.DRAFT, editable=False)
+    # Moved on by every write through regulatory.services, and checked in
+    # that write's UPDATE: an edit based on an older version is refused.
+    version = models.PositiveIntegerField(default=1, editable=False)
     published_at = models.DateTimeField(null=True, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -325,6 +347,11 @@ class Decision(models.Model):
         return reverse("regulatory-decision", args=[self.pk])
 
 
+# Cited sources are links readers follow: a web address with a host, never
+# javascript:, data:, ftp: or a host-less http:///x.
+http_url = URLValidator(schemes=["http", "https"], message="Enter a web address starting with http:// or https://.")
+
+
 class LinkStatus(models.TextChoices):
     OK = "ok", "Answers"
     REDIRECTED = "redirected", "Answers after redirects"
@@ -333,7 +360,7 @@ class LinkStatus(models.TextChoices):
 
 
 class SourceBase(models.Model):
-    url = models.URLField(max_length=1000)
+    url = models.URLField(max_length=1000, validators=[http_url])
     title = models.CharField(max_length=300)
     publisher = models.CharField(max_length=200)
     published_on = models.DateField(null=True, blank=True)
@@ -342,7 +369,8 @@ class SourceBase(models.Model):
     note = models.CharField(max_length=500, blank=True, help_text="E.g. 'repost of the sponsor's press release'.")
     # The weekly link check (watch/) writes the link_* fields; editors may add
     # an archived copy, shown beside a broken link.
-    archived_url = models.URLField(max_length=1000, blank=True, help_text="An archived copy, e.g. on the Wayback Machine.")
+    archived_url = models.URLField(max_length=1000, blank=True, validators=[http_url],
+                                   help_text="An archived copy, e.g. on the Wayback Machine.")
     link_status = models.CharField(max_length=10, choices=LinkStatus.choices, blank=True, editable=False)
     link_status_code = models.PositiveSmallIntegerField(null=True, blank=True, editable=False)
     link_final_url = models.URLField(max_length=1000, blank=True, editable=False)

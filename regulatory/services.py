@@ -10,9 +10,18 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
+from django.db.models import F
 from django.utils import timezone
 
 from regulatory.dates import period_end
+from regulatory.errors import (
+    DecisionStateError,
+    EditConflict,
+    EditNeedsKind,
+    EditNeedsKindAndNote,
+    EditNeedsNote,
+    SlugIsFixed,
+)
 from regulatory.models import (
     LIVE_STATES,
     Change,
@@ -84,17 +93,62 @@ def _change_write(*, decision: Decision, kind: str, diff: dict, by=None, note: s
     late = kind == ChangeKind.PUBLISH and announcement_end(decision) < now.date() - dt.timedelta(days=LATE_REPORT_DAYS)
     return Change.objects.create(
         decision=decision, kind=kind, diff=diff, note=note, recorded_at=now,
-        recorded_by=by if getattr(by, "is_authenticated", False) else None,
+        recorded_by=_user_or_none(by),
         late_reported=late, is_import=is_import,
     )
 
 
-def _sources_replace(decision: Decision, sources: Iterable[Mapping[str, Any]]) -> None:
-    decision.sources.all().delete()
-    for data in sources:
-        source = Source(decision=decision, **{k: v for k, v in data.items() if k in SOURCE_FIELDS})
+def _sources_set(decision: Decision, sources: Iterable[Mapping[str, Any]], *, by=None) -> None:
+    """Make the decision's sources these, matched by URL: a source whose URL
+    stays keeps its row (and history) and is updated only where it differs;
+    the others are deleted or created. A key left out takes the field's default,
+    as if the source had been written anew."""
+    wanted = [{name: data.get(name, Source._meta.get_field(name).get_default()) for name in SOURCE_FIELDS}
+              for data in sources]
+    urls = [data["url"] for data in wanted]
+    repeated = sorted({url for url in urls if urls.count(url) > 1})
+    if repeated:
+        raise ValidationError({"sources": f"Each source is cited once; repeated: {', '.join(repeated)}."})
+    existing = {source.url: source for source in decision.sources.all()}
+    for url, source in existing.items():
+        if url not in urls:
+            source._history_user = _user_or_none(by)
+            source.delete()
+    for data in wanted:
+        source = existing.get(data["url"]) or Source(decision=decision)
+        changed = [name for name, value in data.items() if getattr(source, name) != value]
+        if source.pk is not None and not changed:
+            continue
+        for name in changed:
+            setattr(source, name, data[name])
         source.full_clean(exclude=["decision"])
+        source._history_user = _user_or_none(by)
         source.save()
+
+
+def _user_or_none(by: Any) -> Any:
+    return by if getattr(by, "is_authenticated", False) else None
+
+
+def _decision_claim(*, decision: Decision, version: int | None) -> Decision:
+    """Take the decision's row for this transaction and move its version on,
+    then read it back. The check is in the UPDATE itself
+    (`UPDATE ... SET version = version + 1 WHERE id = %s AND version = %s`):
+    the row lock it takes makes a concurrent edit wait, and when that edit
+    goes on after this one commits, PostgreSQL re-checks its WHERE against
+    the committed row, so it matches no row and is refused. Without a
+    `version` (internal callers that have just read the row) the row is
+    still locked and moved on, so two edits are applied one after the other,
+    each diffing against what the other committed."""
+    rows = Decision.objects.filter(pk=decision.pk)
+    if version is not None:
+        rows = rows.filter(version=version)
+    if rows.update(version=F("version") + 1) == 0:
+        current = Decision.objects.filter(pk=decision.pk).values_list("version", flat=True).first()
+        if current is None:
+            raise Decision.DoesNotExist(f"No decision {decision.pk}.")
+        raise EditConflict(expected=version, current=current)
+    return Decision.objects.get(pk=decision.pk)
 
 
 @transaction.atomic
@@ -106,9 +160,10 @@ def decision_create(*, by=None, therapies: Iterable, sources: Iterable[Mapping[s
     decision = Decision(**fields)
     decision.slug = slug or _unique_slug(slugify(f"{fields['jurisdiction'].code} {fields['title']}")[:100])
     decision.full_clean(exclude=["therapies"])
+    decision._history_user = _user_or_none(by)
     decision.save()
     decision.therapies.set(list(therapies))
-    _sources_replace(decision, sources)
+    _sources_set(decision, sources, by=by)
     return decision
 
 
@@ -119,44 +174,74 @@ def _unique_slug(base: str) -> str:
     return slug
 
 
+EDIT_KINDS = (ChangeKind.AMEND, ChangeKind.CORRECT)
+EDIT_NEEDS_KIND = ("Say whether this edit of a published decision is an amendment or a correction "
+                   "(amend: the facts moved on; correct: the record was wrong).")
+EDIT_NEEDS_NOTE = "Say in a public note what changed and why; it is shown in the decision's history."
+
+
+def decision_check_edit(*, decision: Decision, change_kind: str | None, note: str) -> None:
+    """The rule for an edit that changes a published decision: it is an
+    amendment or a correction, with a public note. Drafts change silently.
+    `decision_update` applies it; an entry point may call it first to show
+    the errors beside its fields before anything is written."""
+    if not decision.is_live:
+        return
+    errors: dict[str, list[str]] = {}
+    if change_kind not in EDIT_KINDS:
+        errors["change_kind"] = [EDIT_NEEDS_KIND]
+    if not (note or "").strip():
+        errors["note"] = [EDIT_NEEDS_NOTE]
+    if len(errors) == 2:
+        raise EditNeedsKindAndNote(errors, code="edit_needs_kind_and_note")
+    if "change_kind" in errors:
+        raise EditNeedsKind(errors, code="edit_needs_kind")
+    if "note" in errors:
+        raise EditNeedsNote(errors, code="edit_needs_note")
+
+
 @transaction.atomic
 def decision_update(*, decision: Decision, by=None, data: Mapping[str, Any], therapies: Iterable | None = None,
-                    sources: Iterable[Mapping[str, Any]] | None = None, change_kind: str = ChangeKind.AMEND,
-                    note: str = "", is_import: bool = False) -> Change | None:
-    """Edit a decision. A draft is edited silently; a live decision records an
-    amendment or a correction (a Change with the field diff)."""
-    decision = Decision.objects.select_for_update().get(pk=decision.pk)
+                    sources: Iterable[Mapping[str, Any]] | None = None, change_kind: str | None = None,
+                    note: str = "", slug: str | None = None, version: int | None = None,
+                    is_import: bool = False) -> Change | None:
+    """Edit a decision. A draft is edited silently; an edit that changes a
+    live decision needs `change_kind` (amend or correct) and a public `note`
+    (EditNeedsKind / EditNeedsNote) and records a Change with the field diff.
+
+    `version` is the version of the decision the edit was based on: if the
+    decision has moved on since, the edit is refused (EditConflict) rather
+    than silently undoing the other edit. A retracted decision cannot be
+    edited (DecisionStateError); a published decision's slug never changes
+    (SlugIsFixed). Nothing is written when any of these is raised."""
+    decision = _decision_claim(decision=decision, version=version)
     if decision.state == DecisionState.RETRACTED:
-        raise ValidationError("A retracted decision cannot be edited.")
+        raise DecisionStateError("A retracted decision cannot be edited.", code="retracted")
     before = decision_snapshot(decision)
     for name, value in data.items():
         if name not in DECISION_FIELDS:
             raise ValidationError({name: "This field cannot be edited."})
         setattr(decision, name, value)
+    if slug is not None and slug != decision.slug:
+        if not decision.is_draft:
+            raise SlugIsFixed({"slug": ["The slug of a published decision never changes: links and citations "
+                                        "use it."]}, code="slug_is_fixed")
+        decision.slug = slug
     decision.full_clean(exclude=["therapies"])
+    decision._history_user = _user_or_none(by)
     decision.save()
     if therapies is not None:
         decision.therapies.set(list(therapies))
     if sources is not None:
-        _sources_replace(decision, sources)
+        _sources_set(decision, sources, by=by)
     if decision.is_live and not decision.sources.exists():
         raise ValidationError({"sources": "A published decision needs at least one source."})
     if decision.is_draft:
         return None
-    return decision_record_edit(decision=decision, before=before, by=by, change_kind=change_kind, note=note,
-                                is_import=is_import)
-
-
-def decision_record_edit(*, decision: Decision, before: Mapping[str, Any], by=None,
-                         change_kind: str = ChangeKind.AMEND, note: str = "", is_import: bool = False) -> Change | None:
-    """Record an edit already saved to a live decision (used by the admin,
-    which saves the row and its inline sources itself)."""
-    if change_kind not in (ChangeKind.AMEND, ChangeKind.CORRECT):
-        raise ValidationError({"change_kind": "Choose amendment or correction."})
-    decision.refresh_from_db()
     diff = snapshot_diff(before, decision_snapshot(decision))
     if not diff:
         return None
+    decision_check_edit(decision=decision, change_kind=change_kind, note=note)
     Decision.objects.filter(pk=decision.pk).update(
         state=DecisionState.CORRECTED if change_kind == ChangeKind.CORRECT else DecisionState.AMENDED
     )
@@ -165,11 +250,15 @@ def decision_record_edit(*, decision: Decision, before: Mapping[str, Any], by=No
 
 
 @transaction.atomic
-def decision_publish(*, decision: Decision, by=None, note: str = "", is_import: bool = False) -> Change:
-    """Publish a draft. It needs at least one source."""
-    decision = Decision.objects.select_for_update().get(pk=decision.pk)
+def decision_publish(*, decision: Decision, by=None, note: str = "", version: int | None = None,
+                     is_import: bool = False) -> Change:
+    """Publish a draft. It needs at least one source and one therapy."""
+    decision = _decision_claim(decision=decision, version=version)
     if not decision.is_draft:
-        raise ValidationError(f"Only a draft can be published; this decision is {decision.get_state_display().lower()}.")
+        raise DecisionStateError(
+            f"Only a draft can be published; this decision is {decision.get_state_display().lower()}.",
+            code="not_draft",
+        )
     if not decision.sources.exists():
         raise ValidationError({"sources": "A decision needs at least one source before it is published."})
     if not decision.therapies.exists():
@@ -177,27 +266,35 @@ def decision_publish(*, decision: Decision, by=None, note: str = "", is_import: 
     decision.state = DecisionState.PUBLISHED
     decision.published_at = timezone.now()
     decision.full_clean(exclude=["therapies"])
+    decision._history_user = _user_or_none(by)
     decision.save(update_fields=["state", "published_at", "updated_at"])
     diff = snapshot_diff({}, decision_snapshot(decision))
     return _change_write(decision=decision, kind=ChangeKind.PUBLISH, diff=diff, by=by, note=note, is_import=is_import)
 
 
 @transaction.atomic
-def decision_retract(*, decision: Decision, by=None, note: str) -> Change:
-    """Withdraw a published decision from the record. It stays visible, marked
-    retracted, with the reason; it no longer counts for status."""
+def decision_retract(*, decision: Decision, by=None, note: str, version: int | None = None) -> Change:
+    """Withdraw a published decision from the record, for good. It stays
+    visible, marked retracted, with the reason; it no longer counts for
+    status, and it can never be edited or published again."""
     if not note.strip():
         raise ValidationError({"note": "Say why the decision is retracted."})
-    decision = Decision.objects.select_for_update().get(pk=decision.pk)
+    decision = _decision_claim(decision=decision, version=version)
     if decision.state not in LIVE_STATES:
-        raise ValidationError("Only a published decision can be retracted.")
+        raise DecisionStateError("Only a published decision can be retracted.", code="not_live")
     decision.state = DecisionState.RETRACTED
+    decision._history_user = _user_or_none(by)
     decision.save(update_fields=["state", "updated_at"])
     return _change_write(decision=decision, kind=ChangeKind.RETRACT, diff={"state": ["published", "retracted"]},
                          by=by, note=note)
 
 
-def decision_delete_draft(*, decision: Decision) -> None:
+@transaction.atomic
+def decision_delete_draft(*, decision: Decision, by=None, version: int | None = None) -> None:
+    """Delete a draft that was never published. Published decisions are never
+    deleted (DecisionStateError): they are retracted."""
+    decision = _decision_claim(decision=decision, version=version)
     if not decision.is_draft or decision.changes.exists():
-        raise ValidationError("Published decisions are never deleted; retract it instead.")
+        raise DecisionStateError("Published decisions are never deleted; retract it instead.", code="not_draft")
+    decision._history_user = _user_or_none(by)
     decision.delete()

@@ -30,13 +30,22 @@ NOT_FOUND = OpenApiResponse(response=ErrorSerializer, description="No such resou
 NOT_MODIFIED = OpenApiResponse(description="The copy named by If-None-Match / If-Modified-Since is current.")
 UNAUTHENTICATED = OpenApiResponse(response=ErrorSerializer, description="No credentials: send `Authorization: Token …`.")
 FORBIDDEN = OpenApiResponse(response=ErrorSerializer, description="Not an editor.")
-CONFLICT = OpenApiResponse(response=ErrorSerializer, description="The decision is not in a state that allows this.")
+CONFLICT = OpenApiResponse(response=ErrorSerializer, description=(
+    "The decision is not in a state that allows this, or it has changed since the `version` the edit was "
+    "based on (someone else's edit would be undone): GET it again and make the edit on the current version."))
+PRECONDITION_FAILED = OpenApiResponse(response=ErrorSerializer,
+                                      description="If-Match does not name the decision's current ETag.")
 
 
 def path_param(name: str, schema: dict, description: str) -> OpenApiParameter:
     return OpenApiParameter(name, schema, OpenApiParameter.PATH, description=description)
 
 
+IF_MATCH_PARAM = OpenApiParameter(
+    "If-Match", str, OpenApiParameter.HEADER, required=False,
+    description="The ETag of your GET of the decision (same Accept): the write is refused with 412 if the "
+                "decision's current ETag differs. The ETag moves with any write to the record.",
+)
 ID_PARAM = path_param("id", {"type": "integer", "minimum": 1, "maximum": MAX_ID}, "The decision's id.")
 SLUG_PATTERN = "^[-a-zA-Z0-9_]+$"
 
@@ -50,7 +59,10 @@ EDIT_RULES = (
     "A draft is edited silently. A published (or amended, or corrected) decision needs `change_kind` "
     "(`amend`: the facts moved on; `correct`: the record was wrong) and a public `note`; the edit records "
     "a Change that subscribers are told about. A retracted decision cannot be edited (409). Fields left out "
-    "keep their values; `sources`, when given, replace all the sources."
+    "keep their values; `sources`, when given, replace all the sources. The slug never changes once "
+    "published. Send the `version` your edit is based on (from a GET), or the GET's ETag in `If-Match`: "
+    "if the decision has changed since, the edit is refused (409, or 412 for If-Match) instead of silently "
+    "undoing the other edit."
 )
 
 

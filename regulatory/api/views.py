@@ -13,8 +13,9 @@ from typing import Any
 
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import serializers, status
+from django.utils.http import parse_etags
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
+from rest_framework import generics, serializers, status
 from rest_framework.decorators import api_view, permission_classes
 from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.generics import GenericAPIView
@@ -24,7 +25,7 @@ from rest_framework.response import Response
 
 from regulatory import selectors, services
 from regulatory.api import filters
-from regulatory.api.errors import Conflict, service_errors
+from regulatory.api.errors import PreconditionFailed
 from regulatory.api.pagination import StrictPageNumberPagination
 from regulatory.api.permissions import IsEditorOrReadOnly, viewer_is_editor
 from regulatory.api.schema import (
@@ -34,9 +35,11 @@ from regulatory.api.schema import (
     FIELD_ERRORS,
     FORBIDDEN,
     ID_PARAM,
+    IF_MATCH_PARAM,
     MAX_ID,
     NOT_FOUND,
     NOT_MODIFIED,
+    PRECONDITION_FAILED,
     UNAUTHENTICATED,
     WRITE_ERRORS,
     ApiSchema,
@@ -52,8 +55,10 @@ from regulatory.api.serializers import (
     TherapySerializer,
     api_url,
 )
+from regulatory.errors import EditConflict
 from regulatory.httpcache import cached_read
-from regulatory.models import Decision, DecisionState
+from regulatory.httpcache.validators import validators_for
+from regulatory.models import Decision
 
 
 class ReadApi(GenericAPIView):
@@ -75,88 +80,80 @@ class ReadApi(GenericAPIView):
         return self.get_paginated_response(data)
 
 
-# --- Reference data -----------------------------------------------------------
+# --- Reference data: DRF's generic list and retrieve views, answered conditionally --------
+
+
+class ConditionalListApi(ReadApi, generics.ListAPIView):
+    """A list of reference data (each concrete view is wrapped in `cached_read`)."""
+
+
+class ConditionalRetrieveApi(ReadApi, generics.RetrieveAPIView):
+    """One row of reference data (each concrete view is wrapped in `cached_read`)."""
+
+    filter_backends: list = []
 
 
 @cached_read()
-class JurisdictionListApi(ReadApi):
+@extend_schema_view(get=read_schema(JurisdictionSerializer, summary="List jurisdictions", many=True))
+class JurisdictionListApi(ConditionalListApi):
     serializer_class = JurisdictionSerializer
 
     def get_queryset(self):
         return selectors.jurisdiction_list()
 
-    @read_schema(JurisdictionSerializer, summary="List jurisdictions", many=True)
-    def get(self, request: Request) -> Response:
-        return self.list_response(JurisdictionSerializer)
-
 
 @cached_read()
-class JurisdictionDetailApi(ReadApi):
+@extend_schema_view(get=read_schema(JurisdictionSerializer, summary="One jurisdiction, with its regulators",
+                                    lookup="code"))
+class JurisdictionDetailApi(ConditionalRetrieveApi):
     serializer_class = JurisdictionSerializer
-    filter_backends: list = []
     lookup_field = "code"
 
     def get_queryset(self):
         return selectors.jurisdiction_list()
 
-    @read_schema(JurisdictionSerializer, summary="One jurisdiction, with its regulators", lookup="code")
-    def get(self, request: Request, code: str) -> Response:
-        return Response(JurisdictionSerializer(self.get_object(), context=self.get_serializer_context()).data)
-
 
 @cached_read()
-class TherapyListApi(ReadApi):
+@extend_schema_view(get=read_schema(TherapySerializer, summary="List therapies", many=True))
+class TherapyListApi(ConditionalListApi):
     serializer_class = TherapySerializer
 
     def get_queryset(self):
         return selectors.therapy_list()
 
-    @read_schema(TherapySerializer, summary="List therapies", many=True)
-    def get(self, request: Request) -> Response:
-        return self.list_response(TherapySerializer)
-
 
 @cached_read()
-class TherapyDetailApi(ReadApi):
+@extend_schema_view(get=read_schema(TherapySerializer, summary="One therapy", lookup="slug"))
+class TherapyDetailApi(ConditionalRetrieveApi):
     serializer_class = TherapySerializer
-    filter_backends: list = []
     lookup_field = "slug"
 
     def get_queryset(self):
         return selectors.therapy_list()
 
-    @read_schema(TherapySerializer, summary="One therapy", lookup="slug")
-    def get(self, request: Request, slug: str) -> Response:
-        return Response(TherapySerializer(self.get_object(), context=self.get_serializer_context()).data)
-
 
 @cached_read()
-class AccessProgrammeListApi(ReadApi):
+@extend_schema_view(get=read_schema(
+    AccessProgrammeSerializer, summary="List access programmes", many=True,
+    description="Named routes to treatment outside trials (expanded access, authorised prescribers, special "
+                "access, compassionate use, ...).",
+))
+class AccessProgrammeListApi(ConditionalListApi):
     serializer_class = AccessProgrammeSerializer
     filterset_class = filters.AccessProgrammeFilter
 
     def get_queryset(self):
         return selectors.access_programme_list()
 
-    @read_schema(AccessProgrammeSerializer, summary="List access programmes", many=True,
-                  description="Named routes to treatment outside trials (expanded access, authorised "
-                              "prescribers, special access, compassionate use, ...).")
-    def get(self, request: Request) -> Response:
-        return self.list_response(AccessProgrammeSerializer)
-
 
 @cached_read()
-class AccessProgrammeDetailApi(ReadApi):
+@extend_schema_view(get=read_schema(AccessProgrammeSerializer, summary="One access programme", lookup="slug"))
+class AccessProgrammeDetailApi(ConditionalRetrieveApi):
     serializer_class = AccessProgrammeSerializer
-    filter_backends: list = []
     lookup_field = "slug"
 
     def get_queryset(self):
         return selectors.access_programme_list()
-
-    @read_schema(AccessProgrammeSerializer, summary="One access programme", lookup="slug")
-    def get(self, request: Request, slug: str) -> Response:
-        return Response(AccessProgrammeSerializer(self.get_object(), context=self.get_serializer_context()).data)
 
 
 # --- Decisions ------------------------------------------------------------------
@@ -164,7 +161,42 @@ class AccessProgrammeDetailApi(ReadApi):
 
 def _decision_response(request: Request, decision_id: int, *, code: int = 200) -> Response:
     decision = selectors.decision_get_api(decision_id=decision_id, include_drafts=True)
-    return Response(DecisionSerializer(decision, context={"request": request}).data, status=code)
+    response = Response(DecisionSerializer(decision, context={"request": request}).data, status=code)
+    if code == status.HTTP_200_OK:
+        # The ETag a GET of the decision now answers, for the next If-Match.
+        response["ETag"] = _current_etag(request)
+    return response
+
+
+def _current_etag(request: Request) -> str:
+    """The ETag a GET of this URL answers an editor now (with this Accept)."""
+    return validators_for(request, viewer="editor").etag
+
+
+def _if_match(request: Request, decision: Decision) -> int | None:
+    """The version an If-Match precondition vouches for: None when there is
+    no If-Match; the decision's version when it names the decision's current
+    ETag (strong comparison, RFC 9110 13.1.1) or is `*`; otherwise 412, before
+    anything else about the request is looked at. The ETag moves with every
+    write to the record, so a 412 may also follow another decision's edit:
+    the body's `version` is checked against this decision alone."""
+    header = request.META.get("HTTP_IF_MATCH")
+    if header is None:
+        return None
+    tags = parse_etags(header)
+    if "*" in tags or _current_etag(request) in tags:
+        return decision.version
+    raise PreconditionFailed()
+
+
+def _based_on(decision: Decision, *, sent_version: int | None, vouched: int | None) -> tuple[int, bool]:
+    """The version the edit is based on (the body's, else If-Match's), and
+    whether only If-Match said so. With neither, the version this request
+    read: a concurrent write between that read and the service's UPDATE is
+    then a 409, never silently undone."""
+    if sent_version is not None:
+        return sent_version, False
+    return (vouched if vouched is not None else decision.version), vouched is not None
 
 
 @cached_read()
@@ -192,11 +224,10 @@ class DecisionListApi(ReadApi):
         serializer = DecisionWriteSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         arguments = serializer.service_arguments()
-        with service_errors():
-            decision = services.decision_create(
-                by=request.user, therapies=arguments["therapies"], sources=arguments["sources"] or [],
-                **arguments["fields"],
-            )
+        decision = services.decision_create(
+            by=request.user, therapies=arguments["therapies"], sources=arguments["sources"] or [],
+            **arguments["fields"],
+        )
         response = _decision_response(request, decision.pk, code=status.HTTP_201_CREATED)
         response["Location"] = api_url("api-decision-detail", decision.pk)
         return response
@@ -225,9 +256,9 @@ class DecisionDetailApi(ReadApi):
     @extend_schema(
         summary="Replace a decision (editors)",
         description=EDIT_RULES,
-        request=DecisionWriteSerializer, parameters=[ID_PARAM],
+        request=DecisionWriteSerializer, parameters=[ID_PARAM, IF_MATCH_PARAM],
         responses={200: DecisionSerializer, 400: WRITE_ERRORS, 401: UNAUTHENTICATED, 403: FORBIDDEN,
-                   404: NOT_FOUND, 409: CONFLICT},
+                   404: NOT_FOUND, 409: CONFLICT, 412: PRECONDITION_FAILED},
     )
     def put(self, request: Request, pk: int) -> Response:
         return self._update(request, partial=False)
@@ -235,26 +266,30 @@ class DecisionDetailApi(ReadApi):
     @extend_schema(
         summary="Edit some fields of a decision (editors)",
         description="Send only the fields to change. " + EDIT_RULES,
-        request=DecisionWriteSerializer, parameters=[ID_PARAM],
+        request=DecisionWriteSerializer, parameters=[ID_PARAM, IF_MATCH_PARAM],
         responses={200: DecisionSerializer, 400: WRITE_ERRORS, 401: UNAUTHENTICATED, 403: FORBIDDEN,
-                   404: NOT_FOUND, 409: CONFLICT},
+                   404: NOT_FOUND, 409: CONFLICT, 412: PRECONDITION_FAILED},
     )
     def patch(self, request: Request, pk: int) -> Response:
         return self._update(request, partial=True)
 
     def _update(self, request: Request, *, partial: bool) -> Response:
         decision = self.get_object()
-        if decision.state == DecisionState.RETRACTED:
-            raise Conflict("A retracted decision cannot be edited.")
+        vouched = _if_match(request, decision)  # a failed precondition is answered first (RFC 9110 13.2.2)
         serializer = DecisionWriteSerializer(decision, data=request.data, partial=partial)
         serializer.is_valid(raise_exception=True)
         arguments = serializer.service_arguments()
-        with service_errors():
+        version, only_if_match = _based_on(decision, sent_version=arguments["version"], vouched=vouched)
+        try:
             services.decision_update(
                 decision=decision, by=request.user, data=arguments["fields"], therapies=arguments["therapies"],
-                sources=arguments["sources"], change_kind=arguments["change_kind"] or "amend",
-                note=arguments["note"],
+                sources=arguments["sources"], change_kind=arguments["change_kind"], note=arguments["note"],
+                version=version,
             )
+        except EditConflict:
+            if only_if_match:
+                raise PreconditionFailed() from None
+            raise
         return _decision_response(request, decision.pk)
 
 
@@ -269,21 +304,28 @@ class DecisionPublishApi(ReadApi):
         summary="Publish a draft decision (editors)",
         description="Publishes the draft and records a Change (which subscribers are told about). "
                     "The draft needs at least one source and one therapy (400). Publishing a decision "
-                    "that is not a draft is a 409.",
-        request=PublishSerializer, parameters=[ID_PARAM],
+                    "that is not a draft is a 409; so is publishing a draft that changed after the `version` "
+                    "sent (412 for If-Match).",
+        request=PublishSerializer, parameters=[ID_PARAM, IF_MATCH_PARAM],
         responses={200: DecisionSerializer, 400: WRITE_ERRORS, 401: UNAUTHENTICATED, 403: FORBIDDEN,
-                   404: NOT_FOUND, 409: CONFLICT},
+                   404: NOT_FOUND, 409: CONFLICT, 412: PRECONDITION_FAILED},
     )
     def post(self, request: Request, pk: int) -> Response:
         decision = self.get_queryset().filter(pk=pk).first() if pk <= MAX_ID else None
         if decision is None:
             raise NotFound("No such decision.")
-        if not decision.is_draft:
-            raise Conflict(f"Only a draft can be published; this decision is {decision.get_state_display().lower()}.")
+        vouched = _if_match(request, decision)
         serializer = PublishSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        with service_errors():
-            services.decision_publish(decision=decision, by=request.user, note=serializer.validated_data["note"])
+        version, only_if_match = _based_on(decision, sent_version=serializer.validated_data.get("version"),
+                                           vouched=vouched)
+        try:
+            services.decision_publish(decision=decision, by=request.user, note=serializer.validated_data["note"],
+                                      version=version)
+        except EditConflict:
+            if only_if_match:
+                raise PreconditionFailed() from None
+            raise
         return _decision_response(request, decision.pk)
 
 

@@ -314,3 +314,147 @@ def test_it_lets_an_editor_create_then_publish_in_two_requests(alice_client, pay
 
     assert response.status_code == 200
     assert Decision.objects.get(pk=created["id"]).published_at.date() <= dt.date.today()
+
+
+# --- optimistic concurrency: version in the body, If-Match against the ETag ----------------------
+
+
+def _detail(decision) -> str:
+    return f"{LIST}{decision.pk}/"
+
+
+def test_it_returns_the_version_and_moves_it_on_with_each_edit(alice_client):
+    draft = DecisionFactory()
+
+    before = alice_client.get(_detail(draft)).json()["version"]
+    after = alice_client.patch(_detail(draft), {"title": "New title", "version": before}, format="json").json()
+
+    assert after["version"] == before + 1
+
+
+def test_it_answers_409_to_an_edit_based_on_a_stale_version_and_changes_nothing(alice_client):
+    decision = published_decision(title="Original")
+    opened = alice_client.get(_detail(decision)).json()["version"]
+    first = alice_client.patch(_detail(decision), {"title": "First editor's title", "change_kind": "correct",
+                                                   "note": "Typo.", "version": opened}, format="json")
+
+    response = alice_client.patch(_detail(decision), {"summary": "Second editor's summary", "change_kind": "amend",
+                                                      "note": "More.", "version": opened}, format="json")
+
+    assert first.status_code == 200
+    assert response.status_code == 409
+    assert "Someone else changed this decision since you opened it" in response.json()["detail"]
+    decision.refresh_from_db()
+    assert decision.title == "First editor's title"
+    assert decision.summary != "Second editor's summary"
+    assert Change.objects.filter(decision=decision).count() == 2
+
+
+def test_it_applies_an_edit_whose_if_match_names_the_current_etag(alice_client):
+    decision = published_decision(title="Original")
+    etag = alice_client.get(_detail(decision))["ETag"]
+
+    response = alice_client.patch(_detail(decision), {"title": "New title", "change_kind": "correct", "note": "Typo."},
+                                  format="json", HTTP_IF_MATCH=etag)
+
+    assert response.status_code == 200, response.content
+    assert response["ETag"] != etag
+    assert response["ETag"] == alice_client.get(_detail(decision))["ETag"]
+    decision.refresh_from_db()
+    assert decision.title == "New title"
+
+
+def test_it_answers_412_when_if_match_names_an_etag_that_is_no_longer_current(alice_client):
+    decision = published_decision(title="Original")
+    stale = alice_client.get(_detail(decision))["ETag"]
+    alice_client.patch(_detail(decision), {"title": "First editor's title", "change_kind": "correct", "note": "Typo."},
+                       format="json")
+
+    response = alice_client.put(_detail(decision), {"title": "Second editor's title", "change_kind": "amend",
+                                                    "note": "More."}, format="json", HTTP_IF_MATCH=stale)
+
+    assert response.status_code == 412
+    decision.refresh_from_db()
+    assert decision.title == "First editor's title"
+    assert Change.objects.filter(decision=decision).count() == 2
+
+
+@pytest.mark.parametrize("if_match", ['"not-the-etag"', "W/{etag}", "garbage"])
+def test_it_answers_412_to_an_if_match_that_does_not_strongly_match(alice_client, if_match):
+    draft = DecisionFactory(title="Original")
+    etag = alice_client.get(_detail(draft))["ETag"]
+
+    response = alice_client.patch(_detail(draft), {"title": "New"}, format="json",
+                                  HTTP_IF_MATCH=if_match.format(etag=etag))
+
+    assert response.status_code == 412
+    draft.refresh_from_db()
+    assert draft.title == "Original"
+
+
+def test_it_answers_412_before_looking_at_the_body(alice_client):
+    draft = DecisionFactory()
+
+    response = alice_client.patch(_detail(draft), {"kind": "no-such-kind"}, format="json",
+                                  HTTP_IF_MATCH='"stale"')
+
+    assert response.status_code == 412
+
+
+def test_it_accepts_if_match_star_for_a_decision_that_exists(alice_client):
+    draft = DecisionFactory()
+
+    response = alice_client.patch(_detail(draft), {"title": "New"}, format="json", HTTP_IF_MATCH="*")
+
+    assert response.status_code == 200
+
+
+def test_it_answers_409_to_publishing_a_draft_that_changed_since_it_was_reviewed(alice_client):
+    draft = DecisionFactory()
+    reviewed = draft.version
+    alice_client.patch(_detail(draft), {"title": "Changed after review"}, format="json")
+
+    response = alice_client.post(f"{_detail(draft)}publish/", {"version": reviewed}, format="json")
+
+    assert response.status_code == 409
+    draft.refresh_from_db()
+    assert draft.is_draft
+
+
+@pytest.mark.parametrize("version", [0, -1, 2**31, "two"])
+def test_it_answers_400_naming_a_version_that_cannot_be_one(alice_client, version):
+    draft = DecisionFactory(title="Original")
+
+    response = alice_client.patch(_detail(draft), {"title": "New", "version": version}, format="json")
+
+    assert response.status_code == 400
+    assert "version" in response.json()
+    draft.refresh_from_db()
+    assert draft.title == "Original"
+
+
+# --- integrity and safety of writes ---------------------------------------------------------------
+
+
+def test_it_never_changes_the_slug_of_a_published_decision(alice_client):
+    decision = published_decision(slug="cited-slug")
+
+    response = alice_client.patch(_detail(decision), {"slug": "renamed", "change_kind": "correct", "note": "Rename."},
+                                  format="json")
+
+    assert response.status_code == 200
+    assert response.json()["slug"] == "cited-slug"
+    decision.refresh_from_db()
+    assert decision.slug == "cited-slug"
+    assert Change.objects.filter(decision=decision).count() == 1
+
+
+@pytest.mark.parametrize("url", ["javascript:alert(1)", "ftp://example.gov/letter.pdf", "http:///letter"])
+def test_it_answers_400_naming_the_url_of_a_source_that_is_not_a_web_address(alice_client, payload, url):
+    payload["sources"][0]["url"] = url
+
+    response = alice_client.post(LIST, payload, format="json")
+
+    assert response.status_code == 400
+    assert "url" in response.json()["sources"]["0"]
+    assert not Decision.objects.exists()

@@ -73,7 +73,7 @@ def test_it_shows_a_correction_with_its_note_and_field_diff(client, sample, alic
 
 def test_it_shows_added_and_removed_sources_in_the_diff(client, sample):
     old_url = sample.us_acceptance.sources.get().url
-    decision_update(decision=sample.us_acceptance, change_kind=ChangeKind.AMEND, sources=[{
+    decision_update(decision=sample.us_acceptance, change_kind=ChangeKind.AMEND, note="Official letter.", sources=[{
         "url": "https://www.fda.gov/letter", "title": "Acceptance letter", "publisher": "FDA",
         "grade": SourceGrade.OFFICIAL}], data={})
 

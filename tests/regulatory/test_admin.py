@@ -1,4 +1,5 @@
 import datetime as dt
+import re
 
 import pytest
 from django.urls import reverse
@@ -26,11 +27,13 @@ def _form_data(decision: Decision, **overrides) -> dict:
         "effective_precision": decision.effective_precision,
         "target_on": "", "target_precision": "day", "status": decision.status, "access_programme": "",
         "verified": "on", "verification_note": "", "change_kind": "", "change_note": "",
+        "based_on_version": decision.version,
         "sources-TOTAL_FORMS": "1", "sources-INITIAL_FORMS": "1", "sources-MIN_NUM_FORMS": "1",
         "sources-MAX_NUM_FORMS": "1000",
         "sources-0-id": source.pk, "sources-0-decision": decision.pk, "sources-0-url": source.url,
         "sources-0-grade": source.grade, "sources-0-title": source.title, "sources-0-publisher": source.publisher,
-        "sources-0-published_on": "", "sources-0-published_precision": "day", "sources-0-note": "",
+        "sources-0-published_on": source.published_on.isoformat() if source.published_on else "",
+        "sources-0-published_precision": source.published_precision, "sources-0-note": source.note,
     }
     data.update(overrides)
     return data
@@ -122,12 +125,16 @@ def test_it_retracts_from_the_admin_without_applying_other_edits(editor_client):
     decision = published_decision(title="Original")
     url = reverse("admin:regulatory_decision_change", args=[decision.pk])
 
-    editor_client.post(url, _form_data(decision, title="Ignored", change_kind="retract",
-                                       change_note="Duplicate entry."))
+    confirmation = editor_client.post(url, _form_data(decision, title="Ignored", change_kind="retract",
+                                                      change_note="Duplicate entry."))
+    form = confirmation.context["form"]
+    editor_client.post(reverse("admin:regulatory_decision_retract", args=[decision.pk]),
+                       {"note": form["note"].value(), "version": form["version"].value()})
 
     decision.refresh_from_db()
     assert decision.state == DecisionState.RETRACTED
     assert decision.title == "Original"
+    assert decision.changes.latest("id").note == "Duplicate entry."
 
 
 def test_it_offers_no_delete_for_a_published_decision(editor_client):
@@ -183,3 +190,301 @@ def test_it_does_not_let_a_superuser_delete_a_therapy_in_use(client, django_user
 
     assert response.status_code == 403
     therapy.refresh_from_db()
+
+
+# --- one write path: the admin edits through the services ----------------------------------
+
+
+def test_it_creates_a_draft_with_its_sources_through_the_service(editor_client, alice):
+    jurisdiction, therapy = JurisdictionFactory(code="us"), TherapyFactory()
+    data = {
+        "title": "FDA accepts the NDA", "slug": "us-fda-accepts-the-nda", "jurisdiction": jurisdiction.pk,
+        "regulator": "", "therapies": [therapy.pk], "kind": "acceptance", "summary": "Priority review.",
+        "announced_on": "2024-02-09", "announced_precision": "day", "effective_on": "",
+        "effective_precision": "day", "target_on": "", "target_precision": "day", "status": "",
+        "access_programme": "", "verified": "on", "verification_note": "",
+        "sources-TOTAL_FORMS": "1", "sources-INITIAL_FORMS": "0", "sources-MIN_NUM_FORMS": "1",
+        "sources-MAX_NUM_FORMS": "1000", "sources-0-url": "https://www.fda.gov/nda", "sources-0-grade": "official",
+        "sources-0-title": "NDA", "sources-0-publisher": "FDA", "sources-0-published_on": "",
+        "sources-0-published_precision": "day", "sources-0-note": "",
+    }
+
+    response = editor_client.post(reverse("admin:regulatory_decision_add"), data)
+
+    assert response.status_code == 302, response.context and response.context["adminform"].form.errors
+    decision = Decision.objects.get(slug="us-fda-accepts-the-nda")
+    assert decision.is_draft
+    assert [s.url for s in decision.sources.all()] == ["https://www.fda.gov/nda"]
+    assert [t.pk for t in decision.therapies.all()] == [therapy.pk]
+    assert decision.history.latest().history_user == alice
+    assert not Change.objects.exists()
+
+
+def test_it_moves_the_version_on_when_the_admin_saves(editor_client):
+    decision = published_decision()
+    url = reverse("admin:regulatory_decision_change", args=[decision.pk])
+
+    editor_client.post(url, _form_data(decision, title="Amended", change_kind="amend", change_note="News."))
+
+    assert Decision.objects.get(pk=decision.pk).version == decision.version + 1
+
+
+def test_it_deletes_a_draft_through_the_service(editor_client):
+    draft = DecisionFactory()
+
+    response = editor_client.post(reverse("admin:regulatory_decision_delete", args=[draft.pk]), {"post": "yes"})
+
+    assert response.status_code == 302
+    assert not Decision.objects.filter(pk=draft.pk).exists()
+
+
+# --- integrity of the record ------------------------------------------------------------------
+
+
+def _history_url(decision: Decision, record) -> str:
+    return reverse("admin:regulatory_decision_simple_history", args=[decision.pk, record.history_id])
+
+
+def test_it_refuses_to_roll_a_published_decision_back_to_its_draft_version(editor_client):
+    decision = published_decision()
+    draft_version = decision.history.filter(state=DecisionState.DRAFT).earliest()
+
+    response = editor_client.post(_history_url(decision, draft_version), _form_data(decision))
+
+    assert response.status_code == 405
+    decision.refresh_from_db()
+    assert decision.state == DecisionState.PUBLISHED
+    assert Change.objects.filter(decision=decision).count() == 1
+
+
+def test_it_refuses_to_undo_a_correction_through_the_history(editor_client):
+    decision = published_decision(title="Wrong title")
+    before_correction = decision.history.latest()
+    correct = reverse("admin:regulatory_decision_change", args=[decision.pk])
+    editor_client.post(correct, _form_data(decision, title="Right title", change_kind="correct",
+                                           change_note="Typo."))
+    decision.refresh_from_db()
+
+    response = editor_client.post(_history_url(decision, before_correction),
+                                  _form_data(decision, title="Wrong title"))
+
+    assert response.status_code == 405
+    decision.refresh_from_db()
+    assert (decision.title, decision.state) == ("Right title", DecisionState.CORRECTED)
+    assert Change.objects.filter(decision=decision).count() == 2
+
+
+def test_it_refuses_to_undo_a_retraction_through_the_history(editor_client):
+    from regulatory.services import decision_retract
+
+    decision = published_decision()
+    published_version = decision.history.latest()
+    decision_retract(decision=decision, note="Duplicate.")
+
+    response = editor_client.post(_history_url(decision, published_version), _form_data(decision))
+
+    assert response.status_code == 405
+    decision.refresh_from_db()
+    assert decision.state == DecisionState.RETRACTED
+
+
+def test_it_still_shows_a_past_version_read_only(editor_client):
+    decision = published_decision(title="Shown")
+
+    response = editor_client.get(_history_url(decision, decision.history.latest()))
+
+    assert response.status_code == 200
+    assert "Revert" not in response.content.decode()
+
+
+def test_it_refuses_a_jurisdiction_as_its_own_parent_and_keeps_it_on_the_matrix(editor_client):
+    us = JurisdictionFactory(code="us", name="United States")
+    published_decision(jurisdiction=us)
+    url = reverse("admin:regulatory_jurisdiction_change", args=[us.pk])
+
+    response = editor_client.post(url, {"code": "us", "name": "United States", "parent": us.pk, "position": 1})
+
+    assert response.status_code == 200
+    assert "parent" in response.context["adminform"].form.errors
+    us.refresh_from_db()
+    assert us.parent is None
+    assert "United States" in editor_client.get("/").content.decode()
+
+
+def test_it_refuses_a_cycle_of_jurisdictions_in_the_admin(editor_client):
+    eu = JurisdictionFactory(code="eu", name="European Union")
+    de = JurisdictionFactory(code="de", name="Germany", parent=eu)
+    url = reverse("admin:regulatory_jurisdiction_change", args=[eu.pk])
+
+    response = editor_client.post(url, {"code": "eu", "name": "European Union", "parent": de.pk, "position": 2})
+
+    assert response.status_code == 200
+    assert "eu → de → eu" in str(response.context["adminform"].form.errors["parent"])
+    eu.refresh_from_db()
+    assert eu.parent is None
+
+
+def test_it_keeps_the_slug_of_a_published_decision_fixed_in_the_admin(editor_client):
+    decision = published_decision(slug="cited-slug")
+    url = reverse("admin:regulatory_decision_change", args=[decision.pk])
+
+    page = editor_client.get(url).content.decode()
+    response = editor_client.post(url, _form_data(decision, slug="renamed", change_kind="amend",
+                                                  change_note="Rename."))
+
+    assert 'name="slug"' not in page
+    decision.refresh_from_db()
+    assert decision.slug == "cited-slug"
+    assert Change.objects.filter(decision=decision).count() == 1
+
+
+def test_it_lets_a_draft_change_its_slug_in_the_admin(editor_client):
+    draft = DecisionFactory(slug="first-slug")
+
+    editor_client.post(reverse("admin:regulatory_decision_change", args=[draft.pk]),
+                       _form_data(draft, slug="better-slug"))
+
+    draft.refresh_from_db()
+    assert draft.slug == "better-slug"
+
+
+def test_it_refuses_a_stale_admin_form_with_a_clear_message(editor_client):
+    decision = published_decision(title="Original")
+    opened = Decision.objects.get(pk=decision.pk)
+    url = reverse("admin:regulatory_decision_change", args=[decision.pk])
+    editor_client.post(url, _form_data(decision, title="First editor's title", change_kind="correct",
+                                       change_note="Typo."))
+
+    response = editor_client.post(url, _form_data(opened, summary="Second editor's summary", change_kind="amend",
+                                                  change_note="More detail."))
+
+    assert response.status_code == 200
+    assert "Someone else changed this decision since you opened it; reload" in response.content.decode()
+    decision.refresh_from_db()
+    assert decision.title == "First editor's title"
+    assert decision.summary != "Second editor's summary"
+    assert Change.objects.filter(decision=decision).count() == 2
+
+
+# --- editors' safety ---------------------------------------------------------------------------
+
+
+def test_it_asks_to_confirm_a_retraction_on_a_page_that_says_it_is_permanent(editor_client):
+    decision = published_decision()
+    url = reverse("admin:regulatory_decision_change", args=[decision.pk])
+
+    response = editor_client.post(url, _form_data(decision, change_kind="retract", change_note="Duplicate entry."))
+
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "is permanent" in page
+    assert "Duplicate entry." in page
+    decision.refresh_from_db()
+    assert decision.state == DecisionState.PUBLISHED
+    assert Change.objects.filter(decision=decision).count() == 1
+
+
+def test_it_offers_the_retraction_page_from_a_published_decisions_form(editor_client):
+    decision = published_decision()
+    retract = reverse("admin:regulatory_decision_retract", args=[decision.pk])
+
+    form_page = editor_client.get(reverse("admin:regulatory_decision_change", args=[decision.pk]))
+    confirmation = editor_client.get(retract)
+
+    assert retract in form_page.content.decode()
+    assert confirmation.status_code == 200
+    assert "is permanent" in confirmation.content.decode()
+
+
+def test_it_does_not_retract_without_a_note(editor_client):
+    decision = published_decision()
+
+    response = editor_client.post(reverse("admin:regulatory_decision_retract", args=[decision.pk]),
+                                  {"note": " ", "version": decision.version})
+
+    assert response.status_code == 200
+    assert "note" in response.context["form"].errors
+    decision.refresh_from_db()
+    assert decision.state == DecisionState.PUBLISHED
+
+
+def test_it_refuses_a_retraction_confirmed_on_a_stale_page(editor_client):
+    decision = published_decision()
+    stale = decision.version
+    editor_client.post(reverse("admin:regulatory_decision_change", args=[decision.pk]),
+                       _form_data(decision, title="Amended", change_kind="amend", change_note="News."))
+
+    response = editor_client.post(reverse("admin:regulatory_decision_retract", args=[decision.pk]),
+                                  {"note": "Duplicate.", "version": stale})
+
+    assert "Someone else changed this decision since you opened it" in response.content.decode()
+    decision.refresh_from_db()
+    assert decision.state == DecisionState.AMENDED
+
+
+def test_it_offers_no_retraction_of_a_draft(editor_client):
+    draft = DecisionFactory()
+
+    response = editor_client.post(reverse("admin:regulatory_decision_retract", args=[draft.pk]),
+                                  {"note": "x", "version": draft.version})
+
+    assert response.status_code == 403
+    draft.refresh_from_db()
+    assert draft.is_draft
+
+
+def test_it_publishes_a_draft_from_its_change_form(editor_client, alice):
+    draft = DecisionFactory(title="Draft title")
+    url = reverse("admin:regulatory_decision_change", args=[draft.pk])
+
+    assert 'name="_publish"' in editor_client.get(url).content.decode()
+    response = editor_client.post(url, {**_form_data(draft, title="Final title"), "_publish": "Save and publish"})
+
+    assert response.status_code == 302
+    draft.refresh_from_db()
+    assert (draft.title, draft.state) == ("Final title", DecisionState.PUBLISHED)
+    change = Change.objects.get(decision=draft)
+    assert (change.kind, change.recorded_by, change.diff["title"]) == (ChangeKind.PUBLISH, alice,
+                                                                       [None, "Final title"])
+
+
+def test_it_offers_no_publish_button_on_a_published_decision(editor_client):
+    decision = published_decision()
+
+    page = editor_client.get(reverse("admin:regulatory_decision_change", args=[decision.pk])).content.decode()
+
+    assert 'name="_publish"' not in page
+
+
+def test_it_shows_and_takes_dates_as_iso(editor_client):
+    draft = DecisionFactory(announced_on=dt.date(2024, 2, 9))
+    url = reverse("admin:regulatory_decision_change", args=[draft.pk])
+
+    page = editor_client.get(url).content.decode()
+    response = editor_client.post(url, _form_data(draft, announced_on="09/02/2024"))
+
+    assert 'value="2024-02-09"' in page
+    assert "YYYY-MM-DD" in page
+    assert "announced_on" in response.context["adminform"].form.errors
+    draft.refresh_from_db()
+    assert draft.announced_on == dt.date(2024, 2, 9)
+
+
+def test_it_writes_iso_dates_from_the_admin_calendar(editor_client):
+    # The calendar widget writes dates in the first DATE_INPUT_FORMATS of the JS catalog.
+    catalog = editor_client.get(reverse("admin:jsi18n")).content.decode()
+
+    assert re.search(r'"DATE_INPUT_FORMATS": \[\s*"%Y-%m-%d"', catalog)
+
+
+@pytest.mark.parametrize("url", ["javascript:alert(1)", "ftp://example.gov/letter.pdf", "http:///letter"])
+def test_it_refuses_a_source_url_that_is_not_a_web_address(editor_client, url):
+    draft = DecisionFactory()
+    original = draft.sources.get().url
+
+    response = editor_client.post(reverse("admin:regulatory_decision_change", args=[draft.pk]),
+                                  _form_data(draft, **{"sources-0-url": url}))
+
+    assert response.status_code == 200
+    assert "url" in response.context["inline_admin_formsets"][0].formset.errors[0]
+    assert draft.sources.get().url == original

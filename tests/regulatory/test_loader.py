@@ -4,7 +4,7 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from regulatory.loader import DatasetError, history_load
-from regulatory.models import Change, Decision, Precision
+from regulatory.models import Change, ChangeKind, Decision, Precision
 from regulatory.services import decision_update
 
 pytestmark = pytest.mark.django_db
@@ -87,7 +87,8 @@ def test_it_changes_nothing_when_run_twice(small_file):
 def test_it_never_overwrites_a_field_an_editor_changed(small_file, alice):
     history_load(small_file)
     nda = Decision.objects.get(dataset_key="US-18")
-    decision_update(decision=nda, by=alice, data={"title": "Editor's better title"})
+    decision_update(decision=nda, by=alice, data={"title": "Editor's better title"}, change_kind=ChangeKind.CORRECT,
+                    note="Clearer title.")
     small_file.write_text(SMALL.replace("title: FDA accepts the NDA", "title: Dataset's new title")
                           .replace("summary: Priority review.", "summary: Priority review was granted."))
 

@@ -4,7 +4,15 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
 
-from regulatory.models import Change, ChangeKind, Decision, DecisionState, Status
+from regulatory.errors import (
+    DecisionStateError,
+    EditConflict,
+    EditNeedsKind,
+    EditNeedsKindAndNote,
+    EditNeedsNote,
+    SlugIsFixed,
+)
+from regulatory.models import Change, ChangeKind, Decision, DecisionState, Jurisdiction, Status
 from regulatory.services import (
     decision_delete_draft,
     decision_publish,
@@ -77,7 +85,8 @@ def test_it_records_an_amendment_of_sources():
     decision = published_decision()
     new_source = {"url": "https://www.fda.gov/x", "title": "Letter", "publisher": "FDA", "grade": "official"}
 
-    change = decision_update(decision=decision, data={}, sources=[new_source])
+    change = decision_update(decision=decision, data={}, sources=[new_source], change_kind=ChangeKind.AMEND,
+                             note="Official letter.")
 
     assert change.kind == ChangeKind.AMEND
     assert list(change.diff) == ["sources"]
@@ -87,8 +96,10 @@ def test_it_records_an_amendment_of_sources():
 def test_it_does_not_let_an_edit_remove_every_source_of_a_published_decision():
     decision = published_decision()
 
-    with pytest.raises(ValidationError):
-        decision_update(decision=decision, data={}, sources=[])
+    with pytest.raises(ValidationError) as exc:
+        decision_update(decision=decision, data={}, sources=[], change_kind=ChangeKind.AMEND, note="Removed.")
+
+    assert "sources" in exc.value.message_dict
 
     assert decision.sources.count() == 1
 
@@ -204,3 +215,218 @@ def test_it_judges_lateness_from_the_end_of_a_month_precision_announcement(time_
     decision = published_decision(announced_on=dt.date(2024, 8, 1), announced_precision=Precision.MONTH)
 
     assert decision.changes.get().late_reported is False
+
+
+# --- the rules of an edit, owned by the services ------------------------------------
+
+
+def test_it_refuses_an_edit_of_a_published_decision_without_kind_or_note_and_writes_nothing():
+    decision = published_decision(title="Old title")
+
+    with pytest.raises(EditNeedsKindAndNote) as exc:
+        decision_update(decision=decision, data={"title": "New title"})
+
+    # One error naming both fields, catchable as either.
+    assert isinstance(exc.value, EditNeedsKind) and isinstance(exc.value, EditNeedsNote)
+    assert set(exc.value.message_dict) == {"change_kind", "note"}
+    decision.refresh_from_db()
+    assert (decision.title, decision.state) == ("Old title", DecisionState.PUBLISHED)
+    assert Change.objects.filter(decision=decision).count() == 1
+
+
+def test_it_refuses_a_correction_without_a_public_note():
+    decision = published_decision(title="Old title")
+
+    with pytest.raises(EditNeedsNote) as exc:
+        decision_update(decision=decision, data={"title": "New title"}, change_kind=ChangeKind.CORRECT, note="  ")
+
+    assert not isinstance(exc.value, EditNeedsKind)
+    assert set(exc.value.message_dict) == {"note"}
+    decision.refresh_from_db()
+    assert decision.title == "Old title"
+
+
+def test_it_refuses_an_edit_recorded_as_anything_but_an_amendment_or_a_correction():
+    decision = published_decision()
+
+    with pytest.raises(EditNeedsKind) as exc:
+        decision_update(decision=decision, data={"title": "New title"}, change_kind=ChangeKind.RETRACT,
+                        note="Meant to retract.")
+
+    assert set(exc.value.message_dict) == {"change_kind"}
+    decision.refresh_from_db()
+    assert decision.state == DecisionState.PUBLISHED
+
+
+def test_it_refuses_sources_only_edits_of_a_published_decision_without_kind_and_note():
+    decision = published_decision()
+    new_source = {"url": "https://www.fda.gov/x", "title": "Letter", "publisher": "FDA", "grade": "official"}
+
+    with pytest.raises(EditNeedsKind):
+        decision_update(decision=decision, data={}, sources=[new_source])
+
+    assert decision.sources.get().url != "https://www.fda.gov/x"
+
+
+def test_it_asks_nothing_of_an_edit_that_changes_nothing():
+    decision = published_decision()
+
+    change = decision_update(decision=decision, data={"title": decision.title})
+
+    assert change is None
+    assert Change.objects.filter(decision=decision).count() == 1
+
+
+def test_it_raises_a_state_error_for_an_edit_of_a_retracted_decision():
+    decision = published_decision(title="Old title")
+    decision_retract(decision=decision, note="Duplicate.")
+
+    with pytest.raises(DecisionStateError):
+        decision_update(decision=decision, data={"title": "New"}, change_kind=ChangeKind.AMEND, note="n")
+
+    decision.refresh_from_db()
+    assert decision.title == "Old title"
+
+
+def test_it_raises_state_errors_for_publishing_twice_retracting_a_draft_and_deleting_a_published_decision():
+    published, draft = published_decision(), DecisionFactory()
+
+    with pytest.raises(DecisionStateError):
+        decision_publish(decision=published)
+    with pytest.raises(DecisionStateError):
+        decision_retract(decision=draft, note="Never published.")
+    with pytest.raises(DecisionStateError):
+        decision_delete_draft(decision=published)
+
+    draft.refresh_from_db()
+    assert draft.is_draft
+    assert Change.objects.filter(decision=published).count() == 1
+
+
+# --- versions: every write moves it on, a stale one is refused --------------------------
+
+
+def test_it_moves_the_version_on_with_every_write():
+    decision = DecisionFactory()
+    versions = [decision.version]
+
+    decision_update(decision=decision, data={"title": "Draft title"}, version=versions[-1])
+    versions.append(Decision.objects.get(pk=decision.pk).version)
+    decision_publish(decision=decision, version=versions[-1])
+    versions.append(Decision.objects.get(pk=decision.pk).version)
+    decision_update(decision=decision, data={"title": "Amended"}, change_kind=ChangeKind.AMEND, note="News.",
+                    version=versions[-1])
+    versions.append(Decision.objects.get(pk=decision.pk).version)
+    decision_retract(decision=decision, note="Wrong.", version=versions[-1])
+    versions.append(Decision.objects.get(pk=decision.pk).version)
+
+    assert versions == [1, 2, 3, 4, 5]
+
+
+def test_it_refuses_an_edit_based_on_a_version_someone_else_has_changed(alice):
+    decision = published_decision(title="Original")
+    opened_at = decision.version
+    decision_update(decision=decision, by=alice, data={"title": "Alice's title"}, change_kind=ChangeKind.CORRECT,
+                    note="Typo.", version=opened_at)
+
+    with pytest.raises(EditConflict) as exc:
+        decision_update(decision=decision, data={"summary": "Bob's summary"}, change_kind=ChangeKind.AMEND,
+                        note="More detail.", version=opened_at)
+
+    assert (exc.value.expected, exc.value.current) == (opened_at, opened_at + 1)
+    assert "Someone else changed this decision since you opened it" in exc.value.messages[0]
+    decision.refresh_from_db()
+    assert decision.title == "Alice's title"
+    assert decision.summary != "Bob's summary"
+    assert Change.objects.filter(decision=decision).count() == 2
+
+
+def test_it_refuses_a_stale_retraction_and_a_stale_publish():
+    live, draft = published_decision(), DecisionFactory()
+    stale_live, stale_draft = live.version, draft.version
+    decision_update(decision=live, data={"title": "Moved on"}, change_kind=ChangeKind.AMEND, note="News.")
+    decision_update(decision=draft, data={"title": "Moved on"})
+
+    with pytest.raises(EditConflict):
+        decision_retract(decision=live, note="Wrong.", version=stale_live)
+    with pytest.raises(EditConflict):
+        decision_publish(decision=draft, version=stale_draft)
+
+    live.refresh_from_db()
+    draft.refresh_from_db()
+    assert (live.state, draft.state) == (DecisionState.AMENDED, DecisionState.DRAFT)
+
+
+# --- slugs, sources, jurisdictions ---------------------------------------------------------
+
+
+def test_it_lets_a_draft_change_its_slug_but_never_a_published_decision():
+    draft, live = DecisionFactory(slug="draft-slug"), published_decision(slug="cited-slug")
+
+    decision_update(decision=draft, data={}, slug="better-slug")
+    with pytest.raises(SlugIsFixed) as exc:
+        decision_update(decision=live, data={}, slug="other-slug", change_kind=ChangeKind.CORRECT, note="Rename.")
+
+    assert "slug" in exc.value.message_dict
+    draft.refresh_from_db()
+    live.refresh_from_db()
+    assert (draft.slug, live.slug) == ("better-slug", "cited-slug")
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="the slug trigger is PostgreSQL's")
+def test_it_rejects_a_slug_change_of_a_published_decision_in_the_schema():
+    live = published_decision(slug="cited-slug")
+
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Decision.objects.filter(pk=live.pk).update(slug="renamed")
+
+    assert Decision.objects.get(pk=live.pk).slug == "cited-slug"
+
+
+@pytest.mark.parametrize("url", ["javascript:alert(1)", "ftp://example.gov/letter.pdf", "http:///letter",
+                                 "data:text/html,hi"])
+def test_it_refuses_a_source_url_that_is_not_a_web_address_with_a_host(url):
+    decision = DecisionFactory()
+    source = {"url": url, "title": "Letter", "publisher": "FDA", "grade": "official"}
+
+    with pytest.raises(ValidationError) as exc:
+        decision_update(decision=decision, data={}, sources=[source])
+
+    assert "url" in exc.value.message_dict
+    assert decision.sources.get().url.startswith("https://")
+
+
+def test_it_keeps_the_row_of_a_source_whose_url_stays():
+    decision = published_decision()
+    source = decision.sources.get()
+    edited = {"url": source.url, "title": "Clearer title", "publisher": source.publisher, "grade": source.grade}
+
+    change = decision_update(decision=decision, data={}, sources=[edited], change_kind=ChangeKind.CORRECT,
+                             note="Title of the source.")
+
+    assert decision.sources.get().pk == source.pk
+    assert decision.sources.get().title == "Clearer title"
+    assert list(change.diff) == ["sources"]
+
+
+def test_it_refuses_a_jurisdiction_as_its_own_parent():
+    us = JurisdictionFactory(code="us")
+    us.parent = us
+
+    with pytest.raises(ValidationError) as exc:
+        us.full_clean()
+
+    assert "parent" in exc.value.message_dict
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Jurisdiction.objects.filter(pk=us.pk).update(parent=us)
+
+
+def test_it_refuses_a_cycle_of_parents():
+    eu = JurisdictionFactory(code="eu")
+    de = JurisdictionFactory(code="de", parent=eu)
+    eu.parent = de
+
+    with pytest.raises(ValidationError) as exc:
+        eu.full_clean()
+
+    assert "eu → de → eu" in exc.value.message_dict["parent"][0]

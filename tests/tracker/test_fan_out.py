@@ -132,7 +132,7 @@ def test_it_reaches_followers_of_a_jurisdiction_an_amendment_moved_away_from(us,
     decision = published_decision(jurisdiction=au)
 
     change = decision_update(decision=decision, data={"jurisdiction": us, "regulator": None},
-                             change_kind=ChangeKind.CORRECT)
+                             change_kind=ChangeKind.CORRECT, note="Wrong jurisdiction.")
     _fan_out_all(change.pk)
 
     assert _recipients(change.pk) == {"carol@example.org"}
