@@ -287,7 +287,7 @@ def _route_state(programme, as_of: dt.date) -> str:
         return RouteState.CLOSED
     if programme.known_until and as_of > _period_end(programme.known_until, programme.known_until_precision):
         return RouteState.UNKNOWN_AFTER
-    if programme.state == ProgrammeState.CLOSED:
+    if programme.state == ProgrammeState.CLOSED and programme.closed_on is None:
         return RouteState.CLOSED_DATE_UNKNOWN
     if programme.state == ProgrammeState.PLANNED:
         return RouteState.PLANNED
@@ -526,15 +526,26 @@ def decision_latest_recorded_at():
     return Subquery(Change.objects.filter(decision=OuterRef("pk")).order_by("-id").values("recorded_at")[:1])
 
 
+def decision_latest_is_import():
+    """An expression: whether the decision's latest Change came from a load of
+    the historical dataset (then it is history, dated by its announcement)."""
+    from django.db.models import OuterRef, Subquery
+
+    from regulatory.models import Change
+
+    return Subquery(Change.objects.filter(decision=OuterRef("pk")).order_by("-id").values("is_import")[:1])
+
+
 def decision_list_api(*, include_drafts: bool = False) -> QuerySet[Decision]:
     """Decisions as the API, the feeds and the CSV export show them, newest
     announcement first (id breaks ties, so pages are stable), each annotated
-    with `recorded_at`. Drafts only for editors."""
+    with `recorded_at` and `imported` (its latest change was a dataset load).
+    Drafts only for editors."""
     base = Decision.objects.all() if include_drafts else Decision.objects.filter(state__in=PUBLIC_STATES)
     return (
         base.select_related("jurisdiction", "regulator", "access_programme")
         .prefetch_related("therapies", "sources")
-        .annotate(recorded_at=decision_latest_recorded_at())
+        .annotate(recorded_at=decision_latest_recorded_at(), imported=decision_latest_is_import())
         .order_by("-announced_on", "-id")
     )
 
@@ -571,11 +582,18 @@ def decision_list_search(queryset: QuerySet[Decision], *, text: str) -> QuerySet
 def decision_list_feed(queryset: QuerySet[Decision] | None = None, *, limit: int = 100) -> list[Decision]:
     """Public decisions for the Atom feed (from `queryset`, a filtered
     `decision_list_api()`), most recently recorded first, at most `limit`."""
-    from django.db.models import F
+    from django.db.models import Case, DateTimeField, F, When
+    from django.db.models.functions import Cast
 
     if queryset is None:
         queryset = decision_list_api()
-    return list(queryset.order_by(F("recorded_at").desc(nulls_last=True), "-id")[:limit])
+    # An imported entry is history: it sorts (and is dated) by its
+    # announcement, not by the minute the dataset was loaded.
+    queryset = queryset.annotate(feed_at=Case(
+        When(imported=True, then=Cast("announced_on", DateTimeField())),
+        default=F("recorded_at"), output_field=DateTimeField(),
+    ))
+    return list(queryset.order_by(F("feed_at").desc(nulls_last=True), "-id")[:limit])
 
 
 @dataclass(frozen=True)
