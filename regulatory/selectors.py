@@ -640,11 +640,15 @@ def _not_yet_past(field: str, today: dt.date):
 
 
 def upcoming_dates(*, today: dt.date, jurisdiction_ids: Iterable[int] | None = None,
-                   therapy_ids: Iterable[int] | None = None) -> list[UpcomingDate]:
-    """Future effective and target dates of live decisions, soonest first."""
+                   therapy_ids: Iterable[int] | None = None, announced_by: dt.date | None = None) -> list[UpcomingDate]:
+    """Future effective and target dates of live decisions, soonest first.
+    With `announced_by`, only decisions announced by then (what was coming
+    up as seen on a past date)."""
     queryset = decision_list_api().filter(state__in=LIVE_STATES).filter(
         _not_yet_past("effective", today) | _not_yet_past("target", today)
     )
+    if announced_by is not None:
+        queryset = queryset.filter(announced_on__lte=announced_by)
     if jurisdiction_ids is not None:
         queryset = queryset.filter(jurisdiction_id__in=list(jurisdiction_ids))
     if therapy_ids is not None:
