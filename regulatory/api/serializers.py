@@ -44,6 +44,11 @@ class BlankChoiceField(serializers.ChoiceField):
     def to_representation(self, value: str | None) -> str | None:
         return value or None
 
+    def run_validation(self, data: Any = serializers.empty) -> Any:
+        if data is None:  # null is stored as "" (the field is not nullable)
+            return ""
+        return super().run_validation(data)
+
     def to_internal_value(self, data: Any) -> str:
         if data in (None, ""):
             return ""
