@@ -13,6 +13,9 @@ from regulatory.models import (
     DecisionState,
     Jurisdiction,
     Precision,
+    ProgrammeSource,
+    Regulator,
+    Source,
     Therapy,
 )
 from regulatory.selectors import status_for, status_matrix
@@ -135,11 +138,24 @@ def test_it_keeps_every_effective_date_on_or_after_the_announcement(dataset):
 # --- date precision -------------------------------------------------------------
 
 
-def test_it_keeps_the_us_breakthrough_designation_at_month_precision(dataset):
+def test_it_dates_the_us_breakthrough_designation_to_its_grant_not_its_announcement(dataset):
     btd = _decision("US-10")
     assert btd.kind == "designation"
-    assert (btd.announced_on, btd.announced_precision) == (dt.date(2017, 8, 1), Precision.MONTH)
-    assert btd.announced_display == "Aug 2017"
+    assert (btd.announced_on, btd.announced_precision) == (dt.date(2017, 8, 16), Precision.DAY)
+    assert "26 Aug" in btd.verification_note or "26 August" in btd.summary
+
+
+def test_it_records_the_spa_agreement_as_a_separate_earlier_event(dataset):
+    spa = _decision("A3")
+    assert spa.announced_on == dt.date(2017, 7, 28)
+    assert spa.announced_on < _decision("US-10").announced_on
+    assert "Special Protocol Assessment" not in _decision("US-10").title
+
+
+def test_it_keeps_month_precision_where_sources_disagree_on_the_day(dataset):
+    report = _decision("UK-2")
+    assert (report.announced_on, report.announced_precision) == (dt.date(2023, 8, 1), Precision.MONTH)
+    assert _decision("CZ-3").announced_precision == Precision.MONTH
 
 
 def test_it_keeps_month_precision_for_the_first_australian_final_decision(dataset):
@@ -156,28 +172,35 @@ def test_it_keeps_year_precision_where_only_the_year_is_known(dataset):
 # --- verification -----------------------------------------------------------------
 
 
-@pytest.mark.parametrize("key", ["US-5", "US-13", "US-15", "US-32", "AU-5", "UK-1"])
+@pytest.mark.parametrize("key", ["US-13", "US-15", "AU-5"])
 def test_it_marks_rows_with_a_detail_from_memory_as_unverified(dataset, key):
     decision = _decision(key)
     assert decision.verified is False
     assert decision.verification_note
 
 
-@pytest.mark.parametrize("key", ["CA-6"])
+@pytest.mark.parametrize("key", ["US-42B", "US-3"])
 def test_it_marks_weakly_sourced_rows_as_unverified(dataset, key):
     decision = _decision(key)
     assert decision.verified is False
     assert decision.verification_note
 
 
+@pytest.mark.parametrize("key", ["US-5", "US-32", "UK-1", "CA-6", "CZ-4"])
+def test_it_verifies_rows_the_december_2026_audit_confirmed(dataset, key):
+    assert _decision(key).verified is True
+
+
 def test_it_leaves_out_weak_rows_it_could_not_support(dataset):
     assert not Decision.objects.filter(dataset_key__in=["AU-13"]).exists()
 
 
-def test_it_stores_both_advisory_committee_votes(dataset):
+def test_it_words_both_advisory_committee_votes_as_the_questions_were_put(dataset):
     vote = _decision("US-20")
     assert vote.kind == "advisory_vote"
-    assert "2 to 9" in vote.summary and "1 to 10" in vote.summary
+    assert "the data show the treatment is effective" in vote.summary and "2 yes, 9 no" in vote.summary
+    assert "benefits outweigh its risks" in vote.summary and "1 yes, 10 no" in vote.summary
+    assert "had not been shown effective" not in vote.summary
 
 
 # --- other jurisdictions ---------------------------------------------------------
@@ -223,7 +246,8 @@ def test_it_dates_the_ema_workshop_to_april_2024(dataset):
 
 
 def test_it_records_the_ema_depression_guideline_coming_into_force(dataset):
-    assert _decision("EU-7").announced_precision == Precision.MONTH
+    adoption = _decision("EU-7")
+    assert (adoption.announced_precision, adoption.effective_on) == (Precision.MONTH, None)
     assert _decision("EU-10").effective_on == dt.date(2025, 9, 30)
 
 
@@ -240,3 +264,196 @@ def test_it_loads_the_access_programmes_by_jurisdiction(dataset):
     } <= slugs
     expanded = AccessProgramme.objects.get(slug="us-mdma-expanded-access")
     assert (expanded.opened_on, expanded.state) == (dt.date(2019, 12, 20), "closed")
+
+
+# --- the December 2026 audit (section 14 of the reference facts) -----------------
+
+LOW_AUTHORITY_HOSTS = (
+    "dev.funandflip.com", "newsblogging.net", "git.livingip.xyz", "thehappybroadcast.com",
+    "tokersguide.com", "growcola.com", "weedman.ai", "bfweb.us",
+)
+NEVER_READ_URLS = (
+    "time.com/7295413", "honisoit.com", "ir.compasspathways.com",
+)
+RIGHT_TO_TRY_ROWS = ["US-33", "US-37", "US-38", "US-45", "US-46"]
+
+
+def test_it_dates_the_mdma_final_rule_and_the_court_remand(dataset):
+    final = _decision("US-4")
+    assert (final.announced_on, final.effective_on) == (dt.date(1986, 10, 14), dt.date(1986, 11, 13))
+    remand = _decision("A5")
+    assert remand.announced_on == dt.date(1987, 9, 18)
+    assert remand.jurisdiction.code == "us"
+    reissue = _decision("US-5")
+    assert (reissue.announced_on, reissue.effective_on) == (dt.date(1988, 2, 22), dt.date(1988, 3, 23))
+
+
+@pytest.mark.parametrize("key", ["A5", "US-5"])
+def test_it_sets_no_status_from_the_vacatur_or_the_reissued_order(dataset, key):
+    # Whether MDMA was uncontrolled between vacatur and re-issue is still to check.
+    assert _decision(key).status == ""
+
+
+def test_it_dates_the_controlled_substances_act_to_signature_and_entry_into_force(dataset):
+    csa = _decision("US-32")
+    assert (csa.announced_on, csa.announced_precision) == (dt.date(1970, 10, 27), Precision.DAY)
+    assert (csa.effective_on, csa.effective_precision) == (dt.date(1971, 5, 1), Precision.DAY)
+
+
+def test_it_separates_the_first_priority_vouchers_from_the_weak_shortlist_report(dataset):
+    named = _decision("US-42")
+    assert named.announced_on == dt.date(2025, 10, 16)
+    assert named.verified is True
+    report = _decision("US-42B")
+    assert (report.announced_on, report.announced_precision) == (dt.date(2026, 2, 1), Precision.MONTH)
+    assert report.verified is False
+
+
+def test_it_dates_the_czech_legislative_steps(dataset):
+    assert _decision("CZ-1").announced_on == dt.date(2025, 5, 30)
+    assert _decision("CZ-2").announced_on == dt.date(2025, 7, 3)
+    signature = _decision("CZ-3")
+    assert (signature.announced_on, signature.announced_precision) == (dt.date(2025, 7, 1), Precision.MONTH)
+
+
+def test_it_gives_the_czech_cap_in_milligrams(dataset):
+    assert "75 mg a month" in _decision("CZ-4").summary
+    assert "75 mg a month" in AccessProgramme.objects.get(slug="cz-magistral-psilocybin").capacity
+    assert "grams" not in _decision("CZ-4").summary
+
+
+@pytest.mark.parametrize(("key", "day"), [
+    ("US-40", dt.date(2025, 6, 23)), ("CA-3", dt.date(2020, 12, 11)), ("CA-6", dt.date(2023, 1, 16)),
+    ("A7", dt.date(2025, 7, 24)), ("A10", dt.date(2025, 4, 7)), ("A11", dt.date(2026, 6, 23)),
+])
+def test_it_dates_corrected_and_added_rows_to_the_day(dataset, key, day):
+    decision = _decision(key)
+    assert (decision.announced_on, decision.announced_precision) == (day, Precision.DAY)
+
+
+@pytest.mark.parametrize("key", ["CA-5", "NZ-1"])
+def test_it_records_single_prescriber_authorisations_as_access_not_approval(dataset, key):
+    assert _decision(key).kind != "approval"
+
+
+def test_it_does_not_call_a_petition_a_scheduling_change(dataset):
+    assert _decision("US-44").kind != "scheduling"
+
+
+@pytest.mark.parametrize("key", RIGHT_TO_TRY_ROWS)
+def test_it_includes_end_of_life_psilocybin_in_the_right_to_try_rows(dataset, key):
+    assert _decision(key).therapies.filter(slug="psilocybin-eol").exists()
+
+
+def test_it_dates_the_priority_voucher_pilot_and_says_it_is_no_access_route(dataset):
+    pilot = AccessProgramme.objects.get(slug="us-commissioners-national-priority-voucher")
+    assert (pilot.opened_on, pilot.opened_precision) == (dt.date(2025, 6, 17), Precision.DAY)
+    assert "not a patient access route" in pilot.summary
+
+
+def test_it_names_the_new_zealand_legal_basis(dataset):
+    route = AccessProgramme.objects.get(slug="nz-approval-unapproved-controlled-medicine")
+    assert "regulation 22 of the Misuse of Drugs Regulations 1977" in route.summary
+    assert route.sources.filter(url__startswith="https://www.medsafe.govt.nz/").exists()
+
+
+def test_it_names_the_german_legal_basis_and_the_primary_source(dataset):
+    for row in (_decision("DE-1"), AccessProgramme.objects.get(slug="de-psilocybin-compassionate-use")):
+        assert "§ 21 Abs. 2 AMG" in row.summary
+        assert row.sources.filter(url__contains="zi-mannheim.de").exists()
+
+
+def test_it_records_uk_psilocybin_as_a_standing_status_not_a_2025_change(dataset):
+    answer = _decision("UK-1")
+    assert answer.status == ""
+    assert answer.sources.filter(url__startswith="https://hansard.parliament.uk/", grade="official").exists()
+
+
+@pytest.mark.parametrize("key", ["AU-8", "AU-9"])
+def test_it_cites_the_tga_itself_for_the_australian_rescheduling(dataset, key):
+    assert _decision(key).sources.filter(url__contains="tga.gov.au", grade="official").exists()
+
+
+@pytest.mark.parametrize(("key", "host"), [
+    ("US-37", "fda.gov"), ("US-19", "regulations.justia.com"), ("NZ-1", "miragenews.com"),
+    ("US-46", "govinfo.gov"), ("CA-6", "alberta.ca"),
+])
+def test_it_cites_an_official_document_beside_secondary_reports(dataset, key, host):
+    assert _decision(key).sources.filter(url__contains=host).exists()
+
+
+def test_it_cites_no_page_that_was_never_read(dataset):
+    for fragment in NEVER_READ_URLS:
+        assert not Source.objects.filter(url__contains=fragment).exists(), fragment
+        assert not ProgrammeSource.objects.filter(url__contains=fragment).exists(), fragment
+
+
+def test_it_never_rests_a_verified_fact_on_a_low_authority_repost_alone(dataset):
+    rows = [*Decision.objects.prefetch_related("sources"), *AccessProgramme.objects.prefetch_related("sources")]
+    checked = 0
+    for row in rows:
+        urls = [s.url for s in row.sources.all()]
+        weak = [u for u in urls if any(host in u for host in LOW_AUTHORITY_HOSTS)]
+        if weak:
+            checked += 1
+            better = [u for u in urls if u not in weak]
+            assert better or not row.verified, getattr(row, "dataset_key", row)
+    assert checked >= 6
+
+
+# --- US states and their programmes -------------------------------------------------
+
+
+def test_it_nests_us_states_under_the_us(dataset):
+    for code in ("us-nm", "us-or", "us-co"):
+        assert Jurisdiction.objects.get(code=code).parent.code == "us"
+    assert Regulator.objects.get(code="nm-doh").jurisdiction.code == "us-nm"
+    assert Regulator.objects.get(code="oha").jurisdiction.code == "us-or"
+    assert Regulator.objects.get(code="co-natural-medicine").jurisdiction.code == "us-co"
+
+
+@pytest.mark.parametrize("code", ["us-or", "us-co"])
+def test_it_never_records_adult_use_programmes_as_a_therapys_approval(dataset, code):
+    decisions = Decision.objects.filter(jurisdiction__code=code)
+    assert decisions.count() == 2
+    assert not decisions.filter(kind="approval").exists()
+    assert set(decisions.values_list("status", flat=True)) == {""}
+    programme = AccessProgramme.objects.get(jurisdiction__code=code)
+    assert "adult use" in programme.name
+    assert "not an approval of any therapy" in programme.summary
+
+
+def test_it_records_the_new_mexico_programme_as_planned_with_its_deadline(dataset):
+    programme = AccessProgramme.objects.get(slug="us-nm-medical-psilocybin")
+    assert (programme.state, programme.opened_on) == ("planned", None)
+    act = _decision("A10")
+    assert act.target_on == dt.date(2027, 12, 31)
+    assert act.access_programme == programme
+
+
+def test_it_leaves_out_the_texas_ibogaine_consortium(dataset):
+    # A12 is context only: ibogaine is not a tracked therapy.
+    assert not Decision.objects.filter(dataset_key="A12").exists()
+    assert not Jurisdiction.objects.filter(code="us-tx").exists()
+
+
+# --- nothing from the "still to check" list (14.5) ---------------------------------
+
+
+def test_it_ships_nothing_announced_after_the_sources_thin_out(dataset):
+    # The stored pages thin out after July 2026; nothing from August to November
+    # 2026 could be confirmed, so nothing later than the German programme's
+    # listed end may appear as fact.
+    assert not Decision.objects.filter(announced_on__gt=dt.date(2026, 7, 11)).exists()
+
+
+@pytest.mark.parametrize("phrase", [
+    "uAspire", "Resilient", "rolling NDA completed", "pilot started", "first patients treated",
+])
+def test_it_ships_no_still_to_check_item_as_fact(dataset, phrase):
+    assert not Decision.objects.filter(title__icontains=phrase).exists()
+    assert not Decision.objects.filter(summary__icontains=phrase).exists()
+
+
+def test_it_leaves_out_the_undated_tga_authorised_prescriber_review(dataset):
+    assert not Decision.objects.filter(dataset_key="AU-14").exists()
