@@ -153,8 +153,8 @@ class DecisionAdmin(SimpleHistoryAdmin):
     form = DecisionAdminForm
     inlines = [SourceInline]
     actions = [publish_selected]
-    list_display = ("title", "jurisdiction", "kind", "announced_display", "status", "state", "verified")
-    list_filter = ("state", "kind", "status", "jurisdiction", "therapies", "verified")
+    list_display = ("title", "jurisdiction", "kind", "announced_display", "control", "approval_stage", "state", "verified")
+    list_filter = ("state", "kind", "control", "approval_stage", "jurisdiction", "therapies", "verified")
     search_fields = ("title", "summary", "slug", "sources__url", "sources__publisher", "dataset_key")
     date_hierarchy = "announced_on"
     autocomplete_fields = ("regulator", "access_programme")
@@ -166,7 +166,7 @@ class DecisionAdmin(SimpleHistoryAdmin):
         ("Dates (each with the precision it is known to)", {"fields": (
             ("announced_on", "announced_precision"), ("effective_on", "effective_precision"),
             ("target_on", "target_precision"))}),
-        ("Effect", {"fields": ("status", "access_programme")}),
+        ("Effect", {"fields": ("substance", "control", "control_instrument", "approval_stage", "access_programme")}),
         ("Verification", {"fields": ("verified", "verification_note")}),
         ("Record", {"fields": ("state", "published_at", "dataset_key", "created_at", "updated_at")}),
         ("Editing a published decision", {"fields": ("change_kind", "change_note")}),

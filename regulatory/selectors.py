@@ -94,12 +94,21 @@ class RecordVersion:
 
 
 def _versioned_models() -> list:
-    from regulatory.models import AccessProgramme, ProgrammeSource, Regulator, Source
+    from regulatory.models import (
+        AccessProgramme,
+        BaselineSource,
+        ControlBaseline,
+        DatasetRelease,
+        ProgrammeSource,
+        Regulator,
+        Source,
+    )
 
     # Every save and delete of these writes a simple_history row, so the
     # highest history id changes whenever a draft, a source or a reference
     # row changes; publishes, amendments and retractions also append a Change.
-    return [Decision, Source, Jurisdiction, Regulator, Therapy, AccessProgramme, ProgrammeSource]
+    return [Decision, Source, Jurisdiction, Regulator, Therapy, AccessProgramme, ProgrammeSource,
+            ControlBaseline, BaselineSource, DatasetRelease]
 
 
 @functools.cache

@@ -9,6 +9,9 @@ import pytest
 
 from regulatory.models import (
     AccessProgramme,
+    BaselineSource,
+    ControlBaseline,
+    DatasetRelease,
     Decision,
     DecisionState,
     Jurisdiction,
@@ -18,20 +21,10 @@ from regulatory.models import (
     Source,
     Therapy,
 )
-from regulatory.selectors import status_for, status_matrix
 
 pytestmark = pytest.mark.django_db
 
 CORPORATE_ROWS = ["US-17", "US-23", "US-24", "US-26", "US-27", "US-29"]
-
-
-def _status(jurisdiction: str, therapy: str, on: str) -> str | None:
-    entry = status_for(
-        jurisdiction=Jurisdiction.objects.get(code=jurisdiction),
-        therapy=Therapy.objects.get(slug=therapy),
-        as_of=dt.date.fromisoformat(on),
-    )
-    return entry.status if entry else None
 
 
 def _decision(key: str) -> Decision:
@@ -82,57 +75,96 @@ def test_it_leaves_out_corporate_rows(dataset):
     assert not Decision.objects.filter(title__icontains="Resilient Pharmaceuticals").exists()
 
 
-# --- the status facts ---------------------------------------------------------
+# --- the three dimensions: control, approval stage, access routes -----------------
 
 
-def test_it_has_us_mdma_ptsd_under_review_after_the_nda_is_accepted(dataset):
-    assert _status("us", "mdma-ptsd", "2024-03-01") == "under_review"
+def test_it_sets_no_single_status_word_anywhere(dataset):
+    # The file's old one-word status is gone: every status-setting row names its
+    # dimension, and a control names its instrument.
+    for decision in Decision.objects.exclude(control=""):
+        assert decision.control_instrument, decision.dataset_key
+        assert decision.effective_on, decision.dataset_key
+    assert not Decision.objects.exclude(approval_stage="").filter(effective_on=None).exists()
 
 
-def test_it_has_us_mdma_ptsd_not_approved_after_the_complete_response_letter(dataset):
-    assert _status("us", "mdma-ptsd", "2024-08-10") == "not_approved"
-    assert _status("us", "mdma-ptsd", "2026-06-01") == "not_approved"
+def test_it_has_us_mdma_ptsd_under_review_then_not_approved(dataset):
+    acceptance, refusal = _decision("US-18"), _decision("US-21")
+    assert (acceptance.approval_stage, acceptance.effective_on) == ("under_review", dt.date(2024, 2, 9))
+    assert (refusal.approval_stage, refusal.effective_on) == ("not_approved", dt.date(2024, 8, 9))
 
 
-def test_it_records_the_pdufa_target_date_on_the_nda_acceptance(dataset):
-    acceptance = _decision("US-18")
-    assert acceptance.kind == "acceptance"
-    assert (acceptance.announced_on, acceptance.effective_on) == (dt.date(2024, 2, 9), dt.date(2024, 2, 9))
-    assert (acceptance.target_on, acceptance.target_precision) == (dt.date(2024, 8, 11), Precision.DAY)
+def test_it_makes_us_mdma_ptsd_investigational_from_its_breakthrough_designation(dataset):
+    btd = _decision("US-10")
+    assert (btd.approval_stage, btd.effective_on) == ("investigational", dt.date(2017, 8, 16))
 
 
-@pytest.mark.parametrize("therapy", ["mdma-ptsd", "psilocybin-trd"])
-def test_it_has_australian_restricted_access_only_from_1_july_2023(dataset, therapy):
-    assert _status("au", therapy, "2023-06-30") != "restricted_access"
-    assert _status("au", therapy, "2023-06-30") == "prohibited"
-    assert _status("au", therapy, "2023-07-01") == "restricted_access"
+@pytest.mark.parametrize(("key", "therapy", "day"), [
+    ("US-35", "psilocybin-trd", dt.date(2018, 10, 23)), ("US-36", "psilocybin-mdd", dt.date(2019, 11, 22)),
+])
+def test_it_sets_us_psilocybin_approval_stage_from_its_designations(dataset, key, therapy, day):
+    designation = _decision(key)
+    assert (designation.approval_stage, designation.effective_on) == ("investigational", day)
+    assert list(designation.therapies.values_list("slug", flat=True)) == [therapy]
 
 
-def test_it_announces_the_australian_rescheduling_before_it_takes_effect(dataset):
+def test_it_never_records_a_later_us_psilocybin_stage_than_investigational(dataset):
+    # The rolling NDA for COMP360 was still to be completed (facts 14.5).
+    stages = set(Decision.objects.filter(jurisdiction__code="us", therapies__substance="Psilocybin")
+                 .exclude(approval_stage="").values_list("approval_stage", flat=True))
+    assert stages == {"investigational"}
+
+
+def test_it_controls_us_psilocybin_as_a_substance_from_the_controlled_substances_act(dataset):
+    csa = _decision("US-32")
+    assert (csa.substance, csa.control, csa.effective_on) == ("Psilocybin", "prohibited", dt.date(1971, 5, 1))
+    assert csa.control_instrument.startswith("Schedule I, Controlled Substances Act")
+    assert set(csa.therapies.values_list("slug", flat=True)) == {"psilocybin-trd", "psilocybin-mdd", "psilocybin-eol"}
+
+
+def test_it_records_the_us_mdma_expanded_access_protocol_as_a_capped_closed_route(dataset):
+    protocol = AccessProgramme.objects.get(slug="us-mdma-expanded-access")
+    assert (protocol.kind, protocol.state, protocol.capped) == ("expanded_access", "closed", True)
+    assert (protocol.opened_on, protocol.closed_on) == (dt.date(2019, 12, 20), None)
+    assert "50 patients" in protocol.capacity
+    go_ahead = _decision("US-13")
+    assert (go_ahead.control, go_ahead.approval_stage) == ("", "")
+    assert go_ahead.access_programme == protocol
+
+
+def test_it_moves_australian_mdma_and_psilocybine_to_schedule_8_only_from_1_july_2023(dataset):
     final = _decision("AU-8")
     assert (final.announced_on, final.effective_on) == (dt.date(2023, 2, 3), dt.date(2023, 7, 1))
-    assert final.status == "restricted_access"
+    assert final.control == "medical_use_permitted"
+    assert final.control_instrument.startswith("Schedule 8, Poisons Standard")
+    assert set(final.therapies.values_list("slug", flat=True)) == {"mdma-ptsd", "psilocybin-trd"}
     assert final.access_programme.slug == "au-authorised-prescriber-mdma-psilocybine"
+    assert AccessProgramme.objects.get(slug="au-authorised-prescriber-mdma-psilocybine").opened_on == dt.date(2023, 7, 1)
 
 
-def test_it_keeps_other_australian_uses_prohibited(dataset):
-    assert _status("au", "psilocybin-mdd", "2026-01-01") == "prohibited"
-    assert _status("au", "mdma-mdd", "2026-01-01") == "prohibited"
+def test_it_keeps_other_australian_uses_in_schedule_9(dataset):
+    # No decision permits MDMA or psilocybin for depression: the Schedule 9
+    # baselines stay in force for those therapies.
+    assert not Decision.objects.filter(jurisdiction__code="au", therapies__slug__in=["psilocybin-mdd", "mdma-mdd"]) \
+        .exclude(control="").exists()
+    for substance in ("MDMA", "Psilocybin"):
+        baseline = ControlBaseline.objects.get(jurisdiction__code="au", substance=substance)
+        assert baseline.control == "prohibited" and baseline.instrument.startswith("Schedule 9, Poisons Standard")
 
 
-def test_it_never_records_an_approval_status(dataset):
-    assert not Decision.objects.filter(status="approved").exists()
+def test_it_never_records_an_approval(dataset):
+    assert not Decision.objects.filter(approval_stage="approved").exists()
+    assert not Decision.objects.filter(kind="approval").exists()
 
 
-def test_it_sets_no_status_at_eu_level(dataset):
-    eu = Jurisdiction.objects.get(code="eu")
-    assert status_matrix(as_of=dt.date(2026, 6, 1), jurisdiction_ids=[eu.pk]) == {}
+def test_it_sets_no_dimension_at_eu_level(dataset):
+    eu = Decision.objects.filter(jurisdiction__code="eu")
+    assert eu.exists()
+    assert not eu.exclude(control="", approval_stage="").exists()
 
 
 def test_it_keeps_every_effective_date_on_or_after_the_announcement(dataset):
     for decision in Decision.objects.exclude(effective_on=None):
         assert decision.effective_on >= decision.announced_on, decision.dataset_key
-    assert not Decision.objects.exclude(status="").filter(effective_on=None).exists()
 
 
 # --- date precision -------------------------------------------------------------
@@ -207,37 +239,42 @@ def test_it_words_both_advisory_committee_votes_as_the_questions_were_put(datase
 
 
 def test_it_records_the_swiss_limited_medical_use_programme(dataset):
-    assert _status("ch", "mdma-ptsd", "2020-01-01") == "restricted_access"
-    assert _status("ch", "psilocybin-trd", "2020-01-01") == "restricted_access"
     programme = AccessProgramme.objects.get(slug="ch-limited-medical-use")
     assert (programme.kind, programme.state, programme.regulator.code) == ("limited_medical_use", "open", "bag")
+    assert (programme.opened_on, programme.opened_precision) == (dt.date(2014, 1, 1), Precision.YEAR)
     assert _decision("CH-2").access_programme == programme
 
 
 def test_it_records_the_canadian_special_access_program_reopening(dataset):
-    assert _status("ca", "psilocybin-trd", "2022-01-04") == "prohibited"
-    assert _status("ca", "psilocybin-trd", "2022-01-05") == "restricted_access"
-    assert _status("ca", "mdma-ptsd", "2022-01-05") == "restricted_access"
+    programme = AccessProgramme.objects.get(slug="ca-special-access-program")
+    assert (programme.kind, programme.opened_on) == ("special_access", dt.date(2022, 1, 5))
+    assert {"mdma-ptsd", "psilocybin-trd"} <= set(programme.therapies.values_list("slug", flat=True))
     reopening = _decision("CA-4")
     assert reopening.kind == "access_programme"
-    assert reopening.access_programme.slug == "ca-special-access-program"
+    assert reopening.access_programme == programme
 
 
-def test_it_records_the_german_compassionate_use_programme(dataset):
-    assert _status("de", "psilocybin-trd", "2025-07-10") is None
-    assert _status("de", "psilocybin-trd", "2025-07-11") == "restricted_access"
-    assert _decision("DE-1").access_programme.regulator.code == "bfarm"
+def test_it_records_the_german_programme_as_unknown_after_its_listed_end(dataset):
+    programme = AccessProgramme.objects.get(slug="de-psilocybin-compassionate-use")
+    assert (programme.opened_on, programme.known_until, programme.closed_on) == (
+        dt.date(2025, 7, 11), dt.date(2026, 7, 11), None)
+    assert programme.regulator.code == "bfarm"
+    assert _decision("DE-1").access_programme == programme
 
 
 def test_it_records_czech_medical_psilocybin_from_2026(dataset):
-    assert _status("cz", "psilocybin-trd", "2025-12-31") is None
-    assert _status("cz", "psilocybin-trd", "2026-01-01") == "restricted_access"
+    exception = _decision("CZ-5")
+    assert (exception.control, exception.effective_on) == ("medical_use_permitted", dt.date(2026, 1, 1))
+    assert list(exception.therapies.values_list("slug", flat=True)) == ["psilocybin-trd"]
+    baseline = ControlBaseline.objects.get(jurisdiction__code="cz", substance="Psilocybin")
+    assert (baseline.control, baseline.since_on) == ("prohibited", None)
 
 
-def test_it_dates_the_new_zealand_approval_to_the_ministerial_announcement(dataset):
-    approval = _decision("NZ-1")
-    assert approval.announced_on == dt.date(2025, 6, 18)
-    assert _status("nz", "psilocybin-trd", "2025-06-18") == "restricted_access"
+def test_it_dates_the_new_zealand_authorisation_to_the_ministerial_announcement(dataset):
+    authorisation = _decision("NZ-1")
+    assert authorisation.announced_on == dt.date(2025, 6, 18)
+    route = AccessProgramme.objects.get(slug="nz-approval-unapproved-controlled-medicine")
+    assert (route.kind, route.opened_on) == ("authorised_prescriber", dt.date(2025, 6, 18))
 
 
 def test_it_dates_the_ema_workshop_to_april_2024(dataset):
@@ -260,10 +297,27 @@ def test_it_loads_the_access_programmes_by_jurisdiction(dataset):
         "eu-national-compassionate-use-programmes", "de-psilocybin-compassionate-use",
         "cz-magistral-psilocybin", "ca-special-access-program", "ca-section-56-exemption",
         "ch-limited-medical-use", "nz-approval-unapproved-controlled-medicine",
-        "gb-home-office-schedule-1-licence",
-    } <= slugs
-    expanded = AccessProgramme.objects.get(slug="us-mdma-expanded-access")
-    assert (expanded.opened_on, expanded.state) == (dt.date(2019, 12, 20), "closed")
+        "gb-home-office-schedule-1-licence", "us-nm-medical-psilocybin", "us-or-psilocybin-services",
+        "us-co-natural-medicine", "ch-limited-medical-use-1988-1993",
+    } == slugs
+
+
+@pytest.mark.parametrize(("slug", "kind"), [
+    ("us-commissioners-national-priority-voucher", "review_pathway"),
+    ("au-clinical-trial-schemes", "clinical_trial_scheme"),
+])
+def test_it_marks_programmes_that_give_no_patient_access(dataset, slug, kind):
+    assert AccessProgramme.objects.get(slug=slug).kind == kind
+
+
+@pytest.mark.parametrize("slug", [
+    "us-right-to-try", "au-sas-category-a", "au-sas-category-b", "au-sas-category-c",
+    "eu-compassionate-use-article-83", "eu-national-compassionate-use-programmes", "gb-home-office-schedule-1-licence",
+])
+def test_it_leaves_general_schemes_that_reach_no_psychedelic_out_of_every_cell(dataset, slug):
+    # Neither therapies nor a substance: the programme is general and shows in no cell.
+    programme = AccessProgramme.objects.get(slug=slug)
+    assert (programme.substance, programme.therapies.count()) == ("", 0)
 
 
 # --- the December 2026 audit (section 14 of the reference facts) -----------------
@@ -288,10 +342,19 @@ def test_it_dates_the_mdma_final_rule_and_the_court_remand(dataset):
     assert (reissue.announced_on, reissue.effective_on) == (dt.date(1988, 2, 22), dt.date(1988, 3, 23))
 
 
-@pytest.mark.parametrize("key", ["A5", "US-5"])
-def test_it_sets_no_status_from_the_vacatur_or_the_reissued_order(dataset, key):
+def test_it_sets_no_control_from_the_court_vacatur(dataset):
     # Whether MDMA was uncontrolled between vacatur and re-issue is still to check.
-    assert _decision(key).status == ""
+    vacatur = _decision("A5")
+    assert (vacatur.control, vacatur.approval_stage) == ("", "")
+
+
+@pytest.mark.parametrize(("key", "effective"), [
+    ("US-2", dt.date(1985, 7, 1)), ("US-4", dt.date(1986, 11, 13)), ("US-5", dt.date(1988, 3, 23)),
+])
+def test_it_controls_us_mdma_from_each_schedule_i_instrument(dataset, key, effective):
+    decision = _decision(key)
+    assert (decision.substance, decision.control, decision.effective_on) == ("MDMA", "prohibited", effective)
+    assert decision.control_instrument.startswith("Schedule I, Controlled Substances Act")
 
 
 def test_it_dates_the_controlled_substances_act_to_signature_and_entry_into_force(dataset):
@@ -365,7 +428,7 @@ def test_it_names_the_german_legal_basis_and_the_primary_source(dataset):
 
 def test_it_records_uk_psilocybin_as_a_standing_status_not_a_2025_change(dataset):
     answer = _decision("UK-1")
-    assert answer.status == ""
+    assert (answer.control, answer.approval_stage, answer.effective_on) == ("", "", None)
     assert answer.sources.filter(url__startswith="https://hansard.parliament.uk/", grade="official").exists()
 
 
@@ -417,15 +480,16 @@ def test_it_never_records_adult_use_programmes_as_a_therapys_approval(dataset, c
     decisions = Decision.objects.filter(jurisdiction__code=code)
     assert decisions.count() == 2
     assert not decisions.filter(kind="approval").exists()
-    assert set(decisions.values_list("status", flat=True)) == {""}
+    assert set(decisions.values_list("approval_stage", flat=True)) == {""}
+    assert set(decisions.values_list("control", flat=True)) == {""}
     programme = AccessProgramme.objects.get(jurisdiction__code=code)
-    assert "adult use" in programme.name
+    assert programme.kind == "supervised_adult_use"
     assert "not an approval of any therapy" in programme.summary
 
 
 def test_it_records_the_new_mexico_programme_as_planned_with_its_deadline(dataset):
     programme = AccessProgramme.objects.get(slug="us-nm-medical-psilocybin")
-    assert (programme.state, programme.opened_on) == ("planned", None)
+    assert (programme.kind, programme.state, programme.opened_on) == ("state_medical_programme", "planned", None)
     act = _decision("A10")
     assert act.target_on == dt.date(2027, 12, 31)
     assert act.access_programme == programme
@@ -457,3 +521,123 @@ def test_it_ships_no_still_to_check_item_as_fact(dataset, phrase):
 
 def test_it_leaves_out_the_undated_tga_authorised_prescriber_review(dataset):
     assert not Decision.objects.filter(dataset_key="AU-14").exists()
+
+
+# --- baselines -----------------------------------------------------------------------
+
+BASELINES = {
+    ("us", "Psilocybin"): ("1971-05-01", True), ("us", "MDMA"): ("1985-07-01", True),
+    ("au", "Psilocybin"): (None, True), ("au", "MDMA"): (None, True),
+    ("gb", "Psilocybin"): ("1973-07-01", True), ("gb", "MDMA"): (None, False),
+    ("nz", "Psilocybin"): (None, True), ("cz", "Psilocybin"): (None, True), ("de", "Psilocybin"): (None, False),
+}
+
+
+def test_it_ships_a_baseline_for_every_jurisdiction_and_substance_it_could_source(dataset):
+    shipped = {
+        (b.jurisdiction.code, b.substance): (b.since_on.isoformat() if b.since_on else None, b.verified)
+        for b in ControlBaseline.objects.select_related("jurisdiction")
+    }
+    assert shipped == BASELINES
+
+
+def test_it_gives_every_baseline_a_source_and_an_instrument(dataset):
+    for baseline in ControlBaseline.objects.all():
+        assert baseline.sources.exists(), baseline.dataset_key
+        assert baseline.instrument
+        assert not baseline.verified or baseline.sources.exclude(grade="").exists()
+    assert BaselineSource.objects.count() >= ControlBaseline.objects.count()
+
+
+def test_it_invents_no_baseline_where_none_was_researched(dataset):
+    assert not ControlBaseline.objects.filter(jurisdiction__code__in=["nl", "no", "ch", "ca", "eu"]).exists()
+    assert not ControlBaseline.objects.filter(jurisdiction__parent__code="us").exists()
+
+
+def test_it_dates_australian_schedule_9_only_as_before_the_2020_applications(dataset):
+    for baseline in ControlBaseline.objects.filter(jurisdiction__code="au"):
+        assert (baseline.since_on, baseline.known_before) == (None, dt.date(2020, 7, 1))
+        assert "not found" in baseline.verification_note
+
+
+def test_it_dates_uk_psilocybin_class_a_from_1973_on_an_official_source(dataset):
+    baseline = ControlBaseline.objects.get(jurisdiction__code="gb", substance="Psilocybin")
+    assert baseline.instrument.startswith("Class A, Misuse of Drugs Act 1971")
+    assert baseline.sources.filter(grade="official", url__startswith="https://hansard.parliament.uk/").exists()
+
+
+@pytest.mark.parametrize(("code", "substance"), [("gb", "MDMA"), ("de", "Psilocybin")])
+def test_it_marks_weak_baselines_unverified(dataset, code, substance):
+    baseline = ControlBaseline.objects.get(jurisdiction__code=code, substance=substance)
+    assert baseline.verified is False
+    assert "Weak" in baseline.verification_note
+    assert baseline.since_on is None
+
+
+# --- coverage, review dates, researched dates, dataset version -------------------------
+
+
+def test_it_records_the_dataset_version(dataset):
+    release = DatasetRelease.objects.get()
+    assert release.version == "2026.12.1"
+
+
+def test_it_never_claims_a_review_later_than_the_stored_pages_support(dataset):
+    # The stored pages thin out after July 2026.
+    reviewed = dict(Jurisdiction.objects.values_list("code", "reviewed_to"))
+    assert all(day is None or day <= dt.date(2026, 7, 31) for day in reviewed.values())
+    assert reviewed["de"] == dt.date(2026, 7, 11)
+    assert reviewed["us-or"] == dt.date(2023, 5, 5)
+    assert reviewed["us-co"] == dt.date(2024, 12, 31)
+    assert reviewed["no"] is None
+    assert {code for code, day in reviewed.items() if day} == {
+        "us", "au", "eu", "de", "cz", "nl", "ch", "ca", "nz", "gb", "us-nm", "us-or", "us-co"}
+
+
+def test_it_records_what_each_jurisdiction_covers(dataset):
+    mdma, psilocybin = Therapy.objects.get(slug="mdma-ptsd"), Therapy.objects.get(slug="psilocybin-trd")
+    germany = Jurisdiction.objects.get(code="de")
+    assert germany.covers(psilocybin) and not germany.covers(mdma)
+    netherlands = Jurisdiction.objects.get(code="nl")
+    assert netherlands.covers(mdma) and not netherlands.covers(psilocybin)
+    assert Jurisdiction.objects.get(code="us").covers(mdma)
+
+
+def test_it_dates_each_fact_to_its_research(dataset):
+    audit = _decision("A10")
+    assert (audit.researched_on, audit.researched_precision) == (dt.date(2026, 12, 1), Precision.MONTH)
+    original = _decision("US-18")
+    assert (original.researched_on, original.researched_precision) == (dt.date(2026, 1, 1), Precision.YEAR)
+    for baseline in ControlBaseline.objects.all():
+        assert baseline.researched_precision == Precision.MONTH and baseline.researched_on == dt.date(2026, 12, 1)
+
+
+# --- provenance --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("key", ["US-14", "US-15", "MDD-2"])
+def test_it_grades_journal_articles_as_literature(dataset, key):
+    grades = set(_decision(key).sources.values_list("grade", flat=True))
+    assert "literature" in grades and "official" not in grades
+
+
+@pytest.mark.parametrize("url_part", [
+    "toad.com/drugs/norml", "regulations.justia.com", "openjurist.org", "miragenews.com/nz-psychiatrist",
+    "parallelparliament.co.uk", "crweworld.com",
+])
+def test_it_marks_copies_of_official_documents(dataset, url_part):
+    sources = Source.objects.filter(url__contains=url_part)
+    assert sources.exists()
+    assert set(sources.values_list("grade", "is_copy")) == {("official", True)}
+
+
+def test_it_gives_every_fact_a_source(dataset):
+    assert not Decision.objects.filter(sources__isnull=True).exists()
+    assert not AccessProgramme.objects.filter(sources__isnull=True).exists()
+    assert not ControlBaseline.objects.filter(sources__isnull=True).exists()
+
+
+def test_it_ships_the_counts_the_closing_note_reports(dataset):
+    assert Decision.objects.count() == 91
+    assert ControlBaseline.objects.count() == 9
+    assert AccessProgramme.objects.count() == 21

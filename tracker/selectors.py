@@ -31,8 +31,10 @@ from regulatory.models import (
     ChangeKind,
     Decision,
     DecisionKind,
+    LEGACY_STATUS_LABELS,
+    ApprovalStage,
+    Control,
     Jurisdiction,
-    Status,
     Therapy,
 )
 from tracker.models import (
@@ -303,7 +305,8 @@ CHANGE_KIND_LABELS: dict[str, str] = {
 }
 
 _FIELD_LABELS = {"therapies": "Therapies", "sources": "Sources", "state": "State"}
-_VALUE_LABELS = {"kind": dict(DecisionKind.choices), "status": dict(Status.choices)}
+_VALUE_LABELS = {"kind": dict(DecisionKind.choices), "control": dict(Control.choices),
+                 "approval_stage": dict(ApprovalStage.choices), "status": LEGACY_STATUS_LABELS}
 _MAX_VALUE_LENGTH = 300
 
 
