@@ -8,7 +8,7 @@ import pytest
 import time_machine
 from django.test import override_settings
 
-from regulatory.models import DecisionKind, Precision, SourceGrade, Status
+from regulatory.models import DecisionKind, Precision, SourceGrade
 from regulatory.services import decision_publish, decision_retract, decision_update
 from tests.factories import (
     DecisionFactory,
@@ -31,7 +31,7 @@ def _ids(response) -> list[int]:
 def test_it_returns_a_decision_as_one_object_with_dates_precision_status_and_sources(anon_client):
     decision = DecisionFactory(
         jurisdiction=JurisdictionFactory(code="us"), therapies=[TherapyFactory(slug="mdma-ptsd")],
-        kind=DecisionKind.ACCEPTANCE, status=Status.UNDER_REVIEW,
+        kind=DecisionKind.ACCEPTANCE, status="under_review",
         announced_on=dt.date(2024, 2, 9), effective_on=dt.date(2024, 2, 9),
         target_on=dt.date(2024, 8, 1), target_precision=Precision.MONTH, with_source=False,
     )

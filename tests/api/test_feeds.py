@@ -10,7 +10,7 @@ import time_machine
 from django.test import override_settings
 from icalendar import Calendar
 
-from regulatory.models import DecisionKind, Precision, Status
+from regulatory.models import DecisionKind, Precision
 from regulatory.services import decision_retract, decision_update
 from tests.factories import DecisionFactory, JurisdictionFactory, TherapyFactory, published_decision
 
@@ -150,7 +150,7 @@ def _events(client, **params) -> list:
 
 def test_it_serves_future_effective_and_target_dates_as_all_day_events(anon_client):
     decision = published_decision(
-        title="NDA accepted", status=Status.UNDER_REVIEW, announced_on=dt.date(2024, 9, 1),
+        title="NDA accepted", status="under_review", announced_on=dt.date(2024, 9, 1),
         effective_on=dt.date(2024, 9, 20), target_on=dt.date(2024, 12, 1),
     )
 
@@ -174,7 +174,7 @@ def test_it_has_the_calendar_properties_rfc_5545_requires(anon_client):
 
 
 def test_it_leaves_past_dates_out_of_the_calendar(anon_client):
-    published_decision(announced_on=dt.date(2024, 1, 1), status=Status.UNDER_REVIEW,
+    published_decision(announced_on=dt.date(2024, 1, 1), status="under_review",
                        effective_on=dt.date(2024, 9, 9), target_on=dt.date(2024, 9, 11))
 
     assert [e.decoded("DTSTART") for e in _events(anon_client)] == [dt.date(2024, 9, 11)]

@@ -10,7 +10,7 @@ import datetime as dt
 import pytest
 import time_machine
 
-from regulatory.models import AccessProgramme, ProgrammeKind, ProgrammeSource, ProgrammeState, SourceGrade, Status
+from regulatory.models import AccessProgramme, ProgrammeKind, ProgrammeSource, ProgrammeState, SourceGrade
 from tests.factories import DecisionFactory, JurisdictionFactory, SourceFactory, TherapyFactory, published_decision
 
 pytestmark = pytest.mark.django_db
@@ -44,7 +44,7 @@ def _record(size: int) -> int:
     first = None
     for n in range(size):
         decision = published_decision(
-            jurisdiction=(us, au)[n % 2], therapies=therapies, status=Status.UNDER_REVIEW,
+            jurisdiction=(us, au)[n % 2], therapies=therapies, status="under_review",
             announced_on=dt.date(2024, 1, 1) + dt.timedelta(days=n), target_on=dt.date(2031, 1, 1),
         )
         for k in range(2):

@@ -54,30 +54,30 @@ def sample_build(*, extra_decisions: int = 0) -> Sample:
     scheduling = published_decision(
         jurisdiction=us, regulator=dea, kind=DecisionKind.SCHEDULING, therapies=[mdma],
         title="MDMA placed in Schedule I", announced_on=dt.date(1985, 5, 31), effective_on=dt.date(1985, 7, 1),
-        status=Status.PROHIBITED,
+        status="prohibited",
     )
     designation = published_decision(
         jurisdiction=us, regulator=fda, kind=DecisionKind.DESIGNATION, therapies=[mdma],
         title="FDA grants Breakthrough Therapy designation", announced_on=dt.date(2017, 8, 1),
         announced_precision=Precision.MONTH, effective_on=dt.date(2017, 8, 1), effective_precision=Precision.MONTH,
-        status=Status.INVESTIGATIONAL,
+        status="investigational",
     )
     acceptance = published_decision(
         jurisdiction=us, regulator=fda, kind=DecisionKind.ACCEPTANCE, therapies=[mdma],
         title="FDA accepts the NDA with priority review", announced_on=dt.date(2024, 2, 9),
-        effective_on=dt.date(2024, 2, 9), target_on=dt.date(2024, 8, 11), status=Status.UNDER_REVIEW,
+        effective_on=dt.date(2024, 2, 9), target_on=dt.date(2024, 8, 11), status="under_review",
     )
     refusal = published_decision(
         jurisdiction=us, regulator=fda, kind=DecisionKind.REFUSAL, therapies=[mdma],
         title="FDA issues a complete response letter", announced_on=dt.date(2024, 8, 9),
-        effective_on=dt.date(2024, 8, 9), status=Status.NOT_APPROVED,
+        effective_on=dt.date(2024, 8, 9), status="not_approved",
     )
     SourceFactory(decision=refusal, url="https://example.org/lykos-crl", title="Lykos announces CRL",
                   publisher="Lykos Therapeutics", grade=SourceGrade.SPONSOR)
     rescheduling = published_decision(
         jurisdiction=au, regulator=tga, kind=DecisionKind.SCHEDULING, therapies=[mdma],
         title="TGA permits authorised psychiatrists to prescribe MDMA", announced_on=dt.date(2023, 2, 3),
-        effective_on=dt.date(2023, 7, 1), status=Status.RESTRICTED_ACCESS,
+        effective_on=dt.date(2023, 7, 1), status="restricted_access",
     )
     programme = AccessProgramme.objects.create(
         slug="de-psilocybin-compassionate-use", name="Psilocybin compassionate-use programme", jurisdiction=de,
@@ -91,7 +91,7 @@ def sample_build(*, extra_decisions: int = 0) -> Sample:
     de_programme = published_decision(
         jurisdiction=de, regulator=bfarm, kind=DecisionKind.ACCESS_PROGRAMME, therapies=[psilo],
         title="BfArM opens a compassionate-use programme for psilocybin", announced_on=dt.date(2025, 7, 11),
-        effective_on=dt.date(2025, 7, 11), status=Status.RESTRICTED_ACCESS, access_programme=programme,
+        effective_on=dt.date(2025, 7, 11), status="restricted_access", access_programme=programme,
     )
     published_decision(
         jurisdiction=Jurisdiction.objects.get(code="ch"), regulator=None, kind=DecisionKind.GUIDANCE,
@@ -126,7 +126,7 @@ def decisions_add(count: int) -> None:
             kind=DecisionKind.GUIDANCE if n % 3 else DecisionKind.TRIAL_RESULT,
             title=f"Extra decision {n}", announced_on=dt.date(2019, 1 + n % 12, 1 + n % 28),
             target_on=dt.date(2027, 1, 1) if n % 4 == 0 else None,
-            status=Status.INVESTIGATIONAL if n % 2 else "",
+            status="investigational" if n % 2 else "",
             access_programme=programme if n % 5 == 0 else None,
         )
         SourceFactory(decision=decision, grade=SourceGrade.SECONDARY)

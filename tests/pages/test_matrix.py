@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from regulatory.models import STATUS_DESCRIPTIONS, Decision, DecisionKind, Jurisdiction, Status, Therapy
+from regulatory.models import STATUS_DESCRIPTIONS, Decision, DecisionKind, Jurisdiction, Therapy
 from regulatory.services import decision_retract
 from tests.factories import DecisionFactory
 from tests.pages.sample import decisions_add
@@ -125,7 +125,7 @@ def test_it_ignores_a_retracted_decision(client, sample):
 
 def test_it_ignores_a_draft(client, sample):
     DecisionFactory(jurisdiction=Jurisdiction.objects.get(code="us"), therapies=[Therapy.objects.get(slug="mdma-ptsd")],
-                    kind=DecisionKind.APPROVAL, status=Status.APPROVED, announced_on=sample.us_refusal.announced_on)
+                    kind=DecisionKind.APPROVAL, status="approved", announced_on=sample.us_refusal.announced_on)
 
     cell = cell_html(client.get("/").content.decode(), "us", "mdma-ptsd")
 
