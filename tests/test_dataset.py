@@ -21,6 +21,7 @@ from regulatory.models import (
     Source,
     Therapy,
 )
+from regulatory.selectors import status_for
 
 pytestmark = pytest.mark.django_db
 
@@ -641,3 +642,80 @@ def test_it_ships_the_counts_the_closing_note_reports(dataset):
     assert Decision.objects.count() == 91
     assert ControlBaseline.objects.count() == 9
     assert AccessProgramme.objects.count() == 21
+
+
+# --- cells read back through the selectors ---------------------------------------------
+
+
+def _cell(jurisdiction: str, therapy: str, on: str):
+    return status_for(
+        jurisdiction=Jurisdiction.objects.get(code=jurisdiction),
+        therapy=Therapy.objects.get(slug=therapy),
+        as_of=dt.date.fromisoformat(on),
+    )
+
+
+def test_us_psilocybin_for_trd_in_mid_2025_is_schedule_i_investigational_with_no_route(dataset):
+    cell = _cell("us", "psilocybin-trd", "2025-07-01")
+    assert (cell.control.value, cell.approval_stage.value, cell.access) == ("prohibited", "investigational", ())
+    assert cell.headline == "Investigational · Schedule I"
+
+
+def test_us_mdma_for_ptsd_in_2021_has_only_the_capped_ea_protocol_and_not_the_access_colour(dataset):
+    cell = _cell("us", "mdma-ptsd", "2021-06-01")
+    assert (cell.control.value, cell.approval_stage.value) == ("prohibited", "investigational")
+    (route,) = cell.access
+    assert (route.kind, route.capped) == ("expanded_access", True)
+    assert cell.tone == "investigational"
+    assert _cell("au", "mdma-ptsd", "2024-06-01").tone == "access"
+
+
+def test_au_mdma_for_ptsd_in_mid_2020_is_schedule_9_from_the_baseline(dataset):
+    cell = _cell("au", "mdma-ptsd", "2020-06-01")
+    assert cell.state == "recorded"
+    assert (cell.control.value, cell.control.decision_id) == ("prohibited", None)
+    assert cell.control.baseline_id and cell.control.instrument.startswith("Schedule 9")
+
+
+def test_uk_psilocybin_for_trd_in_2010_is_class_a(dataset):
+    cell = _cell("gb", "psilocybin-trd", "2010-01-01")
+    assert cell.control.value == "prohibited"
+    assert cell.headline.startswith("Class A")
+    assert _cell("gb", "psilocybin-trd", "2026-01-01").control.since == dt.date(1973, 7, 1)
+
+
+def test_cz_psilocybin_for_trd_is_prohibited_then_permitted_from_2026(dataset):
+    assert _cell("cz", "psilocybin-trd", "2025-12-31").control.value == "prohibited"
+    assert _cell("cz", "psilocybin-trd", "2026-01-02").control.value == "medical_use_permitted"
+    assert _cell("cz", "psilocybin-mdd", "2026-01-02").control.value == "prohibited"
+
+
+def test_the_german_route_reads_unknown_after_11_july_2026(dataset):
+    before = [r.state for r in _cell("de", "psilocybin-trd", "2026-07-11").access]
+    after = _cell("de", "psilocybin-trd", "2026-07-12")
+    assert before == ["open"]
+    assert [r.state for r in after.access] == ["unknown_after"]
+    assert after.tone != "access"
+
+
+def test_us_mdma_under_the_court_vacatur_still_reads_schedule_i_from_the_1986_rule(dataset):
+    cell = _cell("us", "mdma-ptsd", "1987-12-01")
+    assert cell.control.decision_id == _decision("US-4").pk
+
+
+@pytest.mark.parametrize(("code", "on"), [("us-or", "2024-01-01"), ("us-co", "2025-06-01")])
+def test_adult_use_states_show_a_route_of_their_own_kind_and_no_approval(dataset, code, on):
+    cell = _cell(code, "psilocybin-trd", on)
+    assert cell.approval_stage is None
+    assert [r.kind for r in cell.access] == ["supervised_adult_use"]
+
+
+def test_unresearched_cells_read_not_researched(dataset):
+    assert _cell("nl", "psilocybin-trd", "2026-01-01").state == "not_researched"
+    assert _cell("de", "mdma-ptsd", "2026-01-01").state == "not_researched"
+    assert _cell("no", "mdma-ptsd", "2026-01-01").state == "not_researched"
+
+
+def test_the_right_to_try_act_shows_in_no_cell(dataset):
+    # DEA holds that Right to Try does not reach Schedule I drugs.
+    assert _cell("us", "psilocybin-eol", "2025-01-01").access == ()
