@@ -147,8 +147,8 @@ def _event(date: selectors.UpcomingDate, *, host: str) -> Event:
         summary += f" [date known to the {_PRECISION_NOTE[date.precision]}: {when}]"
         lines.append(f"The date is known to the {date.precision} only ({when}); "
                      f"the calendar shows it on the first day of that {date.precision}.")
-    if decision.status and date.which == "effective":
-        lines.append(f"Sets the status to: {decision.get_status_display()}")
+    if decision.sets_status and date.which == "effective":
+        lines.append(f"Sets: {decision.status_summary}")
     lines += ["", "Sources:", *(f"- {s.title} ({s.publisher}): {s.url}" for s in decision.sources.all())]
 
     event = Event()

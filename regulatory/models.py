@@ -118,16 +118,6 @@ def format_partial_date(value: dt.date | None, precision: str) -> str:
     return f"{value.day} {value.strftime('%b %Y')}"
 
 
-def period_end(value: dt.date, precision: str) -> dt.date:
-    """The last day a partial date can stand for: 'Aug 2017' (stored as the
-    1st) may have been the 31st."""
-    if precision == Precision.YEAR:
-        return dt.date(value.year, 12, 31)
-    if precision == Precision.MONTH:
-        return (value.replace(day=28) + dt.timedelta(days=4)).replace(day=1) - dt.timedelta(days=1)
-    return value
-
-
 def _precision_field(**kwargs) -> models.CharField:
     return models.CharField(max_length=5, choices=Precision.choices, default=Precision.DAY, **kwargs)
 

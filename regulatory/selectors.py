@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from django.db import connection
 from django.db.models import Q, QuerySet
 
+from regulatory.dates import is_ahead, period_end
 from regulatory.models import LIVE_STATES, PUBLIC_STATES, Decision, Jurisdiction, Therapy
 
 
@@ -285,7 +286,7 @@ def _route_state(programme, as_of: dt.date) -> str:
 
     if programme.closed_on and programme.closed_on <= as_of:
         return RouteState.CLOSED
-    if programme.known_until and as_of > _period_end(programme.known_until, programme.known_until_precision):
+    if programme.known_until and as_of > period_end(programme.known_until, programme.known_until_precision):
         return RouteState.UNKNOWN_AFTER
     if programme.state == ProgrammeState.CLOSED and programme.closed_on is None:
         return RouteState.CLOSED_DATE_UNKNOWN
@@ -299,16 +300,14 @@ def _within(on: dt.date | None, precision: str, as_of: dt.date) -> bool:
     fact may or may not yet have happened."""
     from regulatory.models import Precision
 
-    return on is not None and precision != Precision.DAY and on <= as_of <= _period_end(on, precision)
+    return on is not None and precision != Precision.DAY and on <= as_of <= period_end(on, precision)
 
 
 def cell_grid(*, as_of: dt.date, jurisdictions: list[Jurisdiction], therapies: list[Therapy],
               today: dt.date | None = None) -> dict[tuple[int, int], Cell]:
     """Every (jurisdiction, therapy) cell on `as_of`, in a fixed number of
-    queries whatever the size of the data (jurisdictions must come with
-    `covers_therapies` prefetched, as `jurisdiction_list()` gives them):
-    control, stage, baselines, programmes (+ their therapies) and the three
-    source tables."""
+    queries whatever the size of the data: coverage, control, stage,
+    baselines, programmes (+ their therapies) and the three source tables."""
     from django.db.models import Count
 
     from regulatory.models import (
@@ -325,6 +324,10 @@ def cell_grid(*, as_of: dt.date, jurisdictions: list[Jurisdiction], therapies: l
 
     today = today or timezone.localdate()
     jids, tids = [j.pk for j in jurisdictions], [t.pk for t in therapies]
+    covered: dict[int, set[int]] = {}
+    for jid, tid in Jurisdiction.covers_therapies.through.objects.filter(jurisdiction_id__in=jids).values_list(
+            "jurisdiction_id", "therapy_id"):
+        covered.setdefault(jid, set()).add(tid)
     controls = {(r[0], r[1]): r for r in _latest_per_pair(field="control", as_of=as_of,
                                                           jurisdiction_ids=jids, therapy_ids=tids)}
     stages = {(r[0], r[1]): r for r in _latest_per_pair(field="approval_stage", as_of=as_of,
@@ -356,7 +359,7 @@ def cell_grid(*, as_of: dt.date, jurisdictions: list[Jurisdiction], therapies: l
     stale_before = min(as_of, today) - dt.timedelta(days=STALE_AFTER_DAYS)
     cells: dict[tuple[int, int], Cell] = {}
     for j in jurisdictions:
-        covered_ids = {t.pk for t in j.covers_therapies.all()}
+        covered_ids = covered.get(j.pk, set())
         for t in therapies:
             key, substance = (j.pk, t.pk), t.substance.casefold()
             uncertain: list[str] = []
@@ -418,7 +421,7 @@ def cell_grid(*, as_of: dt.date, jurisdictions: list[Jurisdiction], therapies: l
 def status_matrix(*, as_of: dt.date, jurisdiction_ids: Iterable[int] | None = None,
                   therapy_ids: Iterable[int] | None = None) -> dict[tuple[int, int], Cell]:
     """Every (jurisdiction, therapy) cell on `as_of` (see `cell_grid`)."""
-    jurisdictions = jurisdiction_list()
+    jurisdictions = Jurisdiction.objects.order_by("position", "code")
     therapies = therapy_list()
     if jurisdiction_ids is not None:
         jurisdictions = jurisdictions.filter(pk__in=list(jurisdiction_ids))
@@ -608,7 +611,7 @@ def status_rows(*, as_of: dt.date, jurisdictions: list[Jurisdiction] | None = No
     """One row per (jurisdiction, therapy) pair, in matrix order, with its
     cell on `as_of`. A fixed number of queries (see `cell_grid`)."""
     if jurisdictions is None:
-        jurisdictions = list(jurisdiction_list())
+        jurisdictions = list(Jurisdiction.objects.order_by("position", "code"))
     if therapies is None:
         therapies = list(therapy_list())
     cells = cell_grid(as_of=as_of, jurisdictions=jurisdictions, therapies=therapies)
@@ -640,11 +643,15 @@ def _not_yet_past(field: str, today: dt.date):
 
 
 def upcoming_dates(*, today: dt.date, jurisdiction_ids: Iterable[int] | None = None,
-                   therapy_ids: Iterable[int] | None = None) -> list[UpcomingDate]:
-    """Future effective and target dates of live decisions, soonest first."""
+                   therapy_ids: Iterable[int] | None = None, announced_by: dt.date | None = None) -> list[UpcomingDate]:
+    """Future effective and target dates of live decisions, soonest first.
+    With `announced_by`, only decisions announced by then (what was coming
+    up as seen on a past date)."""
     queryset = decision_list_api().filter(state__in=LIVE_STATES).filter(
         _not_yet_past("effective", today) | _not_yet_past("target", today)
     )
+    if announced_by is not None:
+        queryset = queryset.filter(announced_on__lte=announced_by)
     if jurisdiction_ids is not None:
         queryset = queryset.filter(jurisdiction_id__in=list(jurisdiction_ids))
     if therapy_ids is not None:
@@ -653,21 +660,10 @@ def upcoming_dates(*, today: dt.date, jurisdiction_ids: Iterable[int] | None = N
     for decision in queryset:
         for which in ("effective", "target"):
             on, precision = getattr(decision, f"{which}_on"), getattr(decision, f"{which}_precision")
-            if on is not None and _period_end(on, precision) >= today:
+            if on is not None and is_ahead(on, precision, today):
                 dates.append(UpcomingDate(decision=decision, which=which, on=on, precision=precision))
     dates.sort(key=lambda d: (d.on, d.decision.pk, d.which))
     return dates
-
-
-def _period_end(on: dt.date, precision: str) -> dt.date:
-    from regulatory.models import Precision
-
-    if precision == Precision.YEAR:
-        return on.replace(month=12, day=31)
-    if precision == Precision.MONTH:
-        next_month = (on.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
-        return next_month - dt.timedelta(days=1)
-    return on
 
 
 def jurisdiction_list() -> QuerySet[Jurisdiction]:
