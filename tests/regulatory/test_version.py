@@ -236,8 +236,9 @@ def test_a_raw_insert_into_a_versioned_table_changes_the_etag(record, listening,
     etag = _settled_etag(anon_client, listening)
 
     with connection.cursor() as cursor:
-        cursor.execute("INSERT INTO regulatory_historicaljurisdiction (id, code, name, position, history_date, history_type)"
-                       " SELECT id, code, name, position, now(), '~' FROM regulatory_jurisdiction LIMIT 1")
+        cursor.execute("INSERT INTO regulatory_historicaljurisdiction (id, code, name, position, covers_substances,"
+                       " history_date, history_type)"
+                       " SELECT id, code, name, position, covers_substances, now(), '~' FROM regulatory_jurisdiction LIMIT 1")
 
     _eventually(lambda: _etag(anon_client) != etag, "the ETag never changed after a raw INSERT")
 
