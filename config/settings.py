@@ -75,6 +75,7 @@ INSTALLED_APPS = [
     "simple_history",
     "regulatory",
     "tracker",
+    "watch",
 ]
 
 MIDDLEWARE = [
@@ -268,9 +269,10 @@ if DIGEST_WEEKLY_DAY not in _WEEKDAYS:
 # dead worker and are released by the sweeper. A live worker re-asserts the
 # claims of its batch whenever a quarter of the timeout has passed, so the
 # timeout must stay well above that quarter plus the time one message can
-# take (a connection and a send, each bounded by EMAIL_TIMEOUT), which is
-# checked after EMAIL_TIMEOUT below. A batch that does run over skips what was
-# released rather than mailing it twice.
+# take (a connection and a send, each bounded by EMAIL_TIMEOUT), which the
+# system check tracker.E001 (tracker/checks.py) verifies; a worker refuses to
+# start when it fails. A batch that does run over skips what was released
+# rather than mailing it twice.
 TRACKER_SWEEP_INTERVAL = env_int("TRACKER_SWEEP_INTERVAL", 300, minimum=10)
 TRACKER_STALE_AFTER = env_int("TRACKER_STALE_AFTER", 600, minimum=0)
 TRACKER_CLAIM_TIMEOUT = env_int("TRACKER_CLAIM_TIMEOUT", 900, minimum=0)
@@ -284,6 +286,14 @@ TRACKER_RETRY_BASE = env_int("TRACKER_RETRY_BASE", 10, minimum=1)
 TRACKER_MAX_RETRIES = env_int("TRACKER_MAX_RETRIES", 5, minimum=0)
 TRACKER_MAX_ATTEMPTS = env_int("TRACKER_MAX_ATTEMPTS", 10, minimum=1)
 TRACKER_CONFIRM_MAX_AGE_DAYS = env_int("TRACKER_CONFIRM_MAX_AGE_DAYS", 7, minimum=1)
+# Celery time limits of the delivery tasks, in seconds. At the soft limit the
+# task is interrupted (a send batch gives back the rows it has not sent); a
+# minute later the hard limit kills the worker child, whose claims the
+# sweeper then releases. Digest planning walks every subscriber, so it gets
+# its own, longer limit. A batch of TRACKER_SEND_BATCH messages normally
+# takes seconds.
+TRACKER_TASK_TIME_LIMIT = env_int("TRACKER_TASK_TIME_LIMIT", 600, minimum=10)
+TRACKER_DIGEST_PLAN_TIME_LIMIT = env_int("TRACKER_DIGEST_PLAN_TIME_LIMIT", 3000, minimum=10)
 # Subscribe requests per hour, from one client address and for one email address.
 SUBSCRIBE_RATE_PER_IP = env_int("SUBSCRIBE_RATE_PER_IP", 20, minimum=1)
 SUBSCRIBE_RATE_PER_ADDRESS = env_int("SUBSCRIBE_RATE_PER_ADDRESS", 5, minimum=1)
@@ -293,21 +303,55 @@ TRACKER_TRUST_X_FORWARDED_FOR = env_bool("BEHIND_PROXY", False)
 
 CELERY_BEAT_SCHEDULE: dict = {
     "tracker-digest-daily": {
-        "task": "tracker.tasks.digest_run",
+        "task": "tracker.tasks.digest_plan",
         "schedule": crontab(hour=DIGEST_DAILY_AT[0], minute=DIGEST_DAILY_AT[1]),
         "args": ("daily",),
     },
     "tracker-digest-weekly": {
-        "task": "tracker.tasks.digest_run",
+        "task": "tracker.tasks.digest_plan",
         "schedule": crontab(hour=DIGEST_WEEKLY_AT[0], minute=DIGEST_WEEKLY_AT[1], day_of_week=DIGEST_WEEKLY_DAY[:3]),
         "args": ("weekly",),
     },
     "tracker-sweep": {
-        "task": "tracker.tasks.stalled_requeue",
+        "task": "tracker.tasks.stalled_sweep",
         "schedule": float(TRACKER_SWEEP_INTERVAL),
         # A sweep that waited longer than the interval is superseded by the next one.
         "options": {"expires": float(TRACKER_SWEEP_INTERVAL)},
     },
+}
+
+# Watched sources (watch/): polls of official feeds and the weekly link check.
+# Every request names the tracker (User-Agent), waits at most WATCH_TIMEOUT
+# seconds, reads at most WATCH_MAX_BYTES, and goes to a host only after the
+# previous one there finished and WATCH_HOST_INTERVAL seconds passed (across
+# processes, through Redis). 5xx answers and timeouts are retried
+# WATCH_RETRIES times after WATCH_RETRY_BACKOFF * 2^n seconds; a source
+# failing for WATCH_FLAG_AFTER seconds is flagged in the admin and /healthz.
+WATCH_USER_AGENT = env_str(
+    "WATCH_USER_AGENT", f"RegulatoryTracker/1.0 (+{SITE_URL}; watches official sources for new decisions)")
+WATCH_TIMEOUT = env_int("WATCH_TIMEOUT", 20, minimum=1)
+WATCH_MAX_BYTES = env_int("WATCH_MAX_BYTES", 10 * 1024 * 1024, minimum=1024)
+WATCH_MAX_REDIRECTS = env_int("WATCH_MAX_REDIRECTS", 10, minimum=1)
+WATCH_HOST_INTERVAL = float(env_int("WATCH_HOST_INTERVAL_MS", 2000, minimum=0)) / 1000
+WATCH_RETRIES = env_int("WATCH_RETRIES", 2, minimum=0)
+WATCH_RETRY_BACKOFF = float(env_int("WATCH_RETRY_BACKOFF_MS", 2000, minimum=0)) / 1000
+WATCH_FLAG_AFTER = env_int("WATCH_FLAG_AFTER", 24 * 3600, minimum=60)
+WATCH_POLL_EVERY = env_int("WATCH_POLL_EVERY", 300, minimum=10)
+# A source link answering 5xx or timing out this many weekly checks in a row is broken.
+WATCH_LINK_BROKEN_AFTER = env_int("WATCH_LINK_BROKEN_AFTER", 2, minimum=1)
+WATCH_LINK_CHECK_DAY = env_str("WATCH_LINK_CHECK_DAY", "sunday").lower()
+if WATCH_LINK_CHECK_DAY not in _WEEKDAYS:
+    raise ConfigError("WATCH_LINK_CHECK_DAY", f"must be a day of the week (monday ... sunday), got {WATCH_LINK_CHECK_DAY!r}")
+# Beat: queue the sources that are due (each polls at its own interval, set in
+# the admin) every WATCH_POLL_EVERY seconds; check every cited link weekly.
+CELERY_BEAT_SCHEDULE["watch-poll-due"] = {
+    "task": "watch.tasks.sources_poll_due",
+    "schedule": float(WATCH_POLL_EVERY),
+    "options": {"expires": float(WATCH_POLL_EVERY)},
+}
+CELERY_BEAT_SCHEDULE["watch-link-check"] = {
+    "task": "watch.tasks.links_check",
+    "schedule": crontab(hour=3, minute=30, day_of_week=WATCH_LINK_CHECK_DAY[:3]),
 }
 
 # Email ---------------------------------------------------------------------
@@ -324,15 +368,6 @@ EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 20, minimum=1)
 # Send MAIL, RCPT and DATA in one write when the server offers PIPELINING
 # (RFC 2920): two round trips per subscriber email instead of four.
 EMAIL_PIPELINING = env_bool("EMAIL_PIPELINING", True)
-# Tracker delivery (see the Celery block): between two renewals a claim ages
-# by at most a quarter of the timeout plus one connection and one message;
-# that must stay within half the timeout, leaving the other half for a slow server.
-if TRACKER_CLAIM_TIMEOUT / 4 + 2 * EMAIL_TIMEOUT > TRACKER_CLAIM_TIMEOUT / 2:
-    raise ConfigError(
-        "TRACKER_CLAIM_TIMEOUT",
-        f"must be at least 8 x EMAIL_TIMEOUT = {8 * EMAIL_TIMEOUT} s, got {TRACKER_CLAIM_TIMEOUT}: "
-        "a running batch could lose its claims between two renewals (lower EMAIL_TIMEOUT)",
-    )
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Regulatory Tracker <alerts@localhost>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 

@@ -173,6 +173,7 @@ def run() -> int:
     try:
         manage("migrate", "--noinput", "-v", "1")
         manage("load_regulatory_history")
+        manage("load_watch_sources")
         STACK_ENV.write_text(f"STACK_PID={os.getpid()}\n" + "".join(
             f"{name}={os.environ[name]}\n" for name in SHARED if os.environ.get(name)))
         processes = [
