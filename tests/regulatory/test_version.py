@@ -20,7 +20,7 @@ from regulatory.services import decision_update
 from tests.factories import JurisdictionFactory, TherapyFactory, published_decision
 
 migration = importlib.import_module("regulatory.migrations.0004_postgres_record_version_notify")
-three_dimensions = importlib.import_module("regulatory.migrations.0005_record_three_dimensions")
+three_dimensions = importlib.import_module("regulatory.migrations.0006_record_three_dimensions")
 
 STATUS = "/api/v1/status/?as_of=2024-09-01"
 WAIT = 10.0  # seconds: the longest any notification or reconnection may take

@@ -56,7 +56,7 @@ def notify_backward(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('regulatory', '0004_postgres_record_version_notify'),
+        ('regulatory', '0005_source_link_check'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
