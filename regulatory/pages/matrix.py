@@ -117,7 +117,7 @@ class Matrix:
 TONE_DESCRIPTIONS: dict[str, str] = {
     "approved": "The therapy is approved for marketing for this indication.",
     "access": "At least one access route is open and not capped (e.g. authorised prescribers).",
-    "permitted": "The substance's control permits medical use here (e.g. a Schedule 8 entry, a legal exception).",
+    "permitted": "The control of the substance permits medical use here (e.g. a Schedule 8 entry, a legal exception).",
     "review": "A marketing application is being assessed.",
     "refused": "The regulator refused the application, or it was withdrawn.",
     "investigational": "In clinical development; any route is capped, closed or of unknown state.",
