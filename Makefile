@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 
-.PHONY: run test install install-dev bench bench-quick screenshots clean
+.PHONY: run test test-fast lint install install-dev bench bench-quick screenshots clean
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed; set PYTHON=/path/to/python3.11")'
@@ -29,6 +29,16 @@ run: install
 ## test: the whole suite (SQLite and an embedded Redis unless DATABASE_URL / REDIS_URL are set)
 test: install-dev
 	$(BIN)/python scripts/stack.py test
+
+## test-fast: the suite without the browser and end-to-end worker tests, for development
+test-fast: install-dev
+	$(BIN)/python scripts/stack.py test -m "not browser and not e2e"
+
+## lint: ruff (lint and format check) and mypy with the Django and DRF stubs
+lint: install-dev
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 
 ## screenshots: refresh docs/img/ from the browser tests (needs Debian's chromium)
 screenshots: install-dev

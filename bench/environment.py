@@ -79,7 +79,9 @@ def postgres_version(db: BenchDatabase) -> str:
     import psycopg
 
     with psycopg.connect(db.url) as conn:
-        return conn.execute("SHOW server_version").fetchone()[0]
+        row = conn.execute("SHOW server_version").fetchone()
+        assert row is not None  # SHOW always answers one row
+        return row[0]
 
 
 def start_embedded_redis():

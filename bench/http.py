@@ -105,7 +105,8 @@ def _response_cache_clear() -> int:
     from django.conf import settings
     from redis import Redis
 
-    config = settings.CACHES["default"]
+    # The settings' literal mixes strings and an OPTIONS dict, so its inferred value type is too narrow.
+    config: dict[str, Any] = settings.CACHES["default"]
     if "redis" not in config["BACKEND"].lower():
         from django.core.cache import cache
 

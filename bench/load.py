@@ -146,6 +146,8 @@ def run_python(url: str, *, seconds: int, connections: int, headers: dict[str, s
     from urllib.parse import urlsplit
 
     parts = urlsplit(url)
+    if parts.hostname is None or parts.port is None:
+        raise ValueError(f"the load generator needs a host and a port in {url!r}")
     target = parts.path + (f"?{parts.query}" if parts.query else "")
     head = [f"GET {target} HTTP/1.1", f"Host: {parts.hostname}:{parts.port}", "Connection: close"]
     head += [f"{name}: {value}" for name, value in headers.items()]
@@ -181,6 +183,8 @@ def fetch(url: str, headers: dict[str, str] | None = None, timeout: float = 120.
     from urllib.parse import urlsplit
 
     parts = urlsplit(url)
+    if parts.hostname is None:
+        raise ValueError(f"no host in {url!r}")
     conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=timeout)
     started = time.perf_counter()
     try:

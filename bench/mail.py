@@ -106,6 +106,8 @@ class _Delivery:
         """Create a draft for `role` and publish it; (change id, wall time just before publishing)."""
         from regulatory.services import decision_publish
 
+        if self.plan is None:
+            raise RuntimeError("the dataset phase has not run: there is no plan to publish from")
         draft = dataset.draft_create(self.plan, role=role, n=n)
         started = time.time()
         change = decision_publish(decision=draft)
@@ -151,6 +153,8 @@ class MailBench(_Delivery):
             raise RuntimeError("the warm-up publish produced no email within 120s; "
                                f"worker log:\n{self.bench.workers[0].tail()}")
         sample = sink.sample(generation)
+        if sample is None:
+            raise RuntimeError(f"the warm-up email was received but the sink kept no sample of it in {sink.sample_dir}")
         details["message_bytes"] = len(sample)
         self.say(f"warm-up email received ({len(sample):,} bytes)")
         self.wait_quiet(0.5)
@@ -302,9 +306,9 @@ class DigestBench(_Delivery):
                 try:
                     command.proc.wait(timeout=self.scale.digest_timeout)
                     command_seconds = time.time() - started
-                except Exception:
+                except Exception as exc:  # whatever stopped the wait, the command must not outlive it
                     command.stop()
-                    raise RuntimeError(f"send_digests did not finish within {self.scale.digest_timeout}s")
+                    raise RuntimeError(f"send_digests did not finish within {self.scale.digest_timeout}s") from exc
                 if command.proc.returncode != 0:
                     raise RuntimeError(f"send_digests exited with {command.proc.returncode}:\n{command.tail()}")
             remaining = max(1.0, self.scale.digest_timeout - (time.time() - started))

@@ -273,7 +273,9 @@ class Analyzer:
         import psycopg
 
         with psycopg.connect(url) as conn:
-            return conn.execute("SHOW autovacuum").fetchone()[0] == "off"
+            row = conn.execute("SHOW autovacuum").fetchone()
+            assert row is not None  # SHOW always answers one row
+            return row[0] == "off"
 
     def analyze(self) -> None:
         import psycopg
@@ -297,6 +299,6 @@ class Analyzer:
         while not self._stop.wait(self.interval):
             try:
                 self.analyze()
-            except Exception:  # statistics are a courtesy; never break the phase for them
+            except Exception:  # noqa: BLE001 - statistics are a courtesy; never break the phase for them
                 pass
 

@@ -27,7 +27,7 @@ from pathlib import Path
 
 from bench import environment
 from bench.environment import VAR
-from bench.scale import FULL, MEDIUM, QUICK
+from bench.scale import FULL, MEDIUM, QUICK, Scale
 
 OUT = VAR / "bench"
 _LINE = re.compile(r":\d+\)$")
@@ -60,9 +60,9 @@ def summarise(paths: list[Path], out: Path, top: int = 25) -> str:
         if not path.exists():
             continue
         for line in path.read_text().splitlines():
-            stack, _, count = line.rpartition(" ")
-            if count.isdigit():
-                stacks[stack] += int(count)
+            stack, _, field = line.rpartition(" ")
+            if field.isdigit():
+                stacks[stack] += int(field)
         path.unlink()
     out.write_text("".join(f"{stack} {count}\n" for stack, count in stacks.most_common()))
     total = sum(stacks.values()) or 1
@@ -84,12 +84,12 @@ def summarise(paths: list[Path], out: Path, top: int = 25) -> str:
     return "\n".join(lines)
 
 
-def _scale(quick: bool | str):
+def _scale(quick: bool | str) -> Scale:
     return {True: QUICK, "medium": MEDIUM}.get(quick, FULL)
 
 
 def setup(quick: bool | str) -> dict[str, str]:
-    db = environment.bench_database(os.environ.get("DATABASE_URL", ""), quick=quick)
+    db = environment.bench_database(os.environ.get("DATABASE_URL", ""), quick=bool(quick))
     env = {**os.environ, "DATABASE_URL": db.url, "BENCH": "1", "DEBUG": "0", "LOG_LEVEL": "WARNING",
            "DJANGO_SETTINGS_MODULE": "config.settings"}
     os.environ.update(env)
@@ -126,7 +126,7 @@ def profile_http(env: dict[str, str], path: str, seconds: int, headers: list[str
         server.stop()
 
 
-def profile_mail(env: dict[str, str], seconds: int, quick: bool) -> str:
+def profile_mail(env: dict[str, str], seconds: int, quick: bool | str) -> str:
     from bench import dataset
     from bench.procs import free_port, worker_start, workers_wait_ready
     from bench.smtp_sink import SmtpSink
@@ -161,7 +161,7 @@ def profile_mail(env: dict[str, str], seconds: int, quick: bool) -> str:
         sink.stop()
 
 
-def profile_digest(env: dict[str, str], seconds: int, quick: bool, delay: int) -> str:
+def profile_digest(env: dict[str, str], seconds: int, quick: bool | str, delay: int) -> str:
     from django.db.models import Max
 
     from bench import dataset

@@ -22,11 +22,16 @@ import time
 import traceback
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bench import environment, report
 from bench.environment import VAR
 from bench.scale import FULL, MEDIUM, QUICK, Scale
+
+if TYPE_CHECKING:
+    # Only for the annotations: bench.dataset imports Django, set up later by Bench.setup.
+    from bench.dataset import Plan
+    from bench.smtp_sink import SmtpSink
 
 LOG_DIR = VAR / "bench"
 
@@ -50,8 +55,8 @@ class Bench:
         self.details: dict[str, Any] = {}
         self.skipped: dict[str, str] = {}
         self.meta: dict[str, Any] = {}
-        self.plan = None
-        self.sink = None
+        self.plan: Plan | None = None  # set by the dataset phase
+        self.sink: SmtpSink | None = None  # started by the first phase that sends mail
         self.workers: list = []
         self.others: list = []  # other processes a phase started (send_digests), stopped at teardown
         self.env: dict[str, str] = {}
@@ -96,7 +101,7 @@ class Bench:
 
         app.control.purge()  # tasks a previous, interrupted run left behind
         self.meta = {
-            "started_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+            "started_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
             "scale": self.scale.name,
             "machine": environment.machine(),
             "database": self.db.describe()
@@ -119,12 +124,12 @@ class Bench:
             from django.db import connections
 
             connections.close_all()
-        except Exception:  # Django may not be set up if set-up failed early
+        except Exception:  # noqa: BLE001 - Django may not be set up if set-up failed early
             pass
         if getattr(self, "db", None) is not None and not self.keep_db:
             try:
                 environment.database_drop(self.db)
-            except Exception as exc:  # report, but never hide the results for it
+            except Exception as exc:  # noqa: BLE001 - report, but never hide the results for it
                 say(f"could not drop {self.db.name}: {exc}")
         if self.redis_server is not None:
             self.redis_server.shutdown()
@@ -142,7 +147,7 @@ class Bench:
         except Skip as reason:
             self.skipped[name] = str(reason)
             say(f"{name} skipped: {reason}")
-        except Exception as exc:  # one broken phase must not lose the others' figures
+        except Exception as exc:  # noqa: BLE001 - one broken phase must not lose the others' figures
             self.skipped[name] = f"failed: {type(exc).__name__}: {exc}"
             say(f"{name} failed:\n{traceback.format_exc()}")
         finally:
@@ -228,7 +233,7 @@ class Bench:
     # --- results ----------------------------------------------------------------
 
     def results(self) -> dict[str, Any]:
-        self.meta["finished_at"] = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+        self.meta["finished_at"] = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
         self.meta["loadavg_at_end"] = [round(v, 2) for v in os.getloadavg()]
         targets = {key: report.target_met(key, self.figures.get(key)) for key in report.TARGETS}
         return {**self.figures, "targets_met": targets, "skipped": self.skipped, "meta": self.meta,

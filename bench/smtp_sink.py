@@ -28,6 +28,7 @@ import re
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import cast
 
 _MESSAGE_ID = re.compile(rb"^message-id:[ \t]*(.+?)\r?$", re.IGNORECASE | re.MULTILINE)
 _ANGLE_ADDR = re.compile(rb"<([^>]*)>")
@@ -101,11 +102,13 @@ class _SmtpProtocol(asyncio.Protocol):
         self.buffer = bytearray()
         self.in_data = False
         self.recipients: list[bytes] = []
-        self.transport: asyncio.Transport | None = None
+        # Set by connection_made, which asyncio calls before any data_received.
+        self.transport: asyncio.Transport
 
-    def connection_made(self, transport) -> None:
-        self.transport = transport
-        transport.write(b"220 bench-sink ESMTP\r\n")
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        # A TCP server (loop.create_server) always hands over a full Transport.
+        self.transport = cast(asyncio.Transport, transport)
+        self.transport.write(b"220 bench-sink ESMTP\r\n")
 
     def data_received(self, chunk: bytes) -> None:
         self.buffer += chunk
@@ -194,8 +197,11 @@ class SmtpSink:
         )
 
     @property
-    def pid(self) -> int | None:
-        return self._process.pid
+    def pid(self) -> int:
+        pid = self._process.pid
+        if pid is None:
+            raise RuntimeError("the SMTP sink has not been started")
+        return pid
 
     def start(self, timeout: float = 20.0) -> None:
         if self.sample_dir is not None:

@@ -7,7 +7,11 @@ traceback far away from the cause (or, worse, a silently wrong default).
 from __future__ import annotations
 
 import os
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
+
+if TYPE_CHECKING:
+    from dj_database_url import DBConfig
 
 
 class ConfigError(SystemExit):
@@ -53,7 +57,7 @@ def env_list(name: str, default: list[str]) -> list[str]:
     return [item.strip() for item in raw.split(",") if item.strip()]
 
 
-def env_database(name: str, default: str) -> dict:
+def env_database(name: str, default: str) -> DBConfig:
     """Parse a database URL (postgres://, sqlite:///) into Django's DATABASES entry."""
     import dj_database_url
 
@@ -63,7 +67,7 @@ def env_database(name: str, default: str) -> dict:
         raise ConfigError(name, f"must be a postgres:// or sqlite:/// URL, got {raw!r}")
     try:
         config = dj_database_url.parse(raw, conn_max_age=60, conn_health_checks=True)
-    except Exception as exc:  # dj-database-url raises several types for garbage
+    except Exception as exc:  # noqa: BLE001 - dj-database-url raises several types for garbage
         raise ConfigError(name, f"is not a valid database URL ({exc})") from None
     if scheme != "sqlite":
         parts = urlsplit(raw)

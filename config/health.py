@@ -50,10 +50,24 @@ def _check_workers() -> dict:
     return {"ok": True, "workers": names}
 
 
+def _watched_sources() -> dict:
+    """Watched sources failing for a day: a detail for operators, not a check
+    (a feed that is down does not make the tracker unhealthy)."""
+    from django.utils import timezone
+
+    from watch.selectors import sources_health
+
+    try:
+        return sources_health(now=timezone.now())
+    except Exception as exc:  # the database check reports the outage
+        return {"error": type(exc).__name__}
+
+
 @never_cache
 @require_GET
 def healthz(request: HttpRequest) -> JsonResponse:
     checks = {"database": _check_database(), "broker": _check_broker()}
     checks["workers"] = _check_workers() if checks["broker"]["ok"] else {"ok": False, "workers": [], "error": "broker down"}
     ok = all(check["ok"] for check in checks.values())
-    return JsonResponse({"status": "ok" if ok else "degraded", "checks": checks}, status=200 if ok else 503)
+    return JsonResponse({"status": "ok" if ok else "degraded", "checks": checks, "watched_sources": _watched_sources()},
+                        status=200 if ok else 503)

@@ -36,7 +36,7 @@ from regulatory.services import (
 )
 
 SOURCE_INLINE_FIELDS = (("url", "grade"), ("title", "publisher"), ("published_on", "published_precision"),
-                        ("is_copy", "original_url"), "note")
+                        ("is_copy", "original_url"), "note", "archived_url")
 
 
 class ReferenceAdmin(SimpleHistoryAdmin):

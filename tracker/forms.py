@@ -4,6 +4,8 @@ the API and the importer."""
 
 from __future__ import annotations
 
+from typing import Any, cast
+
 from django import forms
 from django.core.exceptions import ValidationError
 
@@ -25,11 +27,13 @@ class ScopeForm(forms.Form):
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         jurisdictions, therapies = selectors.scope_choices()
-        self.fields["jurisdictions"].choices = [(j.code, j.name) for j in jurisdictions]
-        self.fields["therapies"].choices = [(t.slug, t.name) for t in therapies]
+        # Both are the MultipleChoiceFields declared above; `fields` is typed for any Field.
+        cast(forms.MultipleChoiceField, self.fields["jurisdictions"]).choices = [(j.code, j.name) for j in jurisdictions]
+        cast(forms.MultipleChoiceField, self.fields["therapies"]).choices = [(t.slug, t.name) for t in therapies]
 
-    def clean(self) -> dict:
-        data = super().clean()
+    def clean(self) -> dict[str, Any]:
+        super().clean()
+        data = self.cleaned_data
         if self.errors:
             return data
         try:

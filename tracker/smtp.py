@@ -69,4 +69,4 @@ def _after_refusal(smtp: smtplib.SMTP, code: int) -> None:
     if code == 421:
         smtp.close()
     else:
-        smtp._rset()  # noqa: SLF001 - smtplib's own "RSET, ignoring a disconnect"
+        smtp._rset()  # type: ignore[attr-defined]  # smtplib's own "RSET, ignoring a disconnect"; private, so not in typeshed

@@ -83,7 +83,7 @@ def _json(fetched: Fetched) -> Any:
         raise SourceError(f"not JSON: {exc}") from None
 
 
-def _shape(condition: bool, reason: str) -> None:
+def _shape(condition: object, reason: str) -> None:
     if not condition:
         raise SourceError(f"unexpected JSON shape: {reason}")
 
@@ -155,7 +155,8 @@ def _study_fields(n: int, study: Any) -> dict[str, Any]:
     design = protocol.get("designModule") if isinstance(protocol.get("designModule"), dict) else {}
     arms = protocol.get("armsInterventionsModule") if isinstance(protocol.get("armsInterventionsModule"), dict) else {}
     interventions = [i.get("name", "") for i in arms.get("interventions") or [] if isinstance(i, dict)]
-    phases = design.get("phases") if isinstance(design.get("phases"), list) else []
+    listed_phases = design.get("phases")
+    phases = listed_phases if isinstance(listed_phases, list) else []
     return {
         "nct": ident["nctId"],
         "title": str(ident.get("briefTitle") or ident.get("officialTitle") or ident["nctId"]),
@@ -365,7 +366,7 @@ PARSERS: dict[str, Callable[[WatchedSource, Fetched], Parsed]] = {
     Adapter.PAGE: page_parse,
 }
 
-ACCEPT = {
+ACCEPT: dict[str, str] = {
     Adapter.FEDERAL_REGISTER: "application/json",
     Adapter.FEED: "application/rss+xml, application/atom+xml, application/xml;q=0.9, text/xml;q=0.9, */*;q=0.5",
     Adapter.CLINICALTRIALS: "application/json",

@@ -214,8 +214,8 @@ class LinkAdmin(admin.ModelAdmin):
     @admin.display(description="cited by")
     def parent(self, obj) -> str:
         owner = getattr(obj, self.parent_field)
-        info = owner._meta.app_label, owner._meta.model_name
-        return format_html('<a href="{}">{}</a>', reverse("admin:%s_%s_change" % info, args=[owner.pk]), owner)
+        url = reverse(f"admin:{owner._meta.app_label}_{owner._meta.model_name}_change", args=[owner.pk])
+        return format_html('<a href="{}">{}</a>', url, owner)
 
     def has_add_permission(self, request):
         return False

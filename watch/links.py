@@ -56,6 +56,8 @@ def _record(url: str, result: LinkResult, now: dt.datetime) -> None:
         rows = model.objects.filter(url=url)
         if result.status == LinkStatus.FAILING:
             # Broken once it has failed WATCH_LINK_BROKEN_AFTER checks in a row.
+            if rows.filter(link_failures__gte=settings.WATCH_LINK_BROKEN_AFTER - 1).exists():
+                result.status = LinkStatus.BROKEN
             rows.filter(link_failures__gte=settings.WATCH_LINK_BROKEN_AFTER - 1).update(
                 link_status=LinkStatus.BROKEN, link_status_code=result.status_code, link_checked_at=now,
                 link_failures=F("link_failures") + 1)

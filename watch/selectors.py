@@ -39,3 +39,14 @@ def sources_flagged(*, now: dt.datetime) -> QuerySet[WatchedSource]:
     """Enabled sources that have failed, without a success, for WATCH_FLAG_AFTER."""
     since = now - dt.timedelta(seconds=settings.WATCH_FLAG_AFTER)
     return WatchedSource.objects.filter(enabled=True, failing_since__lte=since).order_by("name")
+
+
+def sources_health(*, now: dt.datetime) -> dict:
+    """For /healthz details: the sources failing for a day or more. A
+    failing source does not make the tracker unhealthy, so this is not a check."""
+    flagged = []
+    for source in sources_flagged(now=now):
+        assert source.failing_since is not None  # sources_flagged filters on it
+        flagged.append({"name": source.name, "failing_since": source.failing_since.isoformat(),
+                        "last_error": source.last_error[:200]})
+    return {"flagged": flagged}

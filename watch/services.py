@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from dataclasses import dataclass, field
+from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
@@ -104,7 +105,7 @@ def source_poll(*, source: WatchedSource, now: dt.datetime | None = None) -> Pol
                         report.created.append(candidate)
         else:
             report.outcome = "not modified"
-        fields = {"last_polled_at": now, "last_success_at": now, "failing_since": None, "consecutive_failures": 0,
+        fields: dict[str, Any] = {"last_polled_at": now, "last_success_at": now, "failing_since": None, "consecutive_failures": 0,
                   "last_error": ""}
         if parsed is not None:
             fields.update(etag=fetched.headers.get("etag", "")[:500],
@@ -216,7 +217,7 @@ def sources_load() -> tuple[int, int]:
             source.full_clean()
             created += 1
             continue
-        fill = {}
+        fill: dict[str, Jurisdiction | Regulator] = {}
         if source.jurisdiction_id is None and jurisdiction is not None:
             fill["jurisdiction"] = jurisdiction
         if source.regulator_id is None and regulator is not None:

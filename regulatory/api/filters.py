@@ -135,7 +135,7 @@ class UtcDateTimeField(IsoDateTimeField):
         if value is None:
             return None
         try:
-            return value.astimezone(dt.timezone.utc)
+            return value.astimezone(dt.UTC)
         except OverflowError:
             raise ValidationError("Enter a date-time between the years 1 and 9999.", code="invalid") from None
 
@@ -157,10 +157,12 @@ class StrictForm(forms.Form):
     extra_params: frozenset[str] = PAGINATION_PARAMS | {FORMAT_PARAM}
 
     def _post_clean(self) -> None:
-        super()._post_clean()
+        # Django's hook after clean() (ModelForm's model validation uses it); django-stubs omits it.
+        super()._post_clean()  # type: ignore[misc]
         known = set(self.fields) | self.extra_params
         for name in sorted(set(self.data) - known):
-            self._errors[name] = self.error_class([ValidationError(
+            # Within full_clean, `errors` is the ErrorDict being filled (add_error refuses unknown names).
+            self.errors[name] = self.error_class([ValidationError(
                 f"Unknown query parameter; known: {', '.join(sorted(known))}.", code="unknown_parameter"
             )])
 

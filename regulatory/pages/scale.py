@@ -5,6 +5,7 @@ the years that matter."""
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -52,7 +53,7 @@ class TimeScale:
         dates = sorted({d for d in busy if start <= d <= end} | {start, end})
         cuts = [
             (a + dt.timedelta(days=BREAK_KEEP_DAYS), b - dt.timedelta(days=BREAK_KEEP_DAYS))
-            for a, b in zip(dates, dates[1:]) if (b - a).days > BREAK_AFTER_DAYS
+            for a, b in itertools.pairwise(dates) if (b - a).days > BREAK_AFTER_DAYS
         ]
         # (first day, last day, width in "days" on the axis, is a cut)
         self.segments: list[tuple[dt.date, dt.date, float, bool]] = []

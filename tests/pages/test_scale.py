@@ -4,6 +4,7 @@ with long empty stretches cut short. No database: the scale is arithmetic."""
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 
 from regulatory.pages.scale import BREAK_KEEP_DAYS, BREAK_WIDTH_DAYS, TimeScale
 
@@ -41,7 +42,7 @@ def test_it_maps_later_dates_further_right_across_a_break():
     assert xs == sorted(xs)
     # Strictly increasing outside the cut, where a week is always wider than rounding.
     modern = [scale.x(day) for day in days(D(2016, 1, 1), D(2026, 12, 1), step=30)]
-    assert all(a < b for a, b in zip(modern, modern[1:]))
+    assert all(a < b for a, b in itertools.pairwise(modern))
 
 
 def test_it_is_linear_when_no_stretch_is_empty_for_long():

@@ -71,11 +71,12 @@ def test_repeated_5xx_makes_a_link_broken_on_the_second_check(server, links, set
 
     links_check()
     first = _source(server, "/flaky")
-    links_check()
+    results = links_check()
     second = _source(server, "/flaky")
 
     assert (first.link_status, first.link_failures) == (LinkStatus.FAILING, 1)
     assert (second.link_status, second.link_failures, second.link_status_code) == (LinkStatus.BROKEN, 2, 503)
+    assert [r.status for r in results if r.url == server.url("/flaky")] == [LinkStatus.BROKEN]
 
 
 def test_a_link_whose_host_does_not_resolve_is_broken(record, settings):
@@ -152,3 +153,11 @@ def test_check_links_prints_what_it_found(server, links, settings):
     assert f"BROKEN {server.url('/gone')}: HTTP 404" in text
     assert f"redirected {server.url('/moved')} -> {server.url('/final')}" in text
     assert "5 URL(s) checked: 2 ok, 1 redirected, 1 failing, 1 broken" in text
+
+
+def test_editors_can_give_a_source_an_archived_copy_in_the_admin(client, alice, server, links):
+    client.force_login(alice)
+
+    page = client.get(f"/admin/regulatory/decision/{links.pk}/change/").content.decode()
+
+    assert 'name="sources-0-archived_url"' in page

@@ -140,3 +140,23 @@ def test_the_sources_admin_flags_a_source_failing_for_a_day(client, alice, recor
     page = client.get("/admin/watch/watchedsource/?health=flagged").content.decode()
 
     assert "FLAGGED: failing since" in page and "HTTP 503" in page
+
+
+def test_poll_now_in_the_admin_reports_each_source(client, alice, server, record):
+    from tests.watch.conftest import Reply, fixture_bytes
+
+    server.routes["/en/news.xml"] = Reply(body=fixture_bytes("ema_news.xml"),
+                                          headers={"Content-Type": "application/rss+xml"})
+    server.routes["/down.xml"] = Reply(404, b"", {})
+    ema = WatchedSource.objects.create(name="EMA news", adapter="feed", url=server.url("/en/news.xml"),
+                                       jurisdiction=record["eu"])
+    down = WatchedSource.objects.create(name="Down", adapter="feed", url=server.url("/down.xml"))
+    client.force_login(alice)
+
+    response = client.post("/admin/watch/watchedsource/", {
+        "action": "poll_now", "_selected_action": [ema.pk, down.pk]}, follow=True)
+
+    page = response.content.decode()
+    assert response.status_code == 200
+    assert "EMA news: 2 item(s), 1 new candidate(s)" in page
+    assert "Down: ERROR HTTP 404 from 127.0.0.1" in page

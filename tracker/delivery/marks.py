@@ -117,10 +117,11 @@ def _marks_connection() -> _MarksConnection:
 
 def marks_connection_discard(held: _MarksConnection | None = None) -> None:
     """Close this process's marks connection (or `held`), if open."""
-    held = held or getattr(_local, "held", None)
+    current: _MarksConnection | None = getattr(_local, "held", None)
+    held = held or current
     if held is None:
         return
-    if getattr(_local, "held", None) is held:
+    if current is held:
         _local.held = None
     try:
         held.connection.close()
