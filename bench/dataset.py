@@ -42,7 +42,9 @@ BATCH = 5000
 
 SUBSTANCES = ["mdma", "psilocybin", "lsd", "dmt", "ketamine", "ibogaine", "mescaline", "5-meo-dmt"]
 INDICATIONS = ["ptsd", "trd", "mdd", "aud", "oud"]
-STATUSES = ["prohibited", "investigational", "under_review", "not_approved", "restricted_access", "approved"]
+# What a synthetic decision sets: a control (with its instrument) or an approval stage.
+STATUSES = ["prohibited", "investigational", "under_review", "not_approved", "medical_use_permitted", "approved"]
+CONTROLS = {"prohibited", "medical_use_permitted"}
 KINDS = ["designation", "submission", "acceptance", "advisory_vote", "approval", "refusal", "scheduling",
          "guidance", "access_programme", "legislation", "trial_result", "other"]
 
@@ -216,7 +218,10 @@ def _build_record(plan: Plan, report: BuildReport, say: Callable[[str], None]) -
             kind=kind, title=f"Synthetic {kind.replace('_', ' ')} no. {i} in {code.upper()}",
             summary=("A synthetic decision for the benchmark: what the regulator decided, on what evidence, "
                      "and what happens next, in about two sentences of ordinary length. ") * 2,
-            announced_on=announced, effective_on=effective, target_on=target, status=status,
+            announced_on=announced, effective_on=effective, target_on=target,
+            control=status if status in CONTROLS else "",
+            control_instrument="Schedule I, Synthetic Act" if status in CONTROLS else "",
+            approval_stage=status if status and status not in CONTROLS else "",
             state="published", published_at=published_at,
         ))
         count = 2 if rng.random() < 0.2 else 1

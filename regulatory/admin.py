@@ -21,11 +21,15 @@ from simple_history.admin import SimpleHistoryAdmin
 from regulatory.errors import EditConflict, EditRuleError
 from regulatory.models import (
     AccessProgramme,
+    BaselineSource,
     Change,
+    ControlBaseline,
+    DatasetRelease,
     ChangeKind,
     Decision,
     DecisionState,
     Jurisdiction,
+    JurisdictionReview,
     ProgrammeSource,
     Regulator,
     Source,
@@ -40,9 +44,12 @@ from regulatory.services import (
     decision_publish,
     decision_retract,
     decision_update,
+    jurisdiction_review_record,
 )
 
 ISO_DATE = "%Y-%m-%d"
+SOURCE_INLINE_FIELDS = (("url", "grade"), ("title", "publisher"), ("published_on", "published_precision"),
+                        ("is_copy", "original_url"), "note", "archived_url")
 
 
 class IsoDates:
@@ -91,13 +98,61 @@ class ReferenceAdmin(RecordHistoryAdmin):
         return super().has_delete_permission(request, obj)
 
 
+@admin.action(description="Reviewed: nothing new (record today as the review date)")
+def reviewed_nothing_new(modeladmin: JurisdictionAdmin, request: HttpRequest, queryset: QuerySet[Jurisdiction]) -> None:
+    for jurisdiction in queryset.order_by("pk"):
+        jurisdiction_review_record(jurisdiction=jurisdiction, by=request.user, note="Reviewed: nothing new.")
+    modeladmin.message_user(request, f"{queryset.count()} jurisdiction(s) marked reviewed to today.",
+                            level=messages.SUCCESS)
+
+
+class JurisdictionReviewInline(admin.TabularInline):
+    """Who reviewed, when and up to which date: for editors only (the public
+    sees the date, never the name)."""
+
+    model = JurisdictionReview
+    extra = 0
+    fields = ("reviewed_to", "recorded_at", "recorded_by", "from_dataset", "note")
+    readonly_fields = fields
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
 @admin.register(Jurisdiction)
 class JurisdictionAdmin(ReferenceAdmin):
     in_use_relations = ("decisions", "regulators", "access_programmes", "members")
-    list_display = ("code", "name", "parent", "position")
+    list_display = ("code", "name", "parent", "position", "reviewed_to")
     list_filter = ("parent",)
     search_fields = ("code", "name")
     ordering = ("position", "code")
+    actions = [reviewed_nothing_new]
+    filter_horizontal = ("covers_therapies",)
+    readonly_fields = ("reviewed_to",)
+    inlines = [JurisdictionReviewInline]
+
+
+@admin.register(JurisdictionReview)
+class JurisdictionReviewAdmin(IsoDates, admin.ModelAdmin):
+    """Record a review up to a chosen date (the action on jurisdictions uses
+    today). Recorded through the service, with the editor and the time."""
+
+    list_display = ("jurisdiction", "reviewed_to", "recorded_at", "recorded_by", "from_dataset")
+    list_filter = ("jurisdiction", "from_dataset")
+    fields = ("jurisdiction", "reviewed_to", "note")
+    list_select_related = ("jurisdiction", "recorded_by")
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def save_model(self, request, obj: JurisdictionReview, form, change: bool) -> None:
+        saved = jurisdiction_review_record(jurisdiction=obj.jurisdiction, reviewed_to=obj.reviewed_to,
+                                           by=request.user, note=obj.note)
+        obj.pk, obj.recorded_at, obj.recorded_by = saved.pk, saved.recorded_at, saved.recorded_by
 
     def get_form(self, request, obj=None, change=False, **kwargs):
         form = super().get_form(request, obj, change=change, **kwargs)
@@ -151,7 +206,7 @@ class SourceInline(IsoDates, admin.StackedInline):
     extra = 0
     min_num = 1
     validate_min = True
-    fields = (("url", "grade"), ("title", "publisher"), ("published_on", "published_precision"), "note", "archived_url")
+    fields = SOURCE_INLINE_FIELDS
 
     def _editable(self, obj) -> bool:
         return obj is None or obj.state != DecisionState.RETRACTED
@@ -250,8 +305,8 @@ class DecisionAdmin(RecordHistoryAdmin):
     form = DecisionAdminForm
     inlines = [SourceInline]
     actions = [publish_selected]
-    list_display = ("title", "jurisdiction", "kind", "announced_display", "status", "state", "verified")
-    list_filter = ("state", "kind", "status", "jurisdiction", "therapies", "verified")
+    list_display = ("title", "jurisdiction", "kind", "announced_display", "control", "approval_stage", "state", "verified")
+    list_filter = ("state", "kind", "control", "approval_stage", "jurisdiction", "therapies", "verified")
     search_fields = ("title", "summary", "slug", "sources__url", "sources__publisher", "dataset_key")
     date_hierarchy = "announced_on"
     autocomplete_fields = ("regulator", "access_programme")
@@ -263,8 +318,8 @@ class DecisionAdmin(RecordHistoryAdmin):
         ("Dates (each with the precision it is known to)", {"fields": (
             ("announced_on", "announced_precision"), ("effective_on", "effective_precision"),
             ("target_on", "target_precision"))}),
-        ("Effect", {"fields": ("status", "access_programme")}),
-        ("Verification", {"fields": ("verified", "verification_note")}),
+        ("Effect", {"fields": ("substance", "control", "control_instrument", "approval_stage", "access_programme")}),
+        ("Verification", {"fields": ("verified", "verification_note", ("researched_on", "researched_precision"))}),
         ("Record", {"fields": ("state", "published_at", "dataset_key", "created_at", "updated_at", "based_on_version")}),
         ("Editing a published decision", {"fields": ("change_kind", "change_note")}),
     )
@@ -443,7 +498,7 @@ class ProgrammeSourceInline(IsoDates, admin.StackedInline):
     extra = 0
     min_num = 1
     validate_min = True
-    fields = (("url", "grade"), ("title", "publisher"), ("published_on", "published_precision"), "note", "archived_url")
+    fields = SOURCE_INLINE_FIELDS
 
 
 @admin.register(AccessProgramme)
@@ -454,6 +509,34 @@ class AccessProgrammeAdmin(RecordHistoryAdmin):
     search_fields = ("name", "summary", "slug", "eligibility")
     filter_horizontal = ("therapies",)
     readonly_fields = ("dataset_key",)
+
+
+class BaselineSourceInline(admin.StackedInline):
+    model = BaselineSource
+    extra = 0
+    min_num = 1  # a baseline without a source is never shown as fact
+    validate_min = True
+    fields = SOURCE_INLINE_FIELDS
+
+
+@admin.register(ControlBaseline)
+class ControlBaselineAdmin(RecordHistoryAdmin):
+    inlines = [BaselineSourceInline]
+    list_display = ("jurisdiction", "substance", "control", "instrument", "since_display", "verified")
+    list_filter = ("jurisdiction", "control", "verified")
+    search_fields = ("substance", "instrument")
+    readonly_fields = ("dataset_key",)
+
+
+@admin.register(DatasetRelease)
+class DatasetReleaseAdmin(admin.ModelAdmin):
+    list_display = ("version", "researched_on", "loaded_at")
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
 
 
 @admin.register(Change)

@@ -13,14 +13,16 @@ from dataclasses import dataclass
 from typing import Any
 
 from regulatory.models import (
+    LEGACY_STATUS_LABELS,
+    ApprovalStage,
     Change,
     ChangeKind,
+    Control,
     Decision,
     DecisionKind,
     DecisionState,
     Precision,
     SourceGrade,
-    Status,
     format_partial_date,
 )
 
@@ -36,15 +38,22 @@ _FIELD_LABELS = {
     "announced_on": "Announced", "effective_on": "Effective", "target_on": "Target date",
     "announced_precision": "Announced date precision", "effective_precision": "Effective date precision",
     "target_precision": "Target date precision", "access_programme": "Access programme",
-    "verification_note": "Verification note", "state": "State",
+    "verification_note": "Verification note", "state": "State", "control_instrument": "Instrument",
+    "approval_stage": "Approval stage", "researched_on": "Researched", "status": "Status (former)",
 }
 
 
 def _value_display(name: str, value: Any, diff: Mapping[str, list[Any]], side: int, decision: Decision) -> str:
     if value in (None, "", []):
         return "—"
-    if name == "status":
-        return Status(value).label if value in Status.values else str(value)
+    if name == "status":  # the former single status, in old diffs
+        return LEGACY_STATUS_LABELS.get(value, str(value))
+    if name == "control":
+        return Control(value).label if value in Control.values else str(value)
+    if name == "approval_stage":
+        return ApprovalStage(value).label if value in ApprovalStage.values else str(value)
+    if name == "is_copy":
+        return "Yes" if value else "No"
     if name == "kind":
         return DecisionKind(value).label if value in DecisionKind.values else str(value)
     if name == "state":

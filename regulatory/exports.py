@@ -22,8 +22,8 @@ from regulatory.models import Decision
 COLUMNS = (
     "id", "url", "jurisdiction", "regulator", "therapies", "kind", "title", "summary",
     "announced_on", "announced_precision", "effective_on", "effective_precision",
-    "target_on", "target_precision", "status", "state", "verified", "verification_note",
-    "recorded_at", "sources",
+    "target_on", "target_precision", "substance", "control", "control_instrument", "approval_stage",
+    "state", "verified", "verification_note", "recorded_at", "imported", "researched_on", "sources",
 )
 # Leading characters that make Excel, LibreOffice or Google Sheets evaluate a cell.
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
@@ -46,8 +46,11 @@ def decision_row(decision: Decision) -> list[str]:
         decision.announced_on.isoformat(), decision.announced_precision,
         decision.effective_on.isoformat() if decision.effective_on else "", decision.effective_precision,
         decision.target_on.isoformat() if decision.target_on else "", decision.target_precision,
-        decision.status, decision.state, "yes" if decision.verified else "no", decision.verification_note,
-        decision.recorded_at.isoformat() if decision.recorded_at else "", sources,
+        decision.substance, decision.control, decision.control_instrument, decision.approval_stage,
+        decision.state, "yes" if decision.verified else "no", decision.verification_note,
+        decision.recorded_at.isoformat() if decision.recorded_at else "",
+        "yes" if getattr(decision, "imported", False) else "no",
+        decision.researched_on.isoformat() if decision.researched_on else "", sources,
     )
     return [csv_cell(value) for value in values]
 

@@ -38,6 +38,10 @@ def bad_request(errors: dict) -> HttpResponseBadRequest:
 # --- Atom -------------------------------------------------------------------------
 
 
+def _announced_at(decision: Decision) -> dt.datetime:
+    return dt.datetime.combine(decision.announced_on, dt.time(), tzinfo=dt.timezone.utc)
+
+
 class DecisionsAtomFeed(Feed):
     """Newest recorded first; one entry per public decision, updated when it
     is amended, corrected or retracted (the entry id stays the same)."""
@@ -75,8 +79,11 @@ class DecisionsAtomFeed(Feed):
             facts.append(("Effective", decision.effective_display))
         if decision.target_on:
             facts.append(("Target date", decision.target_display))
-        if decision.status:
-            facts.append(("Sets status", decision.get_status_display()))
+        if decision.sets_status:
+            facts.append(("Sets", decision.status_summary))
+        if getattr(decision, "imported", False):
+            facts.append(("Recorded", "from the historical dataset"
+                          + (f", researched {decision.researched_display}" if decision.researched_on else "")))
         if decision.state != DecisionState.PUBLISHED:
             facts.append(("State", decision.get_state_display()))
         if not decision.verified:
@@ -97,9 +104,14 @@ class DecisionsAtomFeed(Feed):
         return selectors.decision_page_url(decision.pk)
 
     def item_pubdate(self, decision: Decision) -> dt.datetime | None:
+        if getattr(decision, "imported", False):
+            return _announced_at(decision)
         return decision.published_at
 
     def item_updateddate(self, decision: Decision) -> dt.datetime | None:
+        # Imported history is dated by its announcement, not by the load.
+        if getattr(decision, "imported", False):
+            return _announced_at(decision)
         return decision.recorded_at or decision.published_at
 
     def item_categories(self, decision: Decision) -> list[str]:
@@ -135,8 +147,8 @@ def _event(date: selectors.UpcomingDate, *, host: str) -> Event:
         summary += f" [date known to the {_PRECISION_NOTE[date.precision]}: {when}]"
         lines.append(f"The date is known to the {date.precision} only ({when}); "
                      f"the calendar shows it on the first day of that {date.precision}.")
-    if decision.status and date.which == "effective":
-        lines.append(f"Sets the status to: {decision.get_status_display()}")
+    if decision.sets_status and date.which == "effective":
+        lines.append(f"Sets: {decision.status_summary}")
     lines += ["", "Sources:", *(f"- {s.title} ({s.publisher}): {s.url}" for s in decision.sources.all())]
 
     event = Event()

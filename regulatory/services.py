@@ -28,6 +28,8 @@ from regulatory.models import (
     ChangeKind,
     Decision,
     DecisionState,
+    Jurisdiction,
+    JurisdictionReview,
     Source,
 )
 
@@ -38,9 +40,11 @@ LATE_REPORT_DAYS = 7
 DECISION_FIELDS = (
     "jurisdiction", "regulator", "kind", "title", "summary",
     "announced_on", "announced_precision", "effective_on", "effective_precision",
-    "target_on", "target_precision", "status", "access_programme", "verified", "verification_note",
+    "target_on", "target_precision", "substance", "control", "control_instrument", "approval_stage",
+    "access_programme", "verified", "verification_note", "researched_on", "researched_precision",
 )
-SOURCE_FIELDS = ("url", "title", "publisher", "published_on", "published_precision", "grade", "note")
+SOURCE_FIELDS = ("url", "title", "publisher", "published_on", "published_precision", "grade", "is_copy",
+                 "original_url", "note")
 
 # Arbitrary constant naming the advisory lock that serialises Change writes.
 _CHANGE_LOCK_KEY = 7_301_947
@@ -162,9 +166,20 @@ def decision_create(*, by=None, therapies: Iterable, sources: Iterable[Mapping[s
     decision.full_clean(exclude=["therapies"])
     decision._history_user = _user_or_none(by)
     decision.save()
-    decision.therapies.set(list(therapies))
+    therapies = list(therapies)
+    if not therapies and decision.substance:
+        # A decision about a substance concerns every therapy with it: listing
+        # them keeps therapy filters and subscriptions right.
+        therapies = therapies_with_substance(decision.substance)
+    decision.therapies.set(therapies)
     _sources_set(decision, sources, by=by)
     return decision
+
+
+def therapies_with_substance(substance: str) -> list:
+    from regulatory.models import Therapy
+
+    return [t for t in Therapy.objects.all() if t.substance.casefold() == substance.strip().casefold()]
 
 
 def _unique_slug(base: str) -> str:
@@ -298,3 +313,26 @@ def decision_delete_draft(*, decision: Decision, by=None, version: int | None = 
         raise DecisionStateError("Published decisions are never deleted; retract it instead.", code="not_draft")
     decision._history_user = _user_or_none(by)
     decision.delete()
+
+
+@transaction.atomic
+def jurisdiction_review_record(*, jurisdiction: Jurisdiction, reviewed_to: dt.date | None = None, by=None,
+                               from_dataset: bool = False, note: str = "") -> JurisdictionReview:
+    """Record that `jurisdiction`'s record was checked for events up to
+    `reviewed_to` (default today) and nothing else is missing: "reviewed:
+    nothing new". Who and when are kept for the audit trail (never shown in
+    public); the jurisdiction's review date only moves forward."""
+    now = timezone.now()
+    reviewed_to = reviewed_to or timezone.localdate()
+    review = JurisdictionReview(
+        jurisdiction=jurisdiction, reviewed_to=reviewed_to, recorded_at=now,
+        recorded_by=by if getattr(by, "is_authenticated", False) else None,
+        from_dataset=from_dataset, note=note,
+    )
+    review.full_clean()
+    review.save()
+    jurisdiction = Jurisdiction.objects.select_for_update().get(pk=jurisdiction.pk)
+    if jurisdiction.reviewed_to is None or reviewed_to > jurisdiction.reviewed_to:
+        jurisdiction.reviewed_to = reviewed_to
+        jurisdiction.save()  # through save(): a history row, so the record version moves
+    return review

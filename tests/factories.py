@@ -58,6 +58,14 @@ class TherapyFactory(factory.django.DjangoModelFactory):
     indication = "PTSD"
 
 
+_STATUS_SHORTHAND = {
+    "": ("", ""), "prohibited": ("prohibited", ""), "medical_use_permitted": ("medical_use_permitted", ""),
+    "not_controlled": ("not_controlled", ""),
+    **{stage: ("", stage) for stage in ("none", "investigational", "under_review", "approved", "not_approved",
+                                        "withdrawn")},
+}
+
+
 class DecisionFactory(factory.django.DjangoModelFactory):
     """A draft decision with one source. Use `published_decision()` for a published one."""
 
@@ -72,8 +80,16 @@ class DecisionFactory(factory.django.DjangoModelFactory):
     title = factory.Sequence(lambda n: f"Decision number {n}")
     summary = "What the regulator decided, in two sentences."
     announced_on = dt.date(2024, 2, 9)
-    effective_on = factory.LazyAttribute(lambda d: d.announced_on if d.status else None)
-    status = ""
+    control = factory.LazyAttribute(lambda d: _STATUS_SHORTHAND[d.status][0])
+    control_instrument = factory.LazyAttribute(lambda d: "Schedule I, Controlled Substances Act" if d.control else "")
+    approval_stage = factory.LazyAttribute(lambda d: _STATUS_SHORTHAND[d.status][1])
+    effective_on = factory.LazyAttribute(lambda d: d.announced_on if d.control or d.approval_stage else None)
+
+    class Params:
+        # Shorthand for tests: one word sets the dimension it names
+        # ("prohibited" a control, a stage an approval stage). Access is never
+        # a decision's: make an AccessProgramme.
+        status = ""
 
     @factory.post_generation
     def therapies(self, create, extracted, **kwargs):

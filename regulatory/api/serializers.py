@@ -15,7 +15,9 @@ from rest_framework.reverse import reverse
 from regulatory import selectors
 from regulatory.models import (
     AccessProgramme,
+    ApprovalStage,
     ChangeKind,
+    Control,
     DecisionKind,
     DecisionState,
     Jurisdiction,
@@ -24,7 +26,6 @@ from regulatory.models import (
     ProgrammeState,
     Regulator,
     SourceGrade,
-    Status,
     Therapy,
     http_url,
 )
@@ -35,14 +36,19 @@ def api_url(name: str, *args: Any) -> str:
     return f"{settings.SITE_URL}{reverse(name, args=args)}"
 
 
-class StatusField(serializers.ChoiceField):
-    """A status, or null for a decision that sets none (stored as "")."""
+class BlankChoiceField(serializers.ChoiceField):
+    """A choice, or null for a decision that sets none (stored as "")."""
 
     def __init__(self, **kwargs: Any) -> None:
-        super().__init__(choices=Status.choices, allow_null=True, **kwargs)
+        super().__init__(allow_null=True, **kwargs)
 
     def to_representation(self, value: str | None) -> str | None:
         return value or None
+
+    def run_validation(self, data: Any = serializers.empty) -> Any:
+        if data is None:  # null is stored as "" (the field is not nullable)
+            return ""
+        return super().run_validation(data)
 
     def to_internal_value(self, data: Any) -> str:
         if data in (None, ""):
@@ -76,7 +82,12 @@ class SourceSerializer(serializers.Serializer):
     published_on = serializers.DateField(allow_null=True, required=False, default=None)
     published_precision = _precision(required=False)
     grade = serializers.ChoiceField(choices=SourceGrade.choices,
-                                    help_text="official document, sponsor statement or secondary report")
+                                    help_text="official document, sponsor statement, peer-reviewed literature "
+                                              "or secondary report")
+    is_copy = serializers.BooleanField(required=False, default=False,
+                                       help_text="An official document held on another host (a mirror, an OCR).")
+    original_url = serializers.URLField(max_length=1000, allow_blank=True, required=False, default="",
+                                        help_text="For a copy: the original's address, when known.")
     note = serializers.CharField(max_length=500, allow_blank=True, required=False, default="")
 
 
@@ -92,6 +103,12 @@ class JurisdictionSerializer(serializers.Serializer):
     parent = serializers.CharField(source="parent.code", read_only=True, allow_null=True,
                                    help_text="The union a member state belongs to.")
     regulators = RegulatorSerializer(many=True, read_only=True)
+    reviewed_to = serializers.DateField(read_only=True, allow_null=True,
+                                        help_text="The date up to which an editor reviewed this jurisdiction's "
+                                                  "record; null if never. Events after it may be missing.")
+    covers_substances = serializers.ListField(child=serializers.CharField(), read_only=True,
+                                              help_text="Substances researched here (every therapy with them).")
+    covers_therapies = CodeListField(attribute="slug", help_text="Therapies researched here.")
     url = serializers.SerializerMethodField()
 
     @extend_schema_field(OpenApiTypes.URI)
@@ -118,17 +135,24 @@ class AccessProgrammeSerializer(serializers.Serializer):
     regulator = serializers.CharField(source="regulator.code", read_only=True, allow_null=True)
     kind = serializers.ChoiceField(choices=ProgrammeKind.choices, read_only=True)
     therapies = CodeListField(attribute="slug",
-                                             help_text="Empty when the programme is not specific to one therapy.")
+                              help_text="The therapies it gives access to. Empty (and no `substance`): a general "
+                                        "programme, shown as a route in no cell.")
+    substance = serializers.CharField(read_only=True, help_text="Or every therapy with this substance; may be empty.")
     summary = serializers.CharField(read_only=True)
     opened_on = serializers.DateField(read_only=True, allow_null=True)
     opened_precision = serializers.ChoiceField(choices=Precision.choices, read_only=True)
     closed_on = serializers.DateField(read_only=True, allow_null=True)
     closed_precision = serializers.ChoiceField(choices=Precision.choices, read_only=True)
+    known_until = serializers.DateField(read_only=True, allow_null=True,
+                                        help_text="Last date it is known to be open; its state is unknown after it.")
+    known_until_precision = serializers.ChoiceField(choices=Precision.choices, read_only=True)
     state = serializers.ChoiceField(choices=ProgrammeState.choices, read_only=True)
     eligibility = serializers.CharField(read_only=True)
     prescriber_requirements = serializers.CharField(read_only=True)
-    capacity = serializers.CharField(read_only=True)
+    capacity = serializers.CharField(read_only=True, help_text="The scale, e.g. '50 patients at up to 10 US sites'.")
+    capped = serializers.BooleanField(read_only=True, help_text="Enrolment capped at a fixed number.")
     verified = serializers.BooleanField(read_only=True)
+    researched_on = serializers.DateField(read_only=True, allow_null=True)
     sources = SourceSerializer(many=True, read_only=True)
     url = serializers.SerializerMethodField()
 
@@ -156,11 +180,18 @@ class DecisionSerializer(serializers.Serializer):
     target_on = serializers.DateField(read_only=True, allow_null=True,
                                       help_text="A target date, e.g. a PDUFA action date.")
     target_precision = serializers.ChoiceField(choices=Precision.choices, read_only=True)
-    status = StatusField(read_only=True,
-                         help_text="The status this decision sets for its therapies from its effective date on.")
+    substance = serializers.CharField(read_only=True,
+                                      help_text="Set when the decision concerns a substance (every therapy with it).")
+    control = BlankChoiceField(choices=Control.choices, read_only=True,
+                               help_text="The control of the substance it sets from its effective date on.")
+    control_instrument = serializers.CharField(read_only=True)
+    approval_stage = BlankChoiceField(choices=ApprovalStage.choices, read_only=True,
+                                      help_text="The approval stage it sets for its therapies from its effective date on.")
     access_programme = serializers.CharField(source="access_programme.slug", read_only=True, allow_null=True)
     verified = serializers.BooleanField(read_only=True)
     verification_note = serializers.CharField(read_only=True)
+    researched_on = serializers.DateField(read_only=True, allow_null=True,
+                                          help_text="For the shipped dataset: when the fact was researched.")
     sources = SourceSerializer(many=True, read_only=True)
     state = serializers.ChoiceField(choices=DecisionState.choices, read_only=True)
     published_at = serializers.DateTimeField(read_only=True, allow_null=True)
@@ -194,7 +225,10 @@ class DecisionWriteSerializer(serializers.Serializer):
     regulator = serializers.SlugRelatedField(slug_field="code", queryset=Regulator.objects.all(),
                                              allow_null=True, required=False)
     therapies = serializers.SlugRelatedField(slug_field="slug", queryset=Therapy.objects.all(), many=True,
-                                             allow_empty=False)
+                                             allow_empty=True, required=False,
+                                             help_text="Required unless `substance` is given.")
+    substance = serializers.CharField(max_length=100, allow_blank=True, required=False,
+                                      help_text="The decision concerns every therapy with this substance.")
     kind = serializers.ChoiceField(choices=DecisionKind.choices)
     title = serializers.CharField(max_length=300)
     summary = serializers.CharField()
@@ -204,7 +238,10 @@ class DecisionWriteSerializer(serializers.Serializer):
     effective_precision = _precision(required=False)
     target_on = serializers.DateField(allow_null=True, required=False)
     target_precision = _precision(required=False)
-    status = StatusField(required=False)
+    control = BlankChoiceField(choices=Control.choices, required=False)
+    control_instrument = serializers.CharField(max_length=300, allow_blank=True, required=False,
+                                               help_text="Required with `control`: 'Schedule I, Controlled Substances Act'.")
+    approval_stage = BlankChoiceField(choices=ApprovalStage.choices, required=False)
     access_programme = serializers.SlugRelatedField(slug_field="slug", queryset=AccessProgramme.objects.all(),
                                                     allow_null=True, required=False)
     verified = serializers.BooleanField(required=False)
@@ -239,6 +276,16 @@ class DecisionWriteSerializer(serializers.Serializer):
             raise serializers.ValidationError(f"Each source is cited once; repeated: {', '.join(duplicates)}.")
         return sources
 
+    def validate(self, attrs: dict) -> dict:
+        decision = self.instance
+        if decision is None and not attrs.get("therapies") and not attrs.get("substance", "").strip():
+            raise serializers.ValidationError({"therapies": "Name the therapies, or give a `substance`."})
+        if "therapies" in attrs and not attrs["therapies"] and decision is not None and not (
+                attrs.get("substance", decision.substance)):
+            raise serializers.ValidationError({"therapies": "A decision concerns at least one therapy."})
+        # The live-edit rule (amend/correct with a public note) is the service's: EditRuleError → 400.
+        return attrs
+
     def service_arguments(self) -> dict[str, Any]:
         """The validated data split as regulatory.services expects it."""
         data = dict(self.validated_data)
@@ -262,26 +309,102 @@ class PublishSerializer(serializers.Serializer):
                                                  "changed since, publishing is refused with 409.")
 
 
+class ControlInForceSerializer(serializers.Serializer):
+    value = serializers.ChoiceField(choices=Control.choices, read_only=True)
+    label = serializers.CharField(read_only=True)
+    instrument = serializers.CharField(read_only=True)
+    since = serializers.DateField(read_only=True, allow_null=True, help_text="Null when the start date is unknown.")
+    since_precision = serializers.ChoiceField(choices=Precision.choices, read_only=True)
+    since_display = serializers.CharField(read_only=True, help_text="E.g. 'in force before 27 Oct 1970'.")
+    decision = serializers.IntegerField(source="decision_id", read_only=True, allow_null=True,
+                                        help_text="The decision that set it, or null for a baseline.")
+    baseline = serializers.IntegerField(source="baseline_id", read_only=True, allow_null=True,
+                                        help_text="The baseline (control in force before the first recorded event).")
+
+
+class StageInForceSerializer(serializers.Serializer):
+    value = serializers.ChoiceField(choices=ApprovalStage.choices, read_only=True)
+    label = serializers.CharField(read_only=True)
+    since = serializers.DateField(read_only=True)
+    since_precision = serializers.ChoiceField(choices=Precision.choices, read_only=True)
+    decision = serializers.IntegerField(source="decision_id", read_only=True)
+
+
+ROUTE_STATES = [("open", "open"), ("closed", "closed"), ("closed_date_unknown", "closed, date unknown"),
+                ("unknown_after", "unknown after known_until"), ("planned", "planned")]
+
+
+class RouteSerializer(serializers.Serializer):
+    programme = serializers.CharField(source="slug", read_only=True, help_text="The access programme that opens it.")
+    name = serializers.CharField(read_only=True)
+    kind = serializers.ChoiceField(choices=ProgrammeKind.choices, read_only=True)
+    state = serializers.ChoiceField(choices=ROUTE_STATES, read_only=True, help_text="On `as_of`.")
+    label = serializers.CharField(read_only=True, help_text="As in the headline: 'EA protocol (closed)'.")
+    capped = serializers.BooleanField(read_only=True)
+    scale = serializers.CharField(read_only=True)
+    opened_on = serializers.DateField(read_only=True, allow_null=True)
+    opened_precision = serializers.ChoiceField(choices=Precision.choices, read_only=True)
+    closed_on = serializers.DateField(read_only=True, allow_null=True)
+    closed_precision = serializers.ChoiceField(choices=Precision.choices, read_only=True)
+    known_until = serializers.DateField(read_only=True, allow_null=True)
+    url = serializers.SerializerMethodField()
+
+    @extend_schema_field(OpenApiTypes.URI)
+    def get_url(self, route: selectors.Route) -> str:
+        return api_url("api-access-programme-detail", route.slug)
+
+
+class ProvenanceSerializer(serializers.Serializer):
+    best_grade = serializers.ChoiceField(choices=SourceGrade.choices, read_only=True, allow_null=True,
+                                         help_text="The best grade of source behind the cell's facts.")
+    best_is_copy = serializers.BooleanField(read_only=True,
+                                            help_text="The best sources are copies held on another host.")
+    sources = serializers.IntegerField(read_only=True, help_text="Number of sources behind the cell.")
+    unverified = serializers.BooleanField(read_only=True, help_text="A fact behind the cell could not be confirmed.")
+
+
+CELL_STATES = [("recorded", "recorded"), ("no_decision", "no decision recorded"), ("not_researched", "not researched")]
+
+
 class StatusRowSerializer(serializers.Serializer):
-    """One (jurisdiction, therapy) pair; `status` is null where no published
-    decision has set one on or before `as_of`."""
+    """One (jurisdiction, therapy) cell on `as_of`, in three dimensions."""
 
     jurisdiction = serializers.CharField(source="jurisdiction.code", read_only=True)
     jurisdiction_name = serializers.CharField(source="jurisdiction.name", read_only=True)
     therapy = serializers.CharField(source="therapy.slug", read_only=True)
     therapy_name = serializers.CharField(source="therapy.name", read_only=True)
-    status = serializers.ChoiceField(source="entry.status", choices=Status.choices, allow_null=True, read_only=True)
-    since = serializers.DateField(source="entry.since", allow_null=True, read_only=True,
-                                  help_text="The effective date of the deciding decision.")
-    since_precision = serializers.ChoiceField(source="entry.since_precision", choices=Precision.choices,
-                                              allow_null=True, read_only=True)
-    decision = serializers.IntegerField(source="entry.decision_id", allow_null=True, read_only=True,
-                                        help_text="Id of the decision that set the status.")
+    status = serializers.CharField(source="cell.headline", read_only=True,
+                                   help_text="The headline: approval stage · control · access routes "
+                                             "(e.g. 'Investigational · Schedule I · EA protocol (closed)'), or "
+                                             "'No decision recorded' / 'Not researched'.")
+    tone = serializers.ChoiceField(source="cell.tone", choices=[(t, t) for t in selectors.TONE_ORDER],
+                                   read_only=True, help_text="The headline's colour class; first match of: "
+                                   + ", ".join(selectors.TONE_ORDER) + ".")
+    state = serializers.ChoiceField(source="cell.state", choices=CELL_STATES, read_only=True)
+    control = ControlInForceSerializer(source="cell.control", read_only=True, allow_null=True)
+    approval_stage = StageInForceSerializer(source="cell.approval_stage", read_only=True, allow_null=True)
+    access = RouteSerializer(source="cell.access", many=True, read_only=True,
+                             help_text="Access programmes for the therapy or its substance opened by `as_of`.")
+    certain = serializers.BooleanField(source="cell.certain", read_only=True,
+                                       help_text="False when `as_of` falls inside a date known only to the "
+                                                 "month or year (or before a baseline of unknown start).")
+    uncertain_because = serializers.ListField(source="cell.uncertain_because", child=serializers.CharField(),
+                                              read_only=True)
+    provenance = ProvenanceSerializer(source="cell.provenance", read_only=True)
+    reviewed_to = serializers.DateField(source="cell.reviewed_to", read_only=True, allow_null=True,
+                                        help_text="The jurisdiction was reviewed for events up to this date.")
+    stale = serializers.BooleanField(source="cell.stale", read_only=True,
+                                     help_text="The jurisdiction was not reviewed in the 90 days before `as_of`.")
+    since = serializers.DateField(source="cell.since", allow_null=True, read_only=True,
+                                  help_text="When the latest dimension took its value.")
+    decision = serializers.IntegerField(source="cell.decision_id", allow_null=True, read_only=True,
+                                        help_text="Id of the decision that set the latest dimension.")
     decision_url = serializers.SerializerMethodField(help_text="That decision's public page.")
 
     @extend_schema_field({"type": "string", "format": "uri", "nullable": True})
     def get_decision_url(self, row: selectors.StatusRow) -> str | None:
-        return selectors.decision_page_url(row.entry.decision_id) if row.entry else None
+        decision_id = row.cell.decision_id
+        return selectors.decision_page_url(decision_id) if decision_id else None
 
 
 class StatusResponseSerializer(serializers.Serializer):

@@ -339,9 +339,23 @@ class StatusApi(ReadApi):
 
     @extend_schema(
         summary="Status of each (jurisdiction, therapy) pair on a date",
-        description="One row per pair of the requested jurisdictions and therapies (all by default), in matrix "
-                    "order. The status on a date is set by the latest published decision effective on or "
-                    "before it; `status` is null where none has been recorded yet.",
+        description=(
+            "One row per pair of the requested jurisdictions and therapies (all by default), in matrix order, "
+            "in three dimensions on `as_of`: `control` of the substance (the latest published decision with a "
+            "control in force, else the jurisdiction's baseline), `approval_stage` of the therapy (the latest "
+            "decision with a stage in force) and `access` (the access programmes for the therapy or its "
+            "substance opened by then, each in its state on that date), each naming the decision, baseline or "
+            "programme that set it.\n\n"
+            "**Headline rule** (`status`): approval stage · control · routes, each part only when known: the "
+            "stage's label (not `none`), the instrument's short name (the text before its first comma, e.g. "
+            "'Schedule I'), then each route as '<kind> (<state>)'. Empty cells read 'No decision recorded' "
+            "(the jurisdiction covers the therapy) or 'Not researched'. **Colour** (`tone`): the first that "
+            "applies of approved, access (an open route that is not capped), permitted (medical use permitted), "
+            "review, refused (not approved / withdrawn), investigational, prohibited, uncontrolled, none, "
+            "not_researched.\n\n"
+            "Each row also gives `certain` (false when `as_of` falls inside a date known only to the month or "
+            "year), `provenance` (best source grade, number of sources, unverified), the jurisdiction's "
+            "`reviewed_to` and `stale` (not reviewed in the 90 days before `as_of`)."),
         parameters=[
             OpenApiParameter("as_of", OpenApiTypes.DATE, description="The date (YYYY-MM-DD); today by default."),
             OpenApiParameter("jurisdiction", {"type": "array", "items": {"type": "string"}}, explode=False,

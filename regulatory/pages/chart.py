@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from regulatory.dates import is_ahead, period_middle, period_of
-from regulatory.models import LIVE_STATES, Decision, DecisionKind, DecisionState, Jurisdiction, Precision, Status
+from regulatory.models import LIVE_STATES, Decision, DecisionKind, DecisionState, Jurisdiction, Precision
 from regulatory.pages.parameters import TimelineParams
 from regulatory.pages.scale import AxisBreak, Tick, TimeScale
 
@@ -85,8 +85,8 @@ class Mark:
         d = self.decision
         what = {"announced": "", "effective": "Takes effect · ", "target": "Target date · "}[self.which]
         parts = [f"{self.date_display} — {what}{d.get_kind_display()}: {d.title}"]
-        if d.status and self.which != "target":
-            parts.append(f"Sets status: {d.get_status_display()}")
+        if d.sets_status and self.which != "target":
+            parts.append(f"Sets: {d.status_summary}")
         if self.upcoming:
             parts.append("Upcoming")
         if not d.verified:
@@ -96,9 +96,26 @@ class Mark:
         return " · ".join(parts)
 
 
+# A band's colour: what the decision that starts it sets, in the matrix's
+# tones (its approval stage if it sets one, else its control).
+STAGE_TONES = {"none": "none", "investigational": "investigational", "under_review": "review",
+               "approved": "approved", "not_approved": "refused", "withdrawn": "refused"}
+CONTROL_TONES = {"prohibited": "prohibited", "medical_use_permitted": "permitted", "not_controlled": "uncontrolled"}
+
+
+def decision_band(decision: Decision) -> tuple[str, str]:
+    """(tone, label) of what a decision sets, e.g. ('review', 'Under review')
+    or ('prohibited', 'Schedule I')."""
+    if decision.approval_stage:
+        return STAGE_TONES[decision.approval_stage], decision.get_approval_stage_display()
+    short = decision.control_instrument.split(",", 1)[0].strip() or decision.get_control_display()
+    return CONTROL_TONES.get(decision.control, "none"), short
+
+
 @dataclass
 class Band:
-    status: str
+    status: str  # the tone
+    band_label: str
     x0: float
     x1: float
     upcoming: bool
@@ -111,7 +128,7 @@ class Band:
 
     @property
     def label(self) -> str:
-        return Status(self.status).label
+        return self.band_label
 
     @property
     def label_fits(self) -> bool:
@@ -130,7 +147,15 @@ class Lane:
     height: float
     marks: list[Mark]
     bands: list[Band]
-    current: Decision | None = None  # the decision that sets the status in force today
+    current: Decision | None = None  # the decision whose setting is in force today
+
+    @property
+    def current_tone(self) -> str:
+        return decision_band(self.current)[0] if self.current else ""
+
+    @property
+    def current_label(self) -> str:
+        return decision_band(self.current)[1] if self.current else ""
 
     @property
     def label_y(self) -> float:
@@ -222,10 +247,10 @@ def _stack(marks: list[Mark]) -> int:
 
 def _bands(decisions: list[Decision], start: dt.date, end: dt.date, today: dt.date,
            x_of: Callable[[dt.date], float]) -> list[Band]:
-    """Status from each status-setting decision's effective date to the next
-    one's, in the order the selectors use to decide the status on a day."""
+    """What each stage- or control-setting decision set, from its effective
+    date to the next one's, in the order the selectors use on a day."""
     setters = sorted(
-        (d for d in decisions if d.state in LIVE_STATES and d.status and d.effective_on),
+        (d for d in decisions if d.state in LIVE_STATES and d.sets_status and d.effective_on),
         key=lambda d: (d.effective_on, d.announced_on, d.pk),
     )
     bands: list[Band] = []
@@ -234,17 +259,19 @@ def _bands(decisions: list[Decision], start: dt.date, end: dt.date, today: dt.da
         if finish <= start or begin >= end or finish <= begin:
             continue
         x0, x1 = x_of(max(begin, start)), x_of(min(finish, end))
-        if bands and bands[-1].status == d.status and bands[-1].x1 == x0 and bands[-1].upcoming == (begin > today):
-            bands[-1].x1 = x1  # a decision confirming the status in force continues its band
+        tone, label = decision_band(d)
+        if (bands and (bands[-1].status, bands[-1].band_label) == (tone, label) and bands[-1].x1 == x0
+                and bands[-1].upcoming == (begin > today)):
+            bands[-1].x1 = x1  # a decision confirming what is in force continues its band
             continue
-        bands.append(Band(d.status, x0, x1, begin > today, d, d.effective_display))
+        bands.append(Band(tone, label, x0, x1, begin > today, d, d.effective_display))
     return bands
 
 
 def _status_setter_on(decisions: list[Decision], day: dt.date) -> Decision | None:
-    """The decision whose status is in force on `day` (same rule as selectors.status_matrix)."""
+    """The latest stage- or control-setting decision in force on `day` (the selectors' order)."""
     setters = [d for d in decisions
-               if d.state in LIVE_STATES and d.status and d.effective_on and d.effective_on <= day]
+               if d.state in LIVE_STATES and d.sets_status and d.effective_on and d.effective_on <= day]
     return max(setters, key=lambda d: (d.effective_on, d.announced_on, d.pk), default=None)
 
 

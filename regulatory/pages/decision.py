@@ -10,7 +10,7 @@ from django.db.models import Prefetch
 
 from regulatory.diffs import DiffRow, change_diff_rows
 from regulatory.editors import user_is_editor
-from regulatory.models import PUBLIC_STATES, STATUS_DESCRIPTIONS, Change, ChangeKind, Decision
+from regulatory.models import APPROVAL_STAGE_DESCRIPTIONS, CONTROL_DESCRIPTIONS, PUBLIC_STATES, Change, ChangeKind, Decision
 
 
 @dataclass(frozen=True)
@@ -27,12 +27,13 @@ class DecisionPage:
     editor_view: bool
 
     @property
-    def status_label(self) -> str:
-        return self.decision.get_status_display() if self.decision.status else ""
-
-    @property
-    def status_description(self) -> str:
-        return STATUS_DESCRIPTIONS.get(self.decision.status, "")
+    def status_descriptions(self) -> list[str]:
+        texts = []
+        if self.decision.approval_stage:
+            texts.append(APPROVAL_STAGE_DESCRIPTIONS[self.decision.approval_stage])
+        if self.decision.control:
+            texts.append(CONTROL_DESCRIPTIONS[self.decision.control])
+        return texts
 
 
 def decision_page_build(*, pk: int, user: Any) -> DecisionPage | None:

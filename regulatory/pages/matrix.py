@@ -1,5 +1,6 @@
 """The status matrix on the home page: one row per jurisdiction, one cell per
-therapy, with what is coming up and what happened last."""
+therapy in three dimensions (README "Status, in three dimensions"), with what
+is coming up and what happened last, both seen from the date shown."""
 
 from __future__ import annotations
 
@@ -8,31 +9,68 @@ from dataclasses import dataclass
 
 from django.urls import reverse
 
-from regulatory.models import LIVE_STATES, STATUS_DESCRIPTIONS, Decision, Jurisdiction, Status, Therapy, format_partial_date
+from regulatory.models import (
+    APPROVAL_STAGE_DESCRIPTIONS,
+    CONTROL_DESCRIPTIONS,
+    LIVE_STATES,
+    STALE_AFTER_DAYS,
+    ApprovalStage,
+    Control,
+    Decision,
+    Jurisdiction,
+    Precision,
+    Therapy,
+    format_partial_date,
+)
 from regulatory.pages.jurisdictions import jurisdiction_tree
-from regulatory.selectors import StatusEntry, status_matrix, upcoming_dates
+from regulatory.selectors import TONE_LABELS, TONE_ORDER, Cell, cell_grid, upcoming_dates
+
+
+@dataclass(frozen=True)
+class Dimension:
+    name: str
+    text: str
+
 
 
 @dataclass(frozen=True)
 class MatrixCell:
     therapy: Therapy
-    entry: StatusEntry | None
+    cell: Cell
 
     @property
-    def status(self) -> str:
-        return self.entry.status if self.entry else ""
+    def tone(self) -> str:
+        return self.cell.tone
 
     @property
-    def label(self) -> str:
-        return Status(self.entry.status).label if self.entry else "No decision recorded"
+    def links_programme(self) -> bool:
+        return self.cell.decision_id is None and self.cell.control is None and bool(self.cell.access)
 
     @property
-    def since_display(self) -> str:
-        return format_partial_date(self.entry.since, self.entry.since_precision) if self.entry else ""
+    def url(self) -> str:
+        """The decision behind the latest dimension, else the first route's programme page."""
+        if self.cell.decision_id:
+            return reverse("regulatory-decision", args=[self.cell.decision_id])
+        if self.cell.control and self.cell.control.decision_id:
+            return reverse("regulatory-decision", args=[self.cell.control.decision_id])
+        if self.cell.access:
+            return f"{reverse('regulatory-programmes')}#programme-{self.cell.access[0].slug}"
+        return f"{reverse('regulatory-programmes')}"
 
     @property
-    def decision_url(self) -> str:
-        return reverse("regulatory-decision", args=[self.entry.decision_id]) if self.entry else ""
+    def dimensions(self) -> list[Dimension]:
+        cell, out = self.cell, []
+        if cell.approval_stage:
+            out.append(Dimension("Stage", f"{cell.approval_stage.label} since {cell.approval_stage.since_display}"))
+        if cell.control:
+            since = cell.control.since_display
+            out.append(Dimension("Control", f"{cell.control.instrument} ({cell.control.label.lower()}), "
+                                            f"{'since ' + since if cell.control.since else since}"))
+        for route in cell.access:
+            scale = f", {route.scale}" if route.scale else ""
+            opened = f" from {format_partial_date(route.opened_on, route.opened_precision)}" if route.opened_on else ""
+            out.append(Dimension("Access", f"{route.kind_label}: {route.state_label}{opened}{scale}"))
+        return out
 
 
 @dataclass(frozen=True)
@@ -40,6 +78,11 @@ class MatrixRow:
     jurisdiction: Jurisdiction
     depth: int
     cells: list[MatrixCell]
+    stale: bool
+
+    @property
+    def reviewed_display(self) -> str:
+        return format_partial_date(self.jurisdiction.reviewed_to, Precision.DAY)
 
 
 @dataclass(frozen=True)
@@ -65,41 +108,74 @@ class Matrix:
 
     @property
     def counts(self) -> dict[str, int]:
-        counts = {s: 0 for s in Status.values}
+        counts = {tone: 0 for tone in TONE_ORDER}
         for row in self.rows:
             for cell in row.cells:
-                if cell.entry:
-                    counts[cell.status] += 1
+                counts[cell.tone] += 1
         return counts
 
 
-def status_legend() -> list[dict[str, str]]:
-    return [{"status": s.value, "label": s.label, "description": STATUS_DESCRIPTIONS[s]} for s in Status]
+TONE_DESCRIPTIONS: dict[str, str] = {
+    "approved": "The therapy is approved for marketing for this indication.",
+    "access": "At least one access route is open and not capped (e.g. authorised prescribers).",
+    "permitted": "The control of the substance permits medical use here (e.g. a Schedule 8 entry, a legal exception).",
+    "review": "A marketing application is being assessed.",
+    "refused": "The regulator refused the application, or it was withdrawn.",
+    "investigational": "In clinical development; any route is capped, closed or of unknown state.",
+    "prohibited": "Controlled with no accepted medical use, and no other dimension above applies.",
+    "uncontrolled": "Not a controlled substance here; nothing else recorded.",
+    "none": "Researched: no decision recorded up to the review date.",
+    "not_researched": "Nothing was researched for this therapy here: absence of a decision means nothing.",
+}
+
+ROUTE_STATE_DESCRIPTIONS = [
+    ("open", "Taking patients on the date shown."),
+    ("capped", "Open, but enrolment is capped at a fixed number (e.g. a sponsor protocol for 50 patients): "
+               "never shown in the access colour."),
+    ("closed", "Closed on its closing date."),
+    ("closed, date unknown", "Known to have closed; the date was not found."),
+    ("unknown after <date>", "Known open until that date; its state after it was not found, so it is not shown as open."),
+]
+
+
+def status_legend() -> dict[str, list[dict[str, str]]]:
+    return {
+        "tones": [{"tone": t, "label": TONE_LABELS[t], "description": TONE_DESCRIPTIONS[t]} for t in TONE_ORDER],
+        "controls": [{"value": c.value, "label": c.label, "description": CONTROL_DESCRIPTIONS[c]} for c in Control],
+        "stages": [{"value": s.value, "label": s.label, "description": APPROVAL_STAGE_DESCRIPTIONS[s]}
+                   for s in ApprovalStage],
+        "routes": [{"label": label, "description": text} for label, text in ROUTE_STATE_DESCRIPTIONS],
+    }
 
 
 def matrix_build(*, as_of: dt.date, today: dt.date, upcoming_limit: int = 6, latest_limit: int = 5) -> Matrix:
-    """The status matrix on `as_of`, with what is coming up and what happened
-    last: seven queries (jurisdictions, therapies, statuses, the latest
-    decisions, and the upcoming ones with their therapies and sources)."""
-    therapies = list(Therapy.objects.all())
-    tree = jurisdiction_tree(Jurisdiction.objects.select_related("parent"))
-    statuses = status_matrix(as_of=as_of)
+    """The matrix on `as_of`, with what was latest on that date and what was
+    coming up from it. A fixed number of queries whatever the size of the data."""
+    from regulatory.selectors import therapy_list
+
+    therapies = list(therapy_list())
+    jurisdictions = list(Jurisdiction.objects.select_related("parent").order_by("position", "code"))
+    cells = cell_grid(as_of=as_of, jurisdictions=jurisdictions, therapies=therapies, today=today)
+    stale_before = min(as_of, today) - dt.timedelta(days=STALE_AFTER_DAYS)
     rows = [
-        MatrixRow(r.jurisdiction, r.depth,
-                  [MatrixCell(t, statuses.get((r.jurisdiction.pk, t.pk))) for t in therapies])
-        for r in tree
+        MatrixRow(r.jurisdiction, r.depth, [MatrixCell(t, cells[(r.jurisdiction.pk, t.pk)]) for t in therapies],
+                  stale=r.jurisdiction.reviewed_to is None or r.jurisdiction.reviewed_to < stale_before)
+        for r in jurisdiction_tree(jurisdictions)
     ]
-    latest = list(Decision.objects.filter(state__in=LIVE_STATES, announced_on__lte=today)
+    # Historical views are historical: the latest decisions as of the date shown.
+    latest = list(Decision.objects.filter(state__in=LIVE_STATES, announced_on__lte=as_of)
                   .select_related("jurisdiction").order_by("-announced_on", "-id")[:latest_limit])
     return Matrix(as_of=as_of, today=today, therapies=therapies, rows=rows,
-                  upcoming=upcoming_list(today=today, limit=upcoming_limit), latest=latest)
+                  upcoming=upcoming_list(today=as_of, limit=upcoming_limit,
+                                         announced_by=as_of if as_of < today else None), latest=latest)
 
 
-def upcoming_list(*, today: dt.date, limit: int) -> list[UpcomingItem]:
-    """Target and effective dates still ahead, soonest first (the same list
-    as the iCalendar feed)."""
+def upcoming_list(*, today: dt.date, limit: int, announced_by: dt.date | None = None) -> list[UpcomingItem]:
+    """Target and effective dates still ahead of `today` (the date shown),
+    soonest first (the same list as the iCalendar feed); on a past date only
+    those already announced by then."""
     return [
         UpcomingItem(u.on, format_partial_date(u.on, u.precision),
                      "Target date" if u.which == "target" else "Takes effect", u.decision)
-        for u in upcoming_dates(today=today)[:limit]
+        for u in upcoming_dates(today=today, announced_by=announced_by)[:limit]
     ]

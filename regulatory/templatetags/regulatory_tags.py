@@ -7,9 +7,9 @@ from urllib.parse import urlencode
 
 from django import template
 from django.http import QueryDict
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 
-from regulatory.models import DecisionKind, SourceGrade, Status, format_partial_date
+from regulatory.models import LEGACY_STATUS_LABELS, ApprovalStage, Control, DecisionKind, SourceGrade, format_partial_date
 from regulatory.dates import is_ahead
 from regulatory.pages.chart import KIND_SHAPE, shape_path
 
@@ -18,15 +18,26 @@ register = template.Library()
 
 @register.filter
 def status_label(value: str) -> str:
-    return Status(value).label if value in Status.values else ""
+    """The label of a control, an approval stage, or a former single status (old diffs)."""
+    for choices in (ApprovalStage, Control):
+        if value in choices.values:
+            return choices(value).label
+    return LEGACY_STATUS_LABELS.get(value, "")
 
 
 @register.simple_tag
-def status_badge(status: str, suffix: str = "") -> str:
-    """A status as a coloured pill that also says its name in words."""
-    if status not in Status.values:
-        return ""
-    return format_html('<span class="status-badge status--{}">{}{}</span>', status, Status(status).label, suffix)
+def decision_badge(decision) -> str:
+    """What a decision sets (its approval stage and/or its control), as
+    coloured pills that also say it in words."""
+    from regulatory.pages.chart import CONTROL_TONES, STAGE_TONES
+
+    pills = []
+    if decision.approval_stage:
+        pills.append((STAGE_TONES[decision.approval_stage], decision.get_approval_stage_display()))
+    if decision.control:
+        pills.append((CONTROL_TONES[decision.control],
+                      f"{decision.get_control_display()}: {decision.control_instrument}"))
+    return format_html_join(" ", '<span class="status-badge tone--{}">{}</span>', pills)
 
 
 @register.simple_tag

@@ -8,7 +8,7 @@ import pytest
 import time_machine
 from django.test import override_settings
 
-from regulatory.models import DecisionKind, Precision, SourceGrade, Status
+from regulatory.models import DecisionKind, Precision, SourceGrade
 from regulatory.services import decision_publish, decision_retract, decision_update
 from tests.factories import (
     DecisionFactory,
@@ -31,7 +31,7 @@ def _ids(response) -> list[int]:
 def test_it_returns_a_decision_as_one_object_with_dates_precision_status_and_sources(anon_client):
     decision = DecisionFactory(
         jurisdiction=JurisdictionFactory(code="us"), therapies=[TherapyFactory(slug="mdma-ptsd")],
-        kind=DecisionKind.ACCEPTANCE, status=Status.UNDER_REVIEW,
+        kind=DecisionKind.ACCEPTANCE, status="under_review",
         announced_on=dt.date(2024, 2, 9), effective_on=dt.date(2024, 2, 9),
         target_on=dt.date(2024, 8, 1), target_precision=Precision.MONTH, with_source=False,
     )
@@ -50,19 +50,30 @@ def test_it_returns_a_decision_as_one_object_with_dates_precision_status_and_sou
     assert (row["announced_on"], row["announced_precision"]) == ("2024-02-09", "day")
     assert (row["effective_on"], row["effective_precision"]) == ("2024-02-09", "day")
     assert (row["target_on"], row["target_precision"]) == ("2024-08-01", "month")
-    assert row["status"] == "under_review"
+    assert (row["approval_stage"], row["control"], row["substance"]) == ("under_review", None, "")
     assert row["state"] == "published"
     assert row["recorded_at"] is not None
     assert row["sources"] == [{
         "url": "https://www.fda.gov/notice", "title": "Acceptance letter", "publisher": "FDA",
-        "published_on": "2024-02-09", "published_precision": "day", "grade": "official", "note": "",
+        "published_on": "2024-02-09", "published_precision": "day", "grade": "official", "is_copy": False,
+        "original_url": "", "note": "",
     }]
 
 
-def test_it_gives_null_for_a_decision_that_sets_no_status(anon_client):
+def test_it_gives_null_for_a_decision_that_sets_neither_control_nor_stage(anon_client):
     decision = published_decision(status="")
 
-    assert anon_client.get(f"{LIST}{decision.pk}/").json()["status"] is None
+    row = anon_client.get(f"{LIST}{decision.pk}/").json()
+
+    assert (row["control"], row["approval_stage"]) == (None, None)
+
+
+def test_it_gives_the_control_a_decision_sets_with_its_instrument(anon_client):
+    decision = published_decision(status="prohibited")
+
+    row = anon_client.get(f"{LIST}{decision.pk}/").json()
+
+    assert (row["control"], row["control_instrument"]) == ("prohibited", "Schedule I, Controlled Substances Act")
 
 
 def test_it_hides_drafts_from_the_public_list(anon_client):

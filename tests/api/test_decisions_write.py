@@ -34,7 +34,7 @@ def payload() -> dict:
         "summary": "The FDA declined to approve the application as filed.",
         "announced_on": "2024-08-09",
         "effective_on": "2024-08-09",
-        "status": "not_approved",
+        "approval_stage": "not_approved",
         "sources": [
             {"url": "https://example.com/press", "title": "Press release", "publisher": "Lykos",
              "published_on": "2024-08-09", "grade": "sponsor"},
@@ -62,7 +62,7 @@ def test_it_creates_a_draft_with_its_nested_sources(alice_client, payload):
         ("https://example.com/press", "sponsor", "day"),
         ("https://example.gov/letter", "official", "month"),
     ]
-    assert response.json()["status"] == "not_approved"
+    assert response.json()["approval_stage"] == "not_approved"
     assert response["Location"].endswith(f"/api/v1/decisions/{decision.pk}/")
 
 
@@ -105,13 +105,55 @@ def test_it_answers_400_naming_effective_on_when_it_precedes_the_announcement(al
     assert not Decision.objects.exists()
 
 
-def test_it_answers_400_when_a_status_has_no_effective_date(alice_client, payload):
+def test_it_answers_400_when_a_stage_has_no_effective_date(alice_client, payload):
     payload["effective_on"] = None
 
     response = alice_client.post(LIST, payload, format="json")
 
     assert response.status_code == 400
     assert "effective_on" in response.json()
+
+
+def test_it_answers_400_naming_the_instrument_when_a_control_has_none(alice_client, payload):
+    payload |= {"kind": "scheduling", "approval_stage": None, "control": "prohibited"}
+
+    response = alice_client.post(LIST, payload, format="json")
+
+    assert response.status_code == 400
+    assert "control_instrument" in response.json()
+    assert not Decision.objects.exists()
+
+
+def test_it_answers_400_for_the_former_single_status(alice_client, payload):
+    payload["status"] = "restricted_access"
+
+    response = alice_client.post(LIST, payload, format="json")
+
+    assert response.status_code == 400
+    assert "status" in response.json()
+
+
+def test_it_creates_a_substance_decision_for_every_therapy_with_it(alice_client, payload):
+    TherapyFactory(slug="mdma-mdd", substance="MDMA")
+    payload |= {"kind": "scheduling", "therapies": [], "substance": "MDMA", "approval_stage": None,
+                "control": "prohibited", "control_instrument": "Schedule I, Controlled Substances Act",
+                "announced_on": "1985-05-31", "effective_on": "1985-07-01"}
+    for source in payload["sources"]:
+        source["published_on"] = "1985-05-31"
+
+    response = alice_client.post(LIST, payload, format="json")
+
+    assert response.status_code == 201, response.content
+    assert sorted(response.json()["therapies"]) == ["mdma-mdd", "mdma-ptsd"]
+
+
+def test_it_answers_400_naming_therapies_when_neither_therapies_nor_substance_are_given(alice_client, payload):
+    payload["therapies"] = []
+
+    response = alice_client.post(LIST, payload, format="json")
+
+    assert response.status_code == 400
+    assert "therapies" in response.json()
 
 
 def test_it_answers_400_naming_an_unknown_field(alice_client, payload):

@@ -10,7 +10,7 @@ import time_machine
 from django.test import override_settings
 from icalendar import Calendar
 
-from regulatory.models import DecisionKind, Precision, Status
+from regulatory.models import DecisionKind, Precision
 from regulatory.services import decision_retract, decision_update
 from tests.factories import DecisionFactory, JurisdictionFactory, TherapyFactory, published_decision
 
@@ -85,6 +85,23 @@ def test_it_lists_the_most_recently_recorded_first(anon_client):
     assert ids == [f"{SITE}/decisions/{recorded_second.pk}/", f"{SITE}/decisions/{recorded_first.pk}/"]
 
 
+def test_it_dates_imported_history_by_its_announcement_not_by_the_load(anon_client):
+    from regulatory.services import decision_publish
+
+    with _at(1):
+        news = published_decision(announced_on=dt.date(2024, 8, 30))
+    with _at(2):  # a dataset load: history, not news
+        imported = DecisionFactory(announced_on=dt.date(2017, 8, 26), researched_on=dt.date(2026, 12, 1))
+        decision_publish(decision=imported, is_import=True)
+
+    entries = _atom(anon_client).entries
+
+    assert [e.id for e in entries] == [f"{SITE}/decisions/{news.pk}/", f"{SITE}/decisions/{imported.pk}/"]
+    assert entries[1].updated_parsed[:3] == (2017, 8, 26)
+    assert entries[0].updated_parsed[:3] == (2024, 9, 1)
+    assert "from the historical dataset, researched 1 Dec 2026" in entries[1].summary
+
+
 def test_it_leaves_drafts_out_of_the_feed(anon_client):
     DecisionFactory()
 
@@ -150,7 +167,7 @@ def _events(client, **params) -> list:
 
 def test_it_serves_future_effective_and_target_dates_as_all_day_events(anon_client):
     decision = published_decision(
-        title="NDA accepted", status=Status.UNDER_REVIEW, announced_on=dt.date(2024, 9, 1),
+        title="NDA accepted", status="under_review", announced_on=dt.date(2024, 9, 1),
         effective_on=dt.date(2024, 9, 20), target_on=dt.date(2024, 12, 1),
     )
 
@@ -174,7 +191,7 @@ def test_it_has_the_calendar_properties_rfc_5545_requires(anon_client):
 
 
 def test_it_leaves_past_dates_out_of_the_calendar(anon_client):
-    published_decision(announced_on=dt.date(2024, 1, 1), status=Status.UNDER_REVIEW,
+    published_decision(announced_on=dt.date(2024, 1, 1), status="under_review",
                        effective_on=dt.date(2024, 9, 9), target_on=dt.date(2024, 9, 11))
 
     assert [e.decoded("DTSTART") for e in _events(anon_client)] == [dt.date(2024, 9, 11)]

@@ -10,7 +10,15 @@ import datetime as dt
 import pytest
 import time_machine
 
-from regulatory.models import AccessProgramme, ProgrammeKind, ProgrammeSource, ProgrammeState, SourceGrade, Status
+from regulatory.models import (
+    AccessProgramme,
+    BaselineSource,
+    ControlBaseline,
+    ProgrammeKind,
+    ProgrammeSource,
+    ProgrammeState,
+    SourceGrade,
+)
 from tests.factories import DecisionFactory, JurisdictionFactory, SourceFactory, TherapyFactory, published_decision
 
 pytestmark = pytest.mark.django_db
@@ -20,21 +28,23 @@ ANONYMOUS = {
     "/api/v1/decisions/": 5,  # validator, count, page, therapies, sources
     "/api/v1/decisions/?jurisdiction=us,au&therapy=mdma-ptsd&kind=approval,refusal": 7,  # + 2 code lookups
     "/api/v1/decisions/{first}/": 4,  # validator, decision, therapies, sources
-    "/api/v1/jurisdictions/": 4,  # validator, count, page, regulators
-    "/api/v1/jurisdictions/us/": 3,  # validator, jurisdiction, regulators
+    "/api/v1/jurisdictions/": 5,  # validator, count, page, regulators, coverage
+    "/api/v1/jurisdictions/us/": 4,  # validator, jurisdiction, regulators, coverage
     "/api/v1/therapies/mdma-ptsd/": 2,
     "/api/v1/access-programmes/programme-0/": 4,  # validator, programme, therapies, sources
     "/api/v1/therapies/": 3,  # validator, count, page
     "/api/v1/access-programmes/": 5,  # validator, count, page, therapies, sources
-    "/api/v1/status/?as_of=2024-09-01": 4,  # validator, jurisdictions, therapies, matrix
-    "/api/v1/status/?as_of=2024-09-01&jurisdiction=us,au": 4,  # the codes' rows are reused
+    # validator, jurisdictions, therapies; coverage, control, stage, baselines,
+    # programmes and their therapies, and the sources of each (three tables).
+    "/api/v1/status/?as_of=2024-09-01": 12,
+    "/api/v1/status/?as_of=2024-09-01&jurisdiction=us,au": 12,  # the codes' rows are reused
     "/feeds/decisions.atom": 4,  # validator, decisions, therapies, sources
     "/feeds/decisions.atom?jurisdiction=us": 5,
     "/feeds/upcoming.ics?therapy=mdma-ptsd": 5,  # validator, therapy lookup, decisions, therapies, sources
     "/exports/decisions.csv": 4,
 }
 # An editor adds two: the token, and the Editors group check.
-EDITOR = {"/api/v1/decisions/": 7, "/api/v1/status/?as_of=2024-09-01": 6}
+EDITOR = {"/api/v1/decisions/": 7, "/api/v1/status/?as_of=2024-09-01": 14}
 
 
 def _record(size: int) -> int:
@@ -44,7 +54,7 @@ def _record(size: int) -> int:
     first = None
     for n in range(size):
         decision = published_decision(
-            jurisdiction=(us, au)[n % 2], therapies=therapies, status=Status.UNDER_REVIEW,
+            jurisdiction=(us, au)[n % 2], therapies=therapies, status="under_review",
             announced_on=dt.date(2024, 1, 1) + dt.timedelta(days=n), target_on=dt.date(2031, 1, 1),
         )
         for k in range(2):
@@ -58,7 +68,20 @@ def _record(size: int) -> int:
         for k in range(3):
             ProgrammeSource.objects.create(programme=programme, url=f"https://example.org/p/{n}/{k}", title="t",
                                            publisher="p", grade=SourceGrade.OFFICIAL)
+        control = published_decision(
+            jurisdiction=(us, au)[n % 2], therapies=therapies, status="prohibited",
+            announced_on=dt.date(1985, 1, 1) + dt.timedelta(days=n),
+        )
+        SourceFactory(decision=control, url=f"https://example.org/control/{n}")
         first = first or decision.pk
+    for jurisdiction in (us, au):
+        jurisdiction.covers_substances = ["MDMA"]
+        jurisdiction.save()
+        jurisdiction.covers_therapies.set(therapies)
+        baseline = ControlBaseline.objects.create(jurisdiction=jurisdiction, substance="psilocybin",
+                                                  control="prohibited", instrument="Schedule I, An Act")
+        BaselineSource.objects.create(baseline=baseline, url="https://example.org/baseline", title="t",
+                                      publisher="p", grade=SourceGrade.OFFICIAL)
     return first
 
 

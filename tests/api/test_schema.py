@@ -17,7 +17,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from regulatory.models import AccessProgramme, DecisionKind, Precision, ProgrammeKind, ProgrammeState, Status
+from regulatory.models import AccessProgramme, DecisionKind, Precision, ProgrammeKind, ProgrammeState
 from regulatory.services import decision_retract
 from tests.factories import DecisionFactory, JurisdictionFactory, RegulatorFactory, TherapyFactory, published_decision
 
@@ -80,12 +80,12 @@ def api_data(db, wsgi_calls_keep_the_test_transaction) -> None:
     JurisdictionFactory(code="de", parent=eu)
     RegulatorFactory(code="fda", jurisdiction=us)
     mdma, psilocybin = TherapyFactory(slug="mdma-ptsd"), TherapyFactory(slug="psilocybin-trd")
-    published_decision(jurisdiction=us, therapies=[mdma], kind=DecisionKind.ACCEPTANCE, status=Status.UNDER_REVIEW,
+    published_decision(jurisdiction=us, therapies=[mdma], kind=DecisionKind.ACCEPTANCE, status="under_review",
                        announced_on=dt.date(2024, 2, 9), target_on=dt.date(2024, 8, 1),
                        target_precision=Precision.MONTH)
-    published_decision(jurisdiction=us, therapies=[mdma], kind=DecisionKind.REFUSAL, status=Status.NOT_APPROVED,
+    published_decision(jurisdiction=us, therapies=[mdma], kind=DecisionKind.REFUSAL, status="not_approved",
                        announced_on=dt.date(2024, 8, 9), regulator=None)
-    retracted = published_decision(jurisdiction=au, therapies=[mdma, psilocybin], status=Status.RESTRICTED_ACCESS,
+    retracted = published_decision(jurisdiction=au, therapies=[mdma, psilocybin], status="medical_use_permitted",
                                    announced_on=dt.date(2023, 2, 3), effective_on=dt.date(2023, 7, 1))
     decision_retract(decision=retracted, note="Duplicate")
     DecisionFactory(jurisdiction=au)

@@ -8,7 +8,7 @@ import pytest
 import time_machine
 from django.test import override_settings
 
-from regulatory.models import DecisionKind, Precision, Status
+from regulatory.models import AccessProgramme, DecisionKind, Precision, ProgrammeSource
 from regulatory.services import decision_retract
 from tests.factories import DecisionFactory, JurisdictionFactory, TherapyFactory, published_decision
 
@@ -21,11 +21,11 @@ def us_history() -> dict:
     """MDMA-AT for PTSD in the US: NDA accepted (under review), then a complete response letter."""
     us, mdma = JurisdictionFactory(code="us"), TherapyFactory(slug="mdma-ptsd")
     acceptance = published_decision(
-        jurisdiction=us, therapies=[mdma], kind=DecisionKind.ACCEPTANCE, status=Status.UNDER_REVIEW,
+        jurisdiction=us, therapies=[mdma], kind=DecisionKind.ACCEPTANCE, status="under_review",
         announced_on=dt.date(2024, 2, 9), effective_on=dt.date(2024, 2, 9),
     )
     refusal = published_decision(
-        jurisdiction=us, therapies=[mdma], kind=DecisionKind.REFUSAL, status=Status.NOT_APPROVED,
+        jurisdiction=us, therapies=[mdma], kind=DecisionKind.REFUSAL, status="not_approved",
         announced_on=dt.date(2024, 8, 9), effective_on=dt.date(2024, 8, 9),
     )
     return {"acceptance": acceptance, "refusal": refusal}
@@ -38,10 +38,12 @@ def _row(client, **params) -> dict:
     return row
 
 
-def test_it_has_no_status_before_the_first_decision_takes_effect(anon_client, us_history):
+def test_it_has_no_decision_before_the_first_decision_takes_effect(anon_client, us_history):
     row = _row(anon_client, as_of="2024-02-08")
 
-    assert (row["status"], row["since"], row["decision"]) == (None, None, None)
+    assert (row["status"], row["state"], row["since"], row["decision"]) == ("Not researched", "not_researched",
+                                                                            None, None)
+    assert (row["control"], row["approval_stage"], row["access"]) == (None, None, [])
 
 
 @override_settings(SITE_URL="https://tracker.example.org")
@@ -52,19 +54,27 @@ def test_it_is_under_review_from_the_acceptance_on(anon_client, us_history):
     assert row == {
         "jurisdiction": "us", "jurisdiction_name": "Jurisdiction US",
         "therapy": "mdma-ptsd", "therapy_name": "Therapy mdma-ptsd",
-        "status": "under_review", "since": "2024-02-09", "since_precision": "day",
-        "decision": acceptance, "decision_url": f"https://tracker.example.org/decisions/{acceptance}/",
+        "status": "Under review", "tone": "review", "state": "recorded",
+        "control": None,
+        "approval_stage": {"value": "under_review", "label": "Under review", "since": "2024-02-09",
+                           "since_precision": "day", "decision": acceptance},
+        "access": [], "certain": True, "uncertain_because": [],
+        "provenance": {"best_grade": "official", "best_is_copy": False, "sources": 1, "unverified": False},
+        "reviewed_to": None, "stale": True,
+        "since": "2024-02-09", "decision": acceptance,
+        "decision_url": f"https://tracker.example.org/decisions/{acceptance}/",
     }
 
 
 def test_it_is_still_under_review_the_day_before_the_refusal(anon_client, us_history):
-    assert _row(anon_client, as_of="2024-08-08")["status"] == "under_review"
+    assert _row(anon_client, as_of="2024-08-08")["approval_stage"]["value"] == "under_review"
 
 
 def test_it_is_not_approved_from_the_refusal_on(anon_client, us_history):
     row = _row(anon_client, as_of="2024-08-09")
 
-    assert (row["status"], row["since"], row["decision"]) == ("not_approved", "2024-08-09", us_history["refusal"].pk)
+    assert (row["status"], row["since"], row["decision"]) == ("Not approved", "2024-08-09", us_history["refusal"].pk)
+    assert row["approval_stage"]["decision"] == us_history["refusal"].pk
 
 
 def test_it_uses_today_when_as_of_is_left_out(anon_client, us_history):
@@ -72,31 +82,68 @@ def test_it_uses_today_when_as_of_is_left_out(anon_client, us_history):
         response = anon_client.get(URL, {"jurisdiction": "us"})
 
     assert response.json()["as_of"] == "2024-05-01"
-    assert response.json()["results"][0]["status"] == "under_review"
+    assert response.json()["results"][0]["status"] == "Under review"
 
 
 def test_it_ignores_a_retracted_decision(anon_client, us_history):
     decision_retract(decision=us_history["refusal"], note="Recorded against the wrong therapy.")
 
-    assert _row(anon_client, as_of="2024-09-01")["status"] == "under_review"
+    assert _row(anon_client, as_of="2024-09-01")["status"] == "Under review"
 
 
 def test_it_ignores_drafts(anon_client, us_history):
     DecisionFactory(jurisdiction=us_history["refusal"].jurisdiction, therapies=list(us_history["refusal"].therapies.all()),
-                    status=Status.APPROVED, announced_on=dt.date(2024, 9, 1))
+                    status="approved", announced_on=dt.date(2024, 9, 1))
 
-    assert _row(anon_client, as_of="2024-10-01")["status"] == "not_approved"
+    assert _row(anon_client, as_of="2024-10-01")["status"] == "Not approved"
 
 
-def test_it_carries_the_precision_of_the_effective_date(anon_client):
+def test_it_carries_the_precision_of_the_effective_date_and_is_uncertain_inside_it(anon_client):
     au, mdma = JurisdictionFactory(code="au"), TherapyFactory(slug="mdma-ptsd")
-    published_decision(jurisdiction=au, therapies=[mdma], status=Status.RESTRICTED_ACCESS,
+    published_decision(jurisdiction=au, therapies=[mdma], control="medical_use_permitted",
+                       control_instrument="Schedule 8, Poisons Standard",
                        announced_on=dt.date(2023, 2, 3), effective_on=dt.date(2023, 7, 1),
                        effective_precision=Precision.MONTH)
 
-    row = anon_client.get(URL, {"as_of": "2023-08-01"}).json()["results"][0]
+    inside = anon_client.get(URL, {"as_of": "2023-07-15"}).json()["results"][0]
+    after = anon_client.get(URL, {"as_of": "2023-08-01"}).json()["results"][0]
 
-    assert (row["status"], row["since"], row["since_precision"]) == ("restricted_access", "2023-07-01", "month")
+    assert (after["status"], after["since"], after["control"]["since_precision"]) == ("Schedule 8", "2023-07-01",
+                                                                                     "month")
+    assert after["control"]["instrument"] == "Schedule 8, Poisons Standard"
+    assert (after["tone"], after["certain"]) == ("permitted", True)
+    assert (inside["certain"], inside["uncertain_because"]) == (False, ["control"])
+
+
+def test_it_lists_access_routes_with_the_programme_that_opens_them(anon_client, us_history):
+    us, mdma = us_history["acceptance"].jurisdiction, us_history["acceptance"].therapies.get()
+    programme = AccessProgramme.objects.create(
+        slug="us-mdma-expanded-access", name="EA protocol", jurisdiction=us, kind="expanded_access", summary="…",
+        state="closed", opened_on=dt.date(2019, 12, 20), capped=True, capacity="50 patients")
+    programme.therapies.set([mdma])
+    ProgrammeSource.objects.create(programme=programme, url="https://sponsor.example/ea", title="EA",
+                                   publisher="Sponsor", grade="sponsor")
+
+    row = _row(anon_client, as_of="2021-06-01")
+
+    (route,) = row["access"]
+    assert (route["programme"], route["kind"], route["state"], route["capped"], route["scale"]) == (
+        "us-mdma-expanded-access", "expanded_access", "closed_date_unknown", True, "50 patients")
+    assert route["url"].endswith("/api/v1/access-programmes/us-mdma-expanded-access/")
+    assert row["status"] == "EA protocol (closed, date unknown)"
+    assert row["tone"] == "none"
+    assert row["provenance"]["best_grade"] == "sponsor"
+
+
+def test_it_shows_the_review_date_and_staleness_of_the_jurisdiction(anon_client, us_history):
+    from regulatory.services import jurisdiction_review_record
+
+    jurisdiction_review_record(jurisdiction=us_history["acceptance"].jurisdiction, reviewed_to=dt.date(2024, 8, 31))
+
+    fresh, stale = _row(anon_client, as_of="2024-09-01"), _row(anon_client, as_of="2025-01-01")
+
+    assert (fresh["reviewed_to"], fresh["stale"]) == ("2024-08-31", False)
+    assert stale["stale"] is True
 
 
 def test_it_returns_one_row_per_pair_of_the_requested_codes_in_matrix_order(anon_client):

@@ -9,7 +9,7 @@ import datetime as dt
 import pytest
 
 from regulatory.httpcache import answers, bodies
-from regulatory.models import DecisionKind, Status
+from regulatory.models import DecisionKind
 from tests.factories import JurisdictionFactory, TherapyFactory, published_decision
 
 pytestmark = pytest.mark.django_db
@@ -19,7 +19,7 @@ pytestmark = pytest.mark.django_db
 def record(db):
     us, therapy = JurisdictionFactory(code="us"), TherapyFactory(slug="mdma-ptsd")
     return published_decision(jurisdiction=us, therapies=[therapy], kind=DecisionKind.ACCEPTANCE,
-                              announced_on=dt.date(2024, 2, 9), status=Status.UNDER_REVIEW)
+                              announced_on=dt.date(2024, 2, 9), status="under_review")
 
 
 @pytest.fixture

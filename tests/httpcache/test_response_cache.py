@@ -7,7 +7,7 @@ import datetime as dt
 
 import pytest
 
-from regulatory.models import DecisionKind, Status
+from regulatory.models import DecisionKind
 from regulatory.services import decision_update
 from tests.factories import JurisdictionFactory, TherapyFactory, published_decision
 
@@ -18,7 +18,7 @@ pytestmark = pytest.mark.django_db
 def record(db):
     us, therapy = JurisdictionFactory(code="us"), TherapyFactory(slug="mdma-ptsd")
     decision = published_decision(jurisdiction=us, therapies=[therapy], kind=DecisionKind.ACCEPTANCE,
-                                  announced_on=dt.date(2024, 2, 9), status=Status.UNDER_REVIEW)
+                                  announced_on=dt.date(2024, 2, 9), status="under_review")
     return decision
 
 

@@ -21,6 +21,7 @@ from regulatory.services import decision_update
 from tests.factories import JurisdictionFactory, TherapyFactory, published_decision
 
 migration = importlib.import_module("regulatory.migrations.0004_postgres_record_version_notify")
+three_dimensions = importlib.import_module("regulatory.migrations.0007_record_three_dimensions")
 
 STATUS = "/api/v1/status/?as_of=2024-09-01"
 WAIT = 10.0  # seconds: the longest any notification or reconnection may take
@@ -39,7 +40,7 @@ def _eventually(condition, what: str):
 def test_the_migration_watches_exactly_the_tables_the_version_reads():
     tables = [Change._meta.db_table] + [model.history.model._meta.db_table for model in selectors._versioned_models()]
 
-    assert migration.TABLES == tables
+    assert migration.TABLES + three_dimensions.NEW_HISTORY_TABLES == tables
     assert migration.CHANNEL == version.CHANNEL
 
 
@@ -236,8 +237,9 @@ def test_a_raw_insert_into_a_versioned_table_changes_the_etag(record, listening,
     etag = _settled_etag(anon_client, listening)
 
     with connection.cursor() as cursor:
-        cursor.execute("INSERT INTO regulatory_historicaljurisdiction (id, code, name, position, history_date, history_type)"
-                       " SELECT id, code, name, position, now(), '~' FROM regulatory_jurisdiction LIMIT 1")
+        cursor.execute("INSERT INTO regulatory_historicaljurisdiction (id, code, name, position, covers_substances,"
+                       " history_date, history_type)"
+                       " SELECT id, code, name, position, covers_substances, now(), '~' FROM regulatory_jurisdiction LIMIT 1")
 
     _eventually(lambda: _etag(anon_client) != etag, "the ETag never changed after a raw INSERT")
 

@@ -9,6 +9,8 @@ from dataclasses import dataclass
 
 from regulatory.models import (
     AccessProgramme,
+    BaselineSource,
+    ControlBaseline,
     Decision,
     DecisionKind,
     Jurisdiction,
@@ -17,7 +19,6 @@ from regulatory.models import (
     ProgrammeSource,
     ProgrammeState,
     SourceGrade,
-    Status,
     Therapy,
 )
 from tests.factories import JurisdictionFactory, RegulatorFactory, SourceFactory, TherapyFactory, published_decision
@@ -54,35 +55,62 @@ def sample_build(*, extra_decisions: int = 0) -> Sample:
     scheduling = published_decision(
         jurisdiction=us, regulator=dea, kind=DecisionKind.SCHEDULING, therapies=[mdma],
         title="MDMA placed in Schedule I", announced_on=dt.date(1985, 5, 31), effective_on=dt.date(1985, 7, 1),
-        status=Status.PROHIBITED,
+        status="prohibited",
     )
     designation = published_decision(
         jurisdiction=us, regulator=fda, kind=DecisionKind.DESIGNATION, therapies=[mdma],
         title="FDA grants Breakthrough Therapy designation", announced_on=dt.date(2017, 8, 1),
         announced_precision=Precision.MONTH, effective_on=dt.date(2017, 8, 1), effective_precision=Precision.MONTH,
-        status=Status.INVESTIGATIONAL,
+        status="investigational",
     )
     acceptance = published_decision(
         jurisdiction=us, regulator=fda, kind=DecisionKind.ACCEPTANCE, therapies=[mdma],
         title="FDA accepts the NDA with priority review", announced_on=dt.date(2024, 2, 9),
-        effective_on=dt.date(2024, 2, 9), target_on=dt.date(2024, 8, 11), status=Status.UNDER_REVIEW,
+        effective_on=dt.date(2024, 2, 9), target_on=dt.date(2024, 8, 11), status="under_review",
     )
     refusal = published_decision(
         jurisdiction=us, regulator=fda, kind=DecisionKind.REFUSAL, therapies=[mdma],
         title="FDA issues a complete response letter", announced_on=dt.date(2024, 8, 9),
-        effective_on=dt.date(2024, 8, 9), status=Status.NOT_APPROVED,
+        effective_on=dt.date(2024, 8, 9), status="not_approved",
     )
     SourceFactory(decision=refusal, url="https://example.org/lykos-crl", title="Lykos announces CRL",
                   publisher="Lykos Therapeutics", grade=SourceGrade.SPONSOR)
     rescheduling = published_decision(
         jurisdiction=au, regulator=tga, kind=DecisionKind.SCHEDULING, therapies=[mdma],
         title="TGA permits authorised psychiatrists to prescribe MDMA", announced_on=dt.date(2023, 2, 3),
-        effective_on=dt.date(2023, 7, 1), status=Status.RESTRICTED_ACCESS,
+        effective_on=dt.date(2023, 7, 1), control="medical_use_permitted",
+        control_instrument="Schedule 8, Poisons Standard (authorised psychiatrists, PTSD)",
     )
+    # Before the first recorded Australian event: Schedule 9 (start date unknown).
+    baseline = ControlBaseline.objects.create(jurisdiction=au, substance="MDMA", control="prohibited",
+                                              instrument="Schedule 9, Poisons Standard",
+                                              known_before=dt.date(2020, 7, 1))
+    BaselineSource.objects.create(baseline=baseline, url="https://example.org/tga-qa", title="TGA Q&A",
+                                  publisher="TGA", grade=SourceGrade.OFFICIAL)
+    prescribers = AccessProgramme.objects.create(
+        slug="au-authorised-prescriber", name="Authorised Prescriber scheme", jurisdiction=au, regulator=tga,
+        kind=ProgrammeKind.AUTHORISED_PRESCRIBER, summary="Authorised psychiatrists.", opened_on=dt.date(2023, 7, 1),
+        state=ProgrammeState.OPEN,
+    )
+    prescribers.therapies.set([mdma])
+    ProgrammeSource.objects.create(programme=prescribers, url="https://example.org/tga-ap", title="TGA AP",
+                                   publisher="TGA", grade=SourceGrade.OFFICIAL)
+    expanded = AccessProgramme.objects.create(
+        slug="us-mdma-expanded-access", name="MDMA-AT Expanded Access protocol", jurisdiction=us, regulator=fda,
+        kind=ProgrammeKind.EXPANDED_ACCESS, summary="A sponsor protocol.", opened_on=dt.date(2019, 12, 20),
+        state=ProgrammeState.CLOSED, capped=True, capacity="50 patients",
+    )
+    expanded.therapies.set([mdma])
+    ProgrammeSource.objects.create(programme=expanded, url="https://example.org/maps-ea", title="MAPS EA",
+                                   publisher="MAPS", grade=SourceGrade.SPONSOR)
+    for jurisdiction in (us, au, de):
+        jurisdiction.covers_substances = ["MDMA", "Psilocybin"]
+        jurisdiction.save()
     programme = AccessProgramme.objects.create(
         slug="de-psilocybin-compassionate-use", name="Psilocybin compassionate-use programme", jurisdiction=de,
         regulator=bfarm, kind=ProgrammeKind.COMPASSIONATE_USE, summary="A one-year programme at two sites.",
-        opened_on=dt.date(2025, 7, 11), state=ProgrammeState.OPEN, eligibility="Adults with TRD.",
+        opened_on=dt.date(2025, 7, 11), known_until=dt.date(2026, 7, 11), state=ProgrammeState.OPEN,
+        eligibility="Adults with TRD.",
         prescriber_requirements="Psychiatrists at the two sites.", capacity="About 50 patients a year",
     )
     programme.therapies.set([psilo])
@@ -91,7 +119,7 @@ def sample_build(*, extra_decisions: int = 0) -> Sample:
     de_programme = published_decision(
         jurisdiction=de, regulator=bfarm, kind=DecisionKind.ACCESS_PROGRAMME, therapies=[psilo],
         title="BfArM opens a compassionate-use programme for psilocybin", announced_on=dt.date(2025, 7, 11),
-        effective_on=dt.date(2025, 7, 11), status=Status.RESTRICTED_ACCESS, access_programme=programme,
+        effective_on=dt.date(2025, 7, 11), access_programme=programme,
     )
     published_decision(
         jurisdiction=Jurisdiction.objects.get(code="ch"), regulator=None, kind=DecisionKind.GUIDANCE,
@@ -126,7 +154,7 @@ def decisions_add(count: int) -> None:
             kind=DecisionKind.GUIDANCE if n % 3 else DecisionKind.TRIAL_RESULT,
             title=f"Extra decision {n}", announced_on=dt.date(2019, 1 + n % 12, 1 + n % 28),
             target_on=dt.date(2027, 1, 1) if n % 4 == 0 else None,
-            status=Status.INVESTIGATIONAL if n % 2 else "",
+            status="investigational" if n % 2 else "",
             access_programme=programme if n % 5 == 0 else None,
         )
         SourceFactory(decision=decision, grade=SourceGrade.SECONDARY)

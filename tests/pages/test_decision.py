@@ -25,8 +25,27 @@ def test_it_shows_the_dates_kind_status_and_summary(client, sample):
     assert '<dd><time datetime="2024-02-09">9 Feb 2024</time></dd>' in html
     assert '<dt>Target date</dt><dd><time datetime="2024-08-11">11 Aug 2024</time></dd>' in html
     assert "<dd>Acceptance for review</dd>" in html
-    assert '<span class="status-badge status--under_review">Under review</span>' in html
+    assert '<span class="status-badge tone--review">Under review</span>' in html
     assert "What the regulator decided, in two sentences." in html
+
+
+def test_it_shows_imported_history_as_researched_not_as_recorded_at_load_time(client, sample):
+    from regulatory.services import decision_publish
+    from tests.factories import DecisionFactory
+
+    imported = DecisionFactory(announced_on=sample.us_acceptance.announced_on, researched_on=dt.date(2026, 5, 1))
+    decision_publish(decision=imported, is_import=True)
+
+    html = page(client, imported)
+
+    assert "from the historical dataset, researched 1 May 2026" in html
+    assert "recorded " not in html[html.index('id="history-heading"'):]
+
+
+def test_it_shows_what_a_decision_sets_in_each_dimension(client, sample):
+    html = page(client, sample.us_scheduling)
+
+    assert "Prohibited: Schedule I, Controlled Substances Act" in html
 
 
 def test_it_shows_a_partial_date_with_its_precision(client, sample):

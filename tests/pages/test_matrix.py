@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 
 import pytest
 
-from regulatory.models import STATUS_DESCRIPTIONS, Decision, DecisionKind, Jurisdiction, Status, Therapy
+from regulatory.models import APPROVAL_STAGE_DESCRIPTIONS, CONTROL_DESCRIPTIONS, ApprovalStage, Control, Decision, DecisionKind, Jurisdiction, Therapy
 from regulatory.services import decision_retract
 from tests.factories import DecisionFactory
 from tests.pages.sample import decisions_add
 
-MATRIX_QUERIES = 8  # the ETag version, jurisdictions, therapies, statuses, latest decisions; upcoming ones, their therapies and sources
+# The ETag version, jurisdictions, therapies; the cells (coverage, control,
+# stage, baselines, programmes and their therapies, three source tables);
+# latest decisions; upcoming ones, their therapies and sources.
+MATRIX_QUERIES = 16
 
 
 def cell_html(html: str, jurisdiction: str, therapy: str) -> str:
@@ -23,13 +27,15 @@ def cell_html(html: str, jurisdiction: str, therapy: str) -> str:
     return cell.group(0)
 
 
-def test_it_shows_the_status_label_and_the_date_it_took_effect(client, sample):
+def test_it_shows_the_headline_and_each_dimension_with_its_date(client, sample):
     html = client.get("/").content.decode()
 
     cell = cell_html(html, "us", "mdma-ptsd")
-    assert "Not approved" in cell
-    assert "since 9 Aug 2024" in cell
-    assert "status--not_approved" in cell
+    assert "Not approved · Schedule I · EA protocol (closed, date unknown)" in cell
+    assert "Not approved since 9 Aug 2024" in cell
+    assert "Schedule I, Controlled Substances Act (prohibited), since 1 Jul 1985" in cell
+    assert "50 patients" in cell
+    assert "tone--refused" in cell
 
 
 def test_it_links_each_cell_to_the_decision_that_set_it(client, sample):
@@ -38,12 +44,66 @@ def test_it_links_each_cell_to_the_decision_that_set_it(client, sample):
     assert f'href="/decisions/{sample.au_rescheduling.pk}/"' in cell_html(html, "au", "mdma-ptsd")
 
 
-def test_it_says_so_when_no_decision_is_recorded(client, sample):
+def test_it_tells_not_researched_from_no_decision_recorded(client, sample):
     html = client.get("/").content.decode()
 
-    cell = cell_html(html, "eu", "mdma-ptsd")
-    assert "No decision recorded" in cell
-    assert "href=" not in cell
+    assert "Not researched" in cell_html(html, "eu", "mdma-ptsd")
+    assert "href=" not in cell_html(html, "eu", "mdma-ptsd")
+    covered = cell_html(html, "de", "mdma-ptsd")
+    assert "No decision recorded" in covered
+    assert 'data-state="no_decision"' in covered
+
+
+def test_it_shows_a_capped_protocol_without_the_access_colour_of_an_open_prescriber_scheme(client, sample):
+    html = client.get("/", {"as_of": "2024-06-01"}).content.decode()
+
+    us, au = cell_html(html, "us", "mdma-ptsd"), cell_html(html, "au", "mdma-ptsd")
+    assert 'data-tone="review"' in us
+    assert "EA protocol (closed, date unknown)" in us
+    assert 'data-tone="access"' in au
+    assert "Authorised prescribers (open)" in au
+
+
+def test_it_shows_the_baseline_before_the_first_recorded_event_as_not_yet_certain(client, sample):
+    html = client.get("/", {"as_of": "2020-06-01"}).content.decode()
+
+    cell = cell_html(html, "au", "mdma-ptsd")
+    assert "Schedule 9" in cell
+    assert "in force before 1 Jul 2020" in cell
+    assert "not yet certain" in cell
+    assert 'data-tone="prohibited"' in cell
+
+
+def test_it_shows_a_route_as_unknown_after_the_date_it_is_known_open_to(client, sample):
+    html = client.get("/", {"as_of": "2026-07-12"}).content.decode()
+
+    cell = cell_html(html, "de", "psilocybin-trd")
+    assert "Compassionate use (unknown after 11 Jul 2026)" in cell
+    assert 'data-tone="access"' not in cell
+
+
+def test_it_shows_provenance_in_every_recorded_cell(client, sample):
+    html = client.get("/").content.decode()
+
+    cell = cell_html(html, "au", "mdma-ptsd")
+    assert "official" in cell
+    assert re.search(r"\d+ sources", cell)
+
+
+def test_it_shows_how_far_each_jurisdiction_was_reviewed_and_marks_stale_ones(client, sample):
+    from regulatory.services import jurisdiction_review_record
+
+    jurisdiction_review_record(jurisdiction=Jurisdiction.objects.get(code="au"), reviewed_to=dt.date(2026, 5, 1))
+    jurisdiction_review_record(jurisdiction=Jurisdiction.objects.get(code="us"), reviewed_to=dt.date(2025, 12, 1))
+
+    html = client.get("/").content.decode()
+
+    au_row = re.search(r'<tr[^>]*data-jurisdiction="au".*?</tr>', html, re.S).group(0)
+    us_row = re.search(r'<tr[^>]*data-jurisdiction="us".*?</tr>', html, re.S).group(0)
+    assert "reviewed to 1 May 2026" in au_row
+    assert "stale" not in au_row
+    assert "reviewed to 1 Dec 2025 · stale" in us_row
+    assert "cell--stale" in cell_html(html, "us", "mdma-ptsd")
 
 
 def test_it_shows_the_status_on_an_as_of_date(client, sample):
@@ -51,7 +111,7 @@ def test_it_shows_the_status_on_an_as_of_date(client, sample):
 
     cell = cell_html(html, "us", "mdma-ptsd")
     assert "Under review" in cell
-    assert "since 9 Feb 2024" in cell
+    assert "Under review since 9 Feb 2024" in cell
     assert 'value="2024-03-01"' in html  # the date control shows the date asked for
 
 
@@ -60,8 +120,17 @@ def test_it_shows_a_month_precision_date_without_a_day(client, sample):
 
     cell = cell_html(html, "us", "mdma-ptsd")
     assert "Investigational" in cell
-    assert "since Aug 2017" in cell
+    assert "Investigational since Aug 2017" in cell
     assert "1 Aug 2017" not in cell
+
+
+def test_it_marks_a_date_inside_a_month_known_period_as_not_yet_certain(client, sample):
+    html = client.get("/", {"as_of": "2017-08-20"}).content.decode()
+
+    cell = cell_html(html, "us", "mdma-ptsd")
+    assert "Investigational" in cell
+    assert "not yet certain" in cell
+    assert "cell--uncertain" in cell
 
 
 def test_it_treats_a_blank_as_of_as_today(client, sample, today):
@@ -107,12 +176,23 @@ def test_it_indents_member_states_under_their_union(client, sample):
     assert "(member of European Union)" in html
 
 
-def test_it_explains_every_status_in_the_legend(client, sample):
-    html = client.get("/").content.decode()
+def test_it_explains_the_headline_rule_and_every_dimension_in_the_legend(client, sample):
+    from regulatory.pages.matrix import TONE_DESCRIPTIONS
+    from regulatory.selectors import TONE_LABELS
 
-    for status in Status:
-        assert status.label in html
-        assert STATUS_DESCRIPTIONS[status] in html
+    from django.utils.html import escape
+
+    html = client.get("/").content.decode()
+    legend = html[html.index('id="legend-heading"'):]
+
+    assert "approval stage · control · access routes" in legend
+    for tone, description in TONE_DESCRIPTIONS.items():
+        assert escape(TONE_LABELS[tone]) in legend
+        assert escape(description) in legend
+    for control in Control:
+        assert escape(CONTROL_DESCRIPTIONS[control]) in legend
+    for stage in ApprovalStage:
+        assert escape(APPROVAL_STAGE_DESCRIPTIONS[stage]) in legend
 
 
 def test_it_ignores_a_retracted_decision(client, sample):
@@ -125,11 +205,22 @@ def test_it_ignores_a_retracted_decision(client, sample):
 
 def test_it_ignores_a_draft(client, sample):
     DecisionFactory(jurisdiction=Jurisdiction.objects.get(code="us"), therapies=[Therapy.objects.get(slug="mdma-ptsd")],
-                    kind=DecisionKind.APPROVAL, status=Status.APPROVED, announced_on=sample.us_refusal.announced_on)
+                    kind=DecisionKind.APPROVAL, status="approved", announced_on=sample.us_refusal.announced_on)
 
     cell = cell_html(client.get("/").content.decode(), "us", "mdma-ptsd")
 
     assert "Not approved" in cell
+
+
+def test_it_lists_the_latest_decisions_and_what_was_coming_up_as_seen_on_a_past_date(client, sample):
+    html = client.get("/", {"as_of": "2024-03-01"}).content.decode()
+
+    latest = html[html.index('id="latest-heading"'):]
+    assert "FDA accepts the NDA with priority review" in latest
+    assert "FDA issues a complete response letter" not in latest  # announced later
+    upcoming = html[html.index('id="upcoming-heading"'):html.index('id="latest-heading"')]
+    assert "Aug 2024" in upcoming or "11 Aug 2024" in upcoming  # the PDUFA date, ahead on 1 Mar 2024
+    assert "FOPH consults" not in upcoming  # not announced until 2026
 
 
 def test_it_lists_dates_coming_up(client, sample):
@@ -160,3 +251,71 @@ def test_it_runs_the_same_number_of_queries_whatever_the_size_of_the_record(clie
 
     assert large.content.count(b"<tr") > small.content.count(b"<tr")
     assert Decision.objects.count() > 30
+
+
+# --- the cells issue 9 pins, on the shipped dataset ----------------------------------
+
+
+@pytest.fixture
+def shipped(dataset, db):
+    from django.core.cache import cache
+
+    cache.clear()
+    return dataset
+
+
+def _shipped_cell(client, as_of: str, jurisdiction: str, therapy: str) -> str:
+    response = client.get("/", {"as_of": as_of})
+    assert response.status_code == 200
+    return cell_html(response.content.decode(), jurisdiction, therapy)
+
+
+def test_the_matrix_shows_us_psilocybin_in_mid_2025_as_investigational_schedule_i_without_a_route(client, shipped):
+    cell = _shipped_cell(client, "2025-07-01", "us", "psilocybin-trd")
+
+    assert "Investigational · Schedule I</span>" in cell
+    assert "Access:" not in cell
+    assert 'data-tone="investigational"' in cell
+
+
+def test_the_matrix_never_gives_the_us_ea_protocol_australias_access_colour(client, shipped):
+    us = _shipped_cell(client, "2021-06-01", "us", "mdma-ptsd")
+    au = _shipped_cell(client, "2024-06-01", "au", "mdma-ptsd")
+
+    assert "Investigational · Schedule I · EA protocol" in us
+    assert 'data-tone="investigational"' in us
+    assert 'data-tone="access"' in au
+
+
+def test_the_matrix_shows_au_mdma_in_mid_2020_as_schedule_9_not_no_decision(client, shipped):
+    cell = _shipped_cell(client, "2020-06-01", "au", "mdma-ptsd")
+
+    assert "Schedule 9" in cell
+    assert "No decision recorded" not in cell
+    assert 'data-tone="prohibited"' in cell
+
+
+def test_the_matrix_shows_uk_psilocybin_in_2010_as_class_a(client, shipped):
+    assert "Class A" in _shipped_cell(client, "2010-01-01", "gb", "psilocybin-trd")
+
+
+def test_the_matrix_shows_czech_psilocybin_permitted_for_medical_use_on_2_january_2026(client, shipped):
+    assert "(medical use permitted)" in _shipped_cell(client, "2026-01-02", "cz", "psilocybin-trd")
+
+
+def test_the_matrix_shows_the_german_route_as_unknown_after_11_july_2026(client, shipped):
+    cell = _shipped_cell(client, "2026-07-12", "de", "psilocybin-trd")
+
+    assert "unknown after 11 Jul 2026" in cell
+    assert "Compassionate use (open)" not in cell
+    assert 'data-tone="access"' not in cell
+
+
+def test_the_matrix_shows_us_states_under_the_us_like_member_states(client, shipped):
+    html = client.get("/").content.decode()
+
+    order = re.findall(r'<tr class="(matrix__row[^"]*)" data-jurisdiction="([\w-]+)"', html)
+    codes = [code for _, code in order]
+    assert "us-nm" in codes
+    assert codes.index("us-nm") > codes.index("us")
+    assert dict((code, cls) for cls, code in order)["us-nm"] == "matrix__row matrix__row--member"

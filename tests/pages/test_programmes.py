@@ -60,10 +60,13 @@ def test_it_filters_by_state(client, sample):
 
 
 def test_it_filters_by_jurisdiction(client, sample):
-    html = client.get(URL, {"jurisdiction": "us"}).content.decode()
+    html = client.get(URL, {"jurisdiction": "ch"}).content.decode()
 
     assert "Psilocybin compassionate-use programme" not in html
     assert "No access programmes match these filters." in html
+    us = client.get(URL, {"jurisdiction": "us"}).content.decode()
+    assert "MDMA-AT Expanded Access protocol" in us
+    assert "Psilocybin compassionate-use programme" not in us
 
 
 @pytest.mark.parametrize(("params", "param"), [({"state": "ajar"}, "state"), ({"jurisdiction": "zz"}, "jurisdiction")])
@@ -84,7 +87,7 @@ def test_it_runs_the_same_number_of_queries_whatever_the_size_of_the_record(clie
     with django_assert_num_queries(PROGRAMME_QUERIES):
         response = client.get(URL)
 
-    assert response.content.decode().count('<article class="programme panel"') == 3
+    assert response.content.decode().count('<article class="programme panel"') == 5
 
 
 def test_it_renders_a_plain_500_page_without_details(db):

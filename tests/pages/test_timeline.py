@@ -8,7 +8,7 @@ import re
 import pytest
 import time_machine
 
-from regulatory.models import DecisionKind, Jurisdiction, Status, Therapy
+from regulatory.models import DecisionKind, Jurisdiction, Therapy
 from regulatory.pages.chart import MARK_GAP
 from regulatory.pages.parameters import BadParameter, bound_param_parse
 from regulatory.services import decision_retract
@@ -53,8 +53,9 @@ def test_it_draws_status_bands_from_each_effective_date_to_the_next(client, samp
     chart = client.get(URL, {"jurisdiction": "us"}).context["timeline"].chart
 
     (lane,) = chart.lanes
-    assert [b.status for b in lane.bands] == [
-        Status.PROHIBITED, Status.INVESTIGATIONAL, Status.UNDER_REVIEW, Status.NOT_APPROVED]
+    assert [(b.status, b.label) for b in lane.bands] == [
+        ("prohibited", "Schedule I"), ("investigational", "Investigational"), ("review", "Under review"),
+        ("refused", "Not approved")]
     for band, following in zip(lane.bands, lane.bands[1:]):
         assert band.x1 == following.x0
     assert lane.bands[-1].x1 == chart.plot_x1
@@ -159,14 +160,14 @@ def test_it_marks_a_retracted_decision(client, sample):
 
     assert "<strong>Retracted.</strong>" in list_section(html)
     assert re.search(rf'href="/decisions/{sample.us_refusal.pk}/" class="mark[^"]*is-retracted', html)
-    assert [b.status for b in response.context["timeline"].chart.lanes[0].bands][-1] == Status.UNDER_REVIEW
+    assert [b.status for b in response.context["timeline"].chart.lanes[0].bands][-1] == "review"
 
 
-def test_it_shows_the_status_in_force_under_each_lane_label(client, sample):
+def test_it_shows_what_the_latest_decision_set_under_each_lane_label(client, sample):
     html = client.get(URL, {"jurisdiction": "us,au"}).content.decode()
 
-    assert re.search(r'<text class="lane__status band__label--not_approved"[^>]*>Not approved</text>', html)
-    assert re.search(r'<text class="lane__status band__label--restricted_access"[^>]*>Restricted access</text>', html)
+    assert re.search(r'<text class="lane__status band__label--refused"[^>]*>Not approved</text>', html)
+    assert re.search(r'<text class="lane__status band__label--permitted"[^>]*>Schedule 8</text>', html)
 
 
 def test_it_keeps_marks_in_one_row_apart(client, sample):

@@ -1,6 +1,8 @@
 import datetime as dt
 import re
 
+import time_machine
+
 import pytest
 from django.urls import reverse
 
@@ -16,6 +18,12 @@ def editor_client(client, alice):
     return client
 
 
+@pytest.fixture
+def today_is():
+    with time_machine.travel(dt.datetime(2026, 6, 1, 12, tzinfo=dt.timezone.utc), tick=False):
+        yield dt.date(2026, 6, 1)
+
+
 def _form_data(decision: Decision, **overrides) -> dict:
     source = decision.sources.first()
     data = {
@@ -25,7 +33,9 @@ def _form_data(decision: Decision, **overrides) -> dict:
         "announced_on": decision.announced_on.isoformat(), "announced_precision": decision.announced_precision,
         "effective_on": decision.effective_on.isoformat() if decision.effective_on else "",
         "effective_precision": decision.effective_precision,
-        "target_on": "", "target_precision": "day", "status": decision.status, "access_programme": "",
+        "target_on": "", "target_precision": "day", "substance": decision.substance, "control": decision.control,
+        "control_instrument": decision.control_instrument, "approval_stage": decision.approval_stage,
+        "access_programme": "", "researched_on": "", "researched_precision": "day",
         "verified": "on", "verification_note": "", "change_kind": "", "change_note": "",
         "based_on_version": decision.version,
         "sources-TOTAL_FORMS": "1", "sources-INITIAL_FORMS": "1", "sources-MIN_NUM_FORMS": "1",
@@ -34,13 +44,15 @@ def _form_data(decision: Decision, **overrides) -> dict:
         "sources-0-grade": source.grade, "sources-0-title": source.title, "sources-0-publisher": source.publisher,
         "sources-0-published_on": source.published_on.isoformat() if source.published_on else "",
         "sources-0-published_precision": source.published_precision, "sources-0-note": source.note,
+        "sources-0-original_url": "",
     }
     data.update(overrides)
     return data
 
 
 def test_it_lets_an_editor_open_every_admin_list(editor_client):
-    for model in ("decision", "accessprogramme", "jurisdiction", "regulator", "therapy", "change"):
+    for model in ("decision", "accessprogramme", "jurisdiction", "regulator", "therapy", "change", "controlbaseline",
+                  "jurisdictionreview", "datasetrelease"):
         response = editor_client.get(reverse(f"admin:regulatory_{model}_changelist"))
         assert response.status_code == 200, model
 
@@ -201,12 +213,13 @@ def test_it_creates_a_draft_with_its_sources_through_the_service(editor_client, 
         "title": "FDA accepts the NDA", "slug": "us-fda-accepts-the-nda", "jurisdiction": jurisdiction.pk,
         "regulator": "", "therapies": [therapy.pk], "kind": "acceptance", "summary": "Priority review.",
         "announced_on": "2024-02-09", "announced_precision": "day", "effective_on": "",
-        "effective_precision": "day", "target_on": "", "target_precision": "day", "status": "",
-        "access_programme": "", "verified": "on", "verification_note": "",
+        "effective_precision": "day", "target_on": "", "target_precision": "day", "substance": "", "control": "",
+        "control_instrument": "", "approval_stage": "", "access_programme": "", "researched_on": "",
+        "researched_precision": "day", "verified": "on", "verification_note": "",
         "sources-TOTAL_FORMS": "1", "sources-INITIAL_FORMS": "0", "sources-MIN_NUM_FORMS": "1",
         "sources-MAX_NUM_FORMS": "1000", "sources-0-url": "https://www.fda.gov/nda", "sources-0-grade": "official",
         "sources-0-title": "NDA", "sources-0-publisher": "FDA", "sources-0-published_on": "",
-        "sources-0-published_precision": "day", "sources-0-note": "",
+        "sources-0-published_precision": "day", "sources-0-note": "", "sources-0-original_url": "",
     }
 
     response = editor_client.post(reverse("admin:regulatory_decision_add"), data)
@@ -488,3 +501,86 @@ def test_it_refuses_a_source_url_that_is_not_a_web_address(editor_client, url):
     assert response.status_code == 200
     assert "url" in response.context["inline_admin_formsets"][0].formset.errors[0]
     assert draft.sources.get().url == original
+
+
+def test_it_names_the_instrument_when_a_control_is_set_without_one(editor_client):
+    decision = DecisionFactory(announced_on=dt.date(2024, 2, 9))
+    url = reverse("admin:regulatory_decision_change", args=[decision.pk])
+
+    response = editor_client.post(url, _form_data(decision, control="prohibited", effective_on="2024-02-09"))
+
+    assert response.status_code == 200
+    assert "control_instrument" in response.context["adminform"].form.errors
+    decision.refresh_from_db()
+    assert decision.control == ""
+
+
+def _programme_form(jurisdiction, **overrides) -> dict:
+    data = {
+        "slug": "a-programme", "name": "A programme", "jurisdiction": jurisdiction.pk, "regulator": "",
+        "kind": "expanded_access", "summary": "...", "substance": "", "opened_on": "2024-02-01",
+        "opened_precision": "day", "closed_on": "", "closed_precision": "day", "known_until": "",
+        "known_until_precision": "day", "state": "open", "eligibility": "", "prescriber_requirements": "",
+        "capacity": "", "verification_note": "", "researched_on": "", "researched_precision": "day",
+        "verified": "on",
+        "sources-TOTAL_FORMS": "1", "sources-INITIAL_FORMS": "0", "sources-MIN_NUM_FORMS": "1",
+        "sources-MAX_NUM_FORMS": "1000", "sources-0-url": "https://example.org/p", "sources-0-grade": "official",
+        "sources-0-title": "Notice", "sources-0-publisher": "Regulator", "sources-0-published_on": "",
+        "sources-0-published_precision": "day", "sources-0-note": "", "sources-0-original_url": "",
+    }
+    data.update(overrides)
+    return data
+
+
+def test_it_points_a_programme_closing_before_it_opens_at_the_closing_date(editor_client):
+    from regulatory.models import AccessProgramme
+    from tests.factories import JurisdictionFactory
+
+    response = editor_client.post(reverse("admin:regulatory_accessprogramme_add"),
+                                  _programme_form(JurisdictionFactory(), closed_on="2024-01-01"))
+
+    assert response.status_code == 200
+    assert "closed_on" in response.context["adminform"].form.errors
+    assert not AccessProgramme.objects.exists()
+
+
+def test_it_records_reviewed_nothing_new_with_the_editor_and_the_time(editor_client, alice, today_is):
+    from regulatory.models import JurisdictionReview
+    from tests.factories import JurisdictionFactory
+
+    jurisdiction = JurisdictionFactory()
+
+    response = editor_client.post(reverse("admin:regulatory_jurisdiction_changelist"),
+                                  {"action": "reviewed_nothing_new", "_selected_action": [jurisdiction.pk]},
+                                  follow=True)
+
+    assert response.status_code == 200
+    review = JurisdictionReview.objects.get(jurisdiction=jurisdiction)
+    assert (review.recorded_by, review.reviewed_to) == (alice, today_is)
+    jurisdiction.refresh_from_db()
+    assert jurisdiction.reviewed_to == today_is
+
+
+def test_it_points_a_review_date_in_the_future_at_the_field(editor_client, today_is):
+    from regulatory.models import JurisdictionReview
+    from tests.factories import JurisdictionFactory
+
+    jurisdiction = JurisdictionFactory()
+
+    response = editor_client.post(reverse("admin:regulatory_jurisdictionreview_add"), {
+        "jurisdiction": jurisdiction.pk, "reviewed_to": (today_is + dt.timedelta(days=1)).isoformat(), "note": ""})
+
+    assert response.status_code == 200
+    assert "reviewed_to" in response.context["adminform"].form.errors
+    assert not JurisdictionReview.objects.exists()
+
+
+def test_it_never_shows_the_reviewing_editor_in_public(client, editor_client, alice):
+    from regulatory.services import jurisdiction_review_record
+    from tests.factories import JurisdictionFactory
+
+    jurisdiction_review_record(jurisdiction=JurisdictionFactory(code="us"), reviewed_to=dt.date(2026, 1, 1), by=alice)
+
+    for url in ("/", "/api/v1/status/", "/api/v1/jurisdictions/"):
+        body = client.get(url).content.decode()
+        assert alice.username not in body, url

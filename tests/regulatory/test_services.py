@@ -12,7 +12,7 @@ from regulatory.errors import (
     EditNeedsNote,
     SlugIsFixed,
 )
-from regulatory.models import Change, ChangeKind, Decision, DecisionState, Jurisdiction, Status
+from regulatory.models import ApprovalStage, Change, ChangeKind, Control, Decision, DecisionState, Jurisdiction
 from regulatory.services import (
     decision_delete_draft,
     decision_publish,
@@ -160,11 +160,69 @@ def test_it_rejects_an_effective_date_before_the_announcement_in_the_schema():
         Decision.objects.filter(pk=decision.pk).update(effective_on=dt.date(2000, 1, 1))
 
 
-def test_it_rejects_a_status_without_an_effective_date_in_the_schema():
+def test_it_rejects_an_approval_stage_without_an_effective_date_in_the_schema():
     decision = DecisionFactory()
 
     with pytest.raises(IntegrityError), transaction.atomic():
-        Decision.objects.filter(pk=decision.pk).update(status=Status.APPROVED, effective_on=None)
+        Decision.objects.filter(pk=decision.pk).update(approval_stage=ApprovalStage.APPROVED, effective_on=None)
+
+
+def test_it_rejects_a_control_without_an_instrument_in_the_schema():
+    decision = DecisionFactory(status="prohibited")
+
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Decision.objects.filter(pk=decision.pk).update(control_instrument="")
+
+
+def test_it_names_the_instrument_field_when_a_control_has_none():
+    from django.core.exceptions import ValidationError
+
+    from regulatory.services import decision_update
+
+    decision = DecisionFactory()
+
+    with pytest.raises(ValidationError) as exc:
+        decision_update(decision=decision, data={"control": Control.PROHIBITED, "effective_on": decision.announced_on})
+
+    assert "control_instrument" in exc.value.message_dict
+    decision.refresh_from_db()
+    assert decision.control == ""
+
+
+def test_it_lists_every_therapy_with_the_substance_of_a_substance_decision():
+    from regulatory.services import decision_create
+    from tests.factories import JurisdictionFactory, TherapyFactory
+
+    trd, eol = TherapyFactory(substance="Psilocybin"), TherapyFactory(substance="psilocybin")
+    TherapyFactory(substance="MDMA")
+
+    decision = decision_create(
+        jurisdiction=JurisdictionFactory(), therapies=[], kind="scheduling", title="Psilocybin in Schedule I",
+        summary="...", announced_on=dt.date(1970, 10, 27), effective_on=dt.date(1971, 5, 1), substance="Psilocybin",
+        control=Control.PROHIBITED, control_instrument="Schedule I, Controlled Substances Act",
+        sources=[{"url": "https://example.org/csa", "title": "CSA", "publisher": "X", "grade": "literature"}],
+    )
+
+    assert set(decision.therapies.all()) == {trd, eol}
+
+
+def test_it_records_a_review_with_who_and_when_and_only_moves_the_date_forward(alice):
+    from django.core.exceptions import ValidationError
+
+    from regulatory.services import jurisdiction_review_record
+    from tests.factories import JurisdictionFactory
+
+    jurisdiction = JurisdictionFactory()
+    review = jurisdiction_review_record(jurisdiction=jurisdiction, reviewed_to=dt.date(2026, 7, 31), by=alice)
+    jurisdiction_review_record(jurisdiction=jurisdiction, reviewed_to=dt.date(2026, 1, 1), by=alice)
+
+    jurisdiction.refresh_from_db()
+    assert jurisdiction.reviewed_to == dt.date(2026, 7, 31)
+    assert (review.recorded_by, review.from_dataset) == (alice, False)
+    assert review.recorded_at is not None
+    with pytest.raises(ValidationError) as exc:
+        jurisdiction_review_record(jurisdiction=jurisdiction, reviewed_to=dt.date.today() + dt.timedelta(days=1))
+    assert "reviewed_to" in exc.value.message_dict
 
 
 def test_it_rejects_a_duplicate_slug_in_the_schema():

@@ -8,7 +8,7 @@ import pytest
 from django.core import mail
 from django.utils import timezone
 
-from regulatory.models import ChangeKind, Status
+from regulatory.models import ChangeKind
 from regulatory.services import decision_retract, decision_update
 from tests.factories import JurisdictionFactory, SourceFactory, TherapyFactory, published_decision
 from tests.tracker.factories import pending_subscription, subscriber_with
@@ -48,7 +48,7 @@ def test_it_sends_a_new_decision_with_its_sources_and_an_absolute_link(carol):
     decision = _news(
         jurisdiction=JurisdictionFactory(code="au", name="Australia"),
         therapies=[TherapyFactory(slug="mdma-ptsd", name="MDMA-assisted therapy for PTSD")],
-        title="TGA reschedules MDMA", status=Status.RESTRICTED_ACCESS,
+        title="TGA reschedules MDMA", status="medical_use_permitted",
     )
     source = decision.sources.get()
 
@@ -62,7 +62,7 @@ def test_it_sends_a_new_decision_with_its_sources_and_an_absolute_link(carol):
         assert source.url in body
         assert link in body
         assert decision.summary in body
-    assert "restricted access" in message.body
+    assert "From then: Medical use permitted (Schedule I, Controlled Substances Act)" in message.body
 
 
 def test_it_carries_the_list_headers_with_absolute_https_urls(carol):
