@@ -73,6 +73,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "simple_history",
+    "config.apps.ConfigConfig",
     "regulatory",
     "tracker",
 ]
