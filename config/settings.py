@@ -311,6 +311,13 @@ CELERY_BEAT_SCHEDULE: dict = {
     },
 }
 
+# Health (/healthz) ----------------------------------------------------------
+# Seconds one result of the checks (database, broker, a worker ping that waits
+# up to 3 s) answers every caller; a token that shows callers the details
+# (worker names, database timings) without a staff session. See config/health.py.
+HEALTHZ_CACHE_SECONDS = env_int("HEALTHZ_CACHE_SECONDS", 5, minimum=1)
+HEALTHZ_TOKEN = env_str("HEALTHZ_TOKEN")
+
 # Email ---------------------------------------------------------------------
 EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
 EMAIL_HOST = env_str("EMAIL_HOST", "127.0.0.1")

@@ -40,7 +40,7 @@ def test_it_serves_a_healthy_tracker_with_a_real_worker_and_beat_and_stops_on_ct
     port = _free_port()
     env = {k: v for k, v in os.environ.items()
            if k not in {"DATABASE_URL", "REDIS_URL", "EMAIL_HOST", "EMAIL_PORT", "DJANGO_SETTINGS_MODULE"}}
-    env.update(VAR_DIR=str(tmp_path), RUN_ADDRESS=f"127.0.0.1:{port}", WORKER_CONCURRENCY="1")
+    env.update(VAR_DIR=str(tmp_path), RUN_ADDRESS=f"127.0.0.1:{port}", WORKER_CONCURRENCY="1", HEALTHZ_TOKEN="stack-test")
     log = (tmp_path / "stack.log").open("wb")
     stack = subprocess.Popen([sys.executable, "scripts/stack.py", "run"], cwd=ROOT, env=env,
                              stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
@@ -48,7 +48,7 @@ def test_it_serves_a_healthy_tracker_with_a_real_worker_and_beat_and_stops_on_ct
         deadline = time.monotonic() + 180
         status, body = 0, b""
         while time.monotonic() < deadline and stack.poll() is None:
-            status, body = _get(f"http://127.0.0.1:{port}/healthz")
+            status, body = _get(f"http://127.0.0.1:{port}/healthz?token=stack-test")
             if status == 200:
                 break
             time.sleep(1)
