@@ -3,10 +3,12 @@ through regulatory.services, reads come from regulatory.selectors."""
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Mapping
 from typing import Any
 
 from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
@@ -43,6 +45,13 @@ class StatusField(serializers.ChoiceField):
     def to_representation(self, value: str | None) -> str | None:
         return value or None
 
+    def validate_empty_values(self, data: Any) -> tuple[bool, Any]:
+        # DRF would pass a null straight through (allow_null), and the column
+        # is NOT NULL: store the null the API returns as "no status".
+        if data is None:
+            return True, ""
+        return super().validate_empty_values(data)
+
     def to_internal_value(self, data: Any) -> str:
         if data in (None, ""):
             return ""
@@ -61,6 +70,23 @@ class CodeListField(serializers.Field):
         return [getattr(row, self.attribute) for row in manager.all()]
 
 
+# The dates a decision or a source can carry: a wider range is a typing
+# mistake (9999-12-31), and dates near the ends of Python's range break
+# date arithmetic in the feeds and the timeline.
+EARLIEST_DATE = dt.date(1900, 1, 1)
+LATEST_DATE = dt.date(2200, 12, 31)
+
+
+class RecordDateField(serializers.DateField):
+    """An ISO date from EARLIEST_DATE to LATEST_DATE."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        message = f"Enter a date from {EARLIEST_DATE.isoformat()} to {LATEST_DATE.isoformat()}."
+        self.validators.append(MinValueValidator(EARLIEST_DATE, message=message))
+        self.validators.append(MaxValueValidator(LATEST_DATE, message=message))
+
+
 def _precision(**kwargs: Any) -> serializers.ChoiceField:
     return serializers.ChoiceField(choices=Precision.choices, default=Precision.DAY,
                                    help_text="How much of the date beside it is known: day, month or year. "
@@ -71,7 +97,7 @@ class SourceSerializer(serializers.Serializer):
     url = serializers.URLField(max_length=1000)
     title = serializers.CharField(max_length=300)
     publisher = serializers.CharField(max_length=200)
-    published_on = serializers.DateField(allow_null=True, required=False, default=None)
+    published_on = RecordDateField(allow_null=True, required=False, default=None)
     published_precision = _precision(required=False)
     grade = serializers.ChoiceField(choices=SourceGrade.choices,
                                     help_text="official document, sponsor statement or secondary report")
@@ -191,11 +217,11 @@ class DecisionWriteSerializer(serializers.Serializer):
     kind = serializers.ChoiceField(choices=DecisionKind.choices)
     title = serializers.CharField(max_length=300)
     summary = serializers.CharField()
-    announced_on = serializers.DateField()
+    announced_on = RecordDateField()
     announced_precision = _precision(required=False)
-    effective_on = serializers.DateField(allow_null=True, required=False)
+    effective_on = RecordDateField(allow_null=True, required=False)
     effective_precision = _precision(required=False)
-    target_on = serializers.DateField(allow_null=True, required=False)
+    target_on = RecordDateField(allow_null=True, required=False)
     target_precision = _precision(required=False)
     status = StatusField(required=False)
     access_programme = serializers.SlugRelatedField(slug_field="slug", queryset=AccessProgramme.objects.all(),

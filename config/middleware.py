@@ -1,0 +1,103 @@
+"""Project-wide middleware: input that cannot be stored, response headers.
+
+`UnstorableInputMiddleware` answers 400, naming the parameter, for a query
+string, form body or credential carrying a character that PostgreSQL refuses
+in text (NUL) or that cannot be encoded at all (a lone surrogate), before any
+view or database lookup sees it: otherwise such a value reaches a query and
+answers 500. JSON bodies are checked by the API's parser
+(regulatory/api/parsers.py), which can name the field inside the document.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import render
+
+# NUL, which PostgreSQL refuses in text, and lone UTF-16 surrogates, which
+# have no UTF-8 encoding (form decoding replaces undecodable bytes, so they
+# only arrive through escapes, but a value built elsewhere may carry one).
+UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+UNSTORABLE_MESSAGE = "Contains a character that cannot be stored (a NUL byte or a lone surrogate)."
+
+
+def unstorable(value: str) -> bool:
+    return UNSTORABLE.search(value) is not None
+
+
+def printable_name(name: str) -> str:
+    """A parameter name fit to be shown back, even one with NUL in it."""
+    return UNSTORABLE.sub("\N{REPLACEMENT CHARACTER}", name)[:100]
+
+
+def wants_json(request: HttpRequest) -> bool:
+    return request.path.startswith("/api/") or "json" in request.META.get("HTTP_ACCEPT", "")
+
+
+def bad_input_response(request: HttpRequest, *, name: str, message: str, where: str) -> HttpResponse:
+    """A 400 naming the parameter: JSON in the API's shape (key → messages),
+    or a page."""
+    if wants_json(request):
+        return JsonResponse({name: [message]}, status=400)
+    return render(request, "bad_input.html", {"name": name, "message": message, "where": where}, status=400)
+
+
+def _first_unstorable(items: Iterable[tuple[str, list[str]]]) -> str | None:
+    for name, values in items:
+        if unstorable(name) or any(unstorable(value) for value in values):
+            return printable_name(name)
+    return None
+
+
+def _content_length(request: HttpRequest) -> int:
+    try:
+        return int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        return 0
+
+
+class UnstorableInputMiddleware:
+    FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        if limit is not None and request.content_type != "multipart/form-data" and _content_length(request) > limit:
+            # Django would refuse it later (RequestDataTooBig) with a bare
+            # 400 page, even to an API client; say what is wrong, and in its format.
+            response = bad_input_response(request, name="body", where="body",
+                                          message=f"The request body is larger than {limit} bytes.")
+            response.status_code = 413
+            return response
+        problem = self.problem(request)
+        if problem is not None:
+            name, where = problem
+            return bad_input_response(request, name=name, message=UNSTORABLE_MESSAGE, where=where)
+        return self.get_response(request)
+
+    def problem(self, request: HttpRequest) -> tuple[str, str] | None:
+        """(name, where) of the first value that cannot be stored, or None."""
+        name = _first_unstorable(request.GET.lists())
+        if name is not None:
+            return name, "query"
+        for cookie in (settings.SESSION_COOKIE_NAME, settings.CSRF_COOKIE_NAME):
+            if unstorable(request.COOKIES.get(cookie, "")):
+                return cookie, "cookie"
+        if unstorable(request.META.get("HTTP_AUTHORIZATION", "")):
+            return "Authorization", "header"
+        if request.method == "POST" and request.content_type in self.FORM_TYPES:
+            # Parsing here is what CsrfViewMiddleware does next anyway; Django
+            # and DRF both reuse the parsed form. A body over Django's size
+            # limits raises RequestDataTooBig / TooManyFieldsSent (a 400).
+            name = _first_unstorable(request.POST.lists())
+            if name is not None:
+                return name, "form"
+            for field, files in request.FILES.lists():
+                if unstorable(field) or any(unstorable(f.name or "") for f in files):
+                    return printable_name(field), "form"
+        return None
