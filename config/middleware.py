@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterable
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
+from django.urls import reverse
 
 # NUL, which PostgreSQL refuses in text, and lone UTF-16 surrogates, which
 # have no UTF-8 encoding (form decoding replaces undecodable bytes, so they
@@ -52,6 +53,26 @@ def _first_unstorable(items: Iterable[tuple[str, list[str]]]) -> str | None:
     return None
 
 
+# The admin's date_hierarchy parameters: Django turns a value it cannot make a
+# date of into its "?e=1" page, but one past the calendar (year 9999 and
+# month 12, or a number past a C long) raises OverflowError, a 500.
+_ADMIN_DATE_PART = re.compile(r"__(year|month|day)$")
+_ADMIN_DATE_RANGE = {"year": (1, 9998), "month": (1, 12), "day": (1, 31)}
+
+
+def admin_date_problem(request: HttpRequest) -> str | None:
+    """The first date_hierarchy parameter of an admin list that is not a
+    number in its range."""
+    for name, value in request.GET.items():
+        part = _ADMIN_DATE_PART.search(name)
+        if part is None:
+            continue
+        low, high = _ADMIN_DATE_RANGE[part.group(1)]
+        if not (value.isascii() and value.isdigit() and len(value) <= 4 and low <= int(value) <= high):
+            return name
+    return None
+
+
 def _content_length(request: HttpRequest) -> int:
     try:
         return int(request.META.get("CONTENT_LENGTH") or 0)
@@ -64,6 +85,7 @@ class UnstorableInputMiddleware:
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
+        self.admin_prefix = reverse("admin:index")
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
@@ -78,6 +100,11 @@ class UnstorableInputMiddleware:
         if problem is not None:
             name, where = problem
             return bad_input_response(request, name=name, message=UNSTORABLE_MESSAGE, where=where)
+        if request.path.startswith(self.admin_prefix):
+            name = admin_date_problem(request)
+            if name is not None:
+                return bad_input_response(request, name=name, where="query",
+                                          message="Enter a year from 1 to 9998, a month from 1 to 12, a day from 1 to 31.")
         return self.get_response(request)
 
     def problem(self, request: HttpRequest) -> tuple[str, str] | None:

@@ -5,6 +5,7 @@ nothing."""
 
 from __future__ import annotations
 
+import datetime
 import json
 
 import pytest
@@ -237,3 +238,46 @@ def test_it_accepts_the_ends_of_the_range(alice_client, payload):
     payload.update(announced_on="1900-01-01", effective_on="2200-12-31", target_on="2200-12-31")
 
     assert alice_client.post(LIST, payload, format="json").status_code == 201
+
+
+# --- the admin ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("query", ["announced_on__year=9999&announced_on__month=12",
+                                   "announced_on__year=99999999999999999999",
+                                   "announced_on__year=2024&announced_on__month=99999999999999999999999",
+                                   "announced_on__year=%00", "announced_on__year=-1"])
+def test_it_refuses_an_admin_date_filter_out_of_range_naming_it(client, alice, query):
+    client.force_login(alice)
+
+    response = client.get(f"/admin/regulatory/decision/?{query}")
+
+    assert response.status_code == 400
+    assert b"announced_on__" in response.content
+
+
+def test_it_refuses_an_oversized_year_on_the_change_list(client, alice):
+    client.force_login(alice)
+
+    response = client.get("/admin/regulatory/change/?recorded_at__year=99999999999999999999")
+
+    assert response.status_code == 400
+
+
+def test_it_still_filters_the_admin_list_by_a_sane_date(client, alice):
+    client.force_login(alice)
+
+    assert client.get("/admin/regulatory/decision/?announced_on__year=2024&announced_on__month=8").status_code == 200
+
+
+# --- dates already out of range in the database ------------------------------------------
+
+
+def test_it_serves_the_calendar_with_a_far_future_date_already_stored(client):
+    decision = published_decision()
+    Decision.objects.filter(pk=decision.pk).update(target_on=datetime.date(9999, 12, 31))
+
+    response = client.get("/feeds/upcoming.ics")
+
+    assert response.status_code == 200
+    assert b"DTSTART;VALUE=DATE:99991231" in response.content
