@@ -9,6 +9,7 @@ ALLOWED_HOSTS and an https SITE_URL. See README.md.
 from __future__ import annotations
 
 import secrets
+import sys
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -112,6 +113,9 @@ TEMPLATES = [
 ]
 
 # Database ------------------------------------------------------------------
+# Whether this process serves web requests (config/wsgi.py says so before
+# Django starts; `runserver` is one too): their database waits are bounded.
+WEB_PROCESS = env_bool("TRACKER_WEB_PROCESS", False) or sys.argv[1:2] == ["runserver"]
 _default_db = f"sqlite:///{VAR_DIR / 'tracker.sqlite3'}"
 DATABASES = {"default": env_database("DATABASE_URL", _default_db)}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
@@ -127,6 +131,21 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # A file (not :memory:) so that a real Celery worker in the end-to-end
     # tests sees the same test database as the test process.
     DATABASES["default"]["TEST"] = {"NAME": str(_db_path.with_name(f"test_{_db_path.stem}.sqlite3"))}
+else:
+    # A PostgreSQL that stops answering must give a fast 503, not requests
+    # that hang until the web server's worker timeout. A connection attempt
+    # gives up after DATABASE_CONNECT_TIMEOUT; in web processes a statement
+    # runs at most DATABASE_STATEMENT_TIMEOUT (the server enforces it), and
+    # any wait for the server ends a little after that even when the server
+    # itself is stuck (config/db enforces it on the client). Workers and
+    # management commands (migrations, imports) keep no statement limit.
+    DATABASES["default"]["ENGINE"] = "config.db"
+    _db_options = DATABASES["default"].setdefault("OPTIONS", {})
+    _db_options.setdefault("connect_timeout", env_int("DATABASE_CONNECT_TIMEOUT", 3, minimum=1))
+    if WEB_PROCESS:
+        _statement_timeout = env_int("DATABASE_STATEMENT_TIMEOUT", 5, minimum=1)
+        _db_options["options"] = f"-c statement_timeout={_statement_timeout * 1000}"
+        _db_options["answer_timeout"] = _statement_timeout + 1
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [
@@ -249,7 +268,13 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 # instead (CONN_MAX_AGE, health checks, errors), as a request does.
 CELERY_DB_REUSE_MAX = 1_000_000
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+# A broker that hangs (not refusing, just silent) must not hang a web request
+# that queues a task: bounded socket waits and one retry, after which the
+# work is left to the sweeper (tracker.tasks.enqueue).
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600, "socket_timeout": 2, "socket_connect_timeout": 2,
+                                   "max_retries": 1}
+CELERY_BROKER_CONNECTION_TIMEOUT = 2
+CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.5, "interval_max": 0.5}
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]

@@ -17,3 +17,6 @@ if settings.BENCH_ENABLED:
     # Bench-only baseline views (a bare JsonResponse of the same payload size);
     # mounted only when the BENCH setting is on, never in production.
     urlpatterns.insert(0, path("__bench__/", include("bench.urls")))
+
+# A database or cache that is down answers 503 (HTML or JSON), not a 500 page.
+handler500 = "config.errors.server_error"
