@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.contrib.staticfiles.apps import StaticFilesConfig as DjangoStaticFilesConfig
 
 
 class ConfigConfig(AppConfig):
@@ -10,3 +11,11 @@ class ConfigConfig(AppConfig):
 
     def ready(self) -> None:
         from config import checks  # noqa: F401 - registers the checks
+
+
+class StaticFilesConfig(DjangoStaticFilesConfig):
+    """django.contrib.staticfiles, leaving out drf-spectacular-sidecar's Redoc
+    bundle (5 MB with its source map; the site serves Swagger UI only), which
+    collectstatic would otherwise hash and compress on every deployment."""
+
+    ignore_patterns = [*DjangoStaticFilesConfig.ignore_patterns, "redoc"]

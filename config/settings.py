@@ -67,7 +67,7 @@ INSTALLED_APPS = [
     "django.contrib.contenttypes",
     "django.contrib.sessions",
     "django.contrib.messages",
-    "django.contrib.staticfiles",
+    "config.apps.StaticFilesConfig",
     "rest_framework",
     "rest_framework.authtoken",
     "django_filters",
@@ -81,6 +81,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Outside WhiteNoise, so that static files get the headers too.
+    "config.middleware.SecurityHeadersMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     # Before anything looks a value up: a NUL in a parameter is a 400, not a 500.
     "config.middleware.UnstorableInputMiddleware",
@@ -161,16 +163,28 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "/static/"
-STATIC_ROOT = VAR_DIR / "staticfiles"
-STATIC_ROOT.mkdir(exist_ok=True)
+STATIC_ROOT = Path(env_str("STATIC_ROOT") or VAR_DIR / "staticfiles")
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 STATICFILES_DIRS = [BASE_DIR / "static"]
+# `collectstatic` (run by `make run`, and by a deployment) writes hashed,
+# compressed copies that WhiteNoise serves with a year-long immutable
+# Cache-Control (config/storage.py). Without it — DEBUG, the tests, a checkout
+# where it has not run — the source files are served through the finders
+# under their plain names.
+_RUNNING_TESTS = "pytest" in sys.modules
+STATIC_FROM_SOURCE = env_bool(
+    "STATIC_FROM_SOURCE", DEBUG or _RUNNING_TESTS or not (STATIC_ROOT / "staticfiles.json").exists())
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
-    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+    "staticfiles": {"BACKEND": "config.storage.StaticStorage", "OPTIONS": {"hashed_urls": not STATIC_FROM_SOURCE}},
 }
-# Serve static files straight from the finders when collectstatic has not run
-# (make run, tests); production runs collectstatic.
-WHITENOISE_USE_FINDERS = True
+WHITENOISE_USE_FINDERS = STATIC_FROM_SOURCE
+WHITENOISE_KEEP_ONLY_HASHED_FILES = True
+# Source maps are fetched only by developer tools: not worth compressing.
+WHITENOISE_SKIP_COMPRESS_EXTENSIONS = (
+    "jpg", "jpeg", "png", "gif", "webp", "zip", "gz", "tgz", "bz2", "tbz", "xz", "br", "swf", "flv",
+    "woff", "woff2", "3gp", "3gpp", "asf", "avi", "m4v", "mov", "mp4", "mpeg", "mpg", "webm", "wmv", "map",
+)
 
 FORMS_URLFIELD_ASSUME_HTTPS = True
 

@@ -123,6 +123,19 @@ def start_mail_sink():
     return controller, port
 
 
+def static_files_stale() -> bool:
+    """Whether collectstatic must run: no manifest yet, or a source file (or
+    the pinned packages, which ship the admin's and Swagger UI's files) is
+    newer than it."""
+    static_root = Path(os.environ.get("STATIC_ROOT") or VAR / "staticfiles")
+    manifest = static_root / "staticfiles.json"
+    if not manifest.exists():
+        return True
+    built = manifest.stat().st_mtime
+    sources = [ROOT / "requirements.txt", *(p for p in (ROOT / "static").rglob("*") if p.is_file())]
+    return any(path.stat().st_mtime > built for path in sources)
+
+
 def manage(*args: str) -> None:
     subprocess.run([PY, "manage.py", *args], cwd=ROOT, check=True)
 
@@ -206,6 +219,9 @@ def run() -> int:
     try:
         manage("migrate", "--noinput", "-v", "1")
         manage("load_regulatory_history")
+        if static_files_stale():
+            say("collecting static files (hashed and compressed; the first time takes a while)")
+            manage("collectstatic", "--noinput", "-v", "0")
         STACK_ENV.write_text(f"STACK_PID={os.getpid()}\n" + "".join(
             f"{name}={os.environ[name]}\n" for name in SHARED if os.environ.get(name)))
         processes = [

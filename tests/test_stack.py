@@ -17,6 +17,9 @@ import psutil
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
+# Shared by the stacks started here (and `make run`): compressing the static
+# files takes a while the first time, and the result does not change.
+STATIC_ROOT = ROOT / "var" / "staticfiles"
 
 
 def _free_port() -> int:
@@ -40,7 +43,8 @@ def test_it_serves_a_healthy_tracker_with_a_real_worker_and_beat_and_stops_on_ct
     port = _free_port()
     env = {k: v for k, v in os.environ.items()
            if k not in {"DATABASE_URL", "REDIS_URL", "EMAIL_HOST", "EMAIL_PORT", "DJANGO_SETTINGS_MODULE"}}
-    env.update(VAR_DIR=str(tmp_path), RUN_ADDRESS=f"127.0.0.1:{port}", WORKER_CONCURRENCY="1", HEALTHZ_TOKEN="stack-test")
+    env.update(VAR_DIR=str(tmp_path), RUN_ADDRESS=f"127.0.0.1:{port}", WORKER_CONCURRENCY="1", HEALTHZ_TOKEN="stack-test",
+               STATIC_ROOT=str(STATIC_ROOT))
     log = (tmp_path / "stack.log").open("wb")
     stack = subprocess.Popen([sys.executable, "scripts/stack.py", "run"], cwd=ROOT, env=env,
                              stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
@@ -98,7 +102,8 @@ def test_it_leaves_nothing_running_when_the_stack_itself_is_killed(tmp_path):
     port = _free_port()
     env = {k: v for k, v in os.environ.items()
            if k not in {"DATABASE_URL", "REDIS_URL", "EMAIL_HOST", "EMAIL_PORT", "DJANGO_SETTINGS_MODULE"}}
-    env.update(VAR_DIR=str(tmp_path), RUN_ADDRESS=f"127.0.0.1:{port}", WORKER_CONCURRENCY="1")
+    env.update(VAR_DIR=str(tmp_path), RUN_ADDRESS=f"127.0.0.1:{port}", WORKER_CONCURRENCY="1",
+               STATIC_ROOT=str(STATIC_ROOT))
     stack = subprocess.Popen([sys.executable, "scripts/stack.py", "run"], cwd=ROOT, env=env,
                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     family: list[psutil.Process] = []
