@@ -77,6 +77,7 @@ INSTALLED_APPS = [
     "config.apps.ConfigConfig",
     "regulatory",
     "tracker",
+    "watch",
 ]
 
 MIDDLEWARE = [
@@ -357,6 +358,40 @@ CELERY_BEAT_SCHEDULE: dict = {
         # A sweep that waited longer than the interval is superseded by the next one.
         "options": {"expires": float(TRACKER_SWEEP_INTERVAL)},
     },
+}
+
+# Watched sources (watch/): polls of official feeds and the weekly link check.
+# Every request names the tracker (User-Agent), waits at most WATCH_TIMEOUT
+# seconds, reads at most WATCH_MAX_BYTES, and goes to a host only after the
+# previous one there finished and WATCH_HOST_INTERVAL seconds passed (across
+# processes, through Redis). 5xx answers and timeouts are retried
+# WATCH_RETRIES times after WATCH_RETRY_BACKOFF * 2^n seconds; a source
+# failing for WATCH_FLAG_AFTER seconds is flagged in the admin and /healthz.
+WATCH_USER_AGENT = env_str(
+    "WATCH_USER_AGENT", f"RegulatoryTracker/1.0 (+{SITE_URL}; watches official sources for new decisions)")
+WATCH_TIMEOUT = env_int("WATCH_TIMEOUT", 20, minimum=1)
+WATCH_MAX_BYTES = env_int("WATCH_MAX_BYTES", 10 * 1024 * 1024, minimum=1024)
+WATCH_MAX_REDIRECTS = env_int("WATCH_MAX_REDIRECTS", 10, minimum=1)
+WATCH_HOST_INTERVAL = float(env_int("WATCH_HOST_INTERVAL_MS", 2000, minimum=0)) / 1000
+WATCH_RETRIES = env_int("WATCH_RETRIES", 2, minimum=0)
+WATCH_RETRY_BACKOFF = float(env_int("WATCH_RETRY_BACKOFF_MS", 2000, minimum=0)) / 1000
+WATCH_FLAG_AFTER = env_int("WATCH_FLAG_AFTER", 24 * 3600, minimum=60)
+WATCH_POLL_EVERY = env_int("WATCH_POLL_EVERY", 300, minimum=10)
+# A source link answering 5xx or timing out this many weekly checks in a row is broken.
+WATCH_LINK_BROKEN_AFTER = env_int("WATCH_LINK_BROKEN_AFTER", 2, minimum=1)
+WATCH_LINK_CHECK_DAY = env_str("WATCH_LINK_CHECK_DAY", "sunday").lower()
+if WATCH_LINK_CHECK_DAY not in _WEEKDAYS:
+    raise ConfigError("WATCH_LINK_CHECK_DAY", f"must be a day of the week (monday ... sunday), got {WATCH_LINK_CHECK_DAY!r}")
+# Beat: queue the sources that are due (each polls at its own interval, set in
+# the admin) every WATCH_POLL_EVERY seconds; check every cited link weekly.
+CELERY_BEAT_SCHEDULE["watch-poll-due"] = {
+    "task": "watch.tasks.sources_poll_due",
+    "schedule": float(WATCH_POLL_EVERY),
+    "options": {"expires": float(WATCH_POLL_EVERY)},
+}
+CELERY_BEAT_SCHEDULE["watch-link-check"] = {
+    "task": "watch.tasks.links_check",
+    "schedule": crontab(hour=3, minute=30, day_of_week=WATCH_LINK_CHECK_DAY[:3]),
 }
 
 # Health (/healthz) ----------------------------------------------------------

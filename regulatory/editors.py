@@ -10,13 +10,14 @@ from rest_framework.authtoken.models import Token
 
 EDITORS_GROUP = "Editors"
 
-# Editors record and correct the regulatory record and watch deliveries.
+# Editors record and correct the regulatory record, watch deliveries, and
+# run the watched sources and their review queue (app label only: no import).
 # They cannot manage users, delete anything published (services refuse) or
 # delete reference data (jurisdictions, regulators, therapies, programmes).
 _EDITOR_PERMISSIONS = (
     Q(content_type__app_label="regulatory")
     & ~Q(codename__in=["delete_jurisdiction", "delete_regulator", "delete_therapy", "delete_accessprogramme"])
-) | Q(content_type__app_label="tracker", codename__startswith="view_")
+) | Q(content_type__app_label="tracker", codename__startswith="view_") | Q(content_type__app_label="watch")
 
 
 def editors_group_sync() -> Group:

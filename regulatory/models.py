@@ -325,6 +325,13 @@ class Decision(models.Model):
         return reverse("regulatory-decision", args=[self.pk])
 
 
+class LinkStatus(models.TextChoices):
+    OK = "ok", "Answers"
+    REDIRECTED = "redirected", "Answers after redirects"
+    FAILING = "failing", "Failing (not yet broken)"
+    BROKEN = "broken", "Broken"
+
+
 class SourceBase(models.Model):
     url = models.URLField(max_length=1000)
     title = models.CharField(max_length=300)
@@ -333,6 +340,15 @@ class SourceBase(models.Model):
     published_precision = _precision_field()
     grade = models.CharField(max_length=10, choices=SourceGrade.choices)
     note = models.CharField(max_length=500, blank=True, help_text="E.g. 'repost of the sponsor's press release'.")
+    # The weekly link check (watch/) writes the link_* fields; editors may add
+    # an archived copy, shown beside a broken link.
+    archived_url = models.URLField(max_length=1000, blank=True, help_text="An archived copy, e.g. on the Wayback Machine.")
+    link_status = models.CharField(max_length=10, choices=LinkStatus.choices, blank=True, editable=False)
+    link_status_code = models.PositiveSmallIntegerField(null=True, blank=True, editable=False)
+    link_final_url = models.URLField(max_length=1000, blank=True, editable=False)
+    link_checked_at = models.DateTimeField(null=True, blank=True, editable=False)
+    link_failures = models.PositiveSmallIntegerField(default=0, editable=False,
+                                                     help_text="Checks in a row that failed (5xx, timeout).")
 
     class Meta:
         abstract = True

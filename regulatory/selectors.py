@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from django.db import connection
 from django.db.models import QuerySet
 
+from regulatory.dates import is_ahead
 from regulatory.models import LIVE_STATES, PUBLIC_STATES, Decision, Jurisdiction, Therapy
 
 
@@ -272,21 +273,10 @@ def upcoming_dates(*, today: dt.date, jurisdiction_ids: Iterable[int] | None = N
     for decision in queryset:
         for which in ("effective", "target"):
             on, precision = getattr(decision, f"{which}_on"), getattr(decision, f"{which}_precision")
-            if on is not None and _period_end(on, precision) >= today:
+            if on is not None and is_ahead(on, precision, today):
                 dates.append(UpcomingDate(decision=decision, which=which, on=on, precision=precision))
     dates.sort(key=lambda d: (d.on, d.decision.pk, d.which))
     return dates
-
-
-def _period_end(on: dt.date, precision: str) -> dt.date:
-    from regulatory.models import Precision
-
-    if precision == Precision.YEAR:
-        return on.replace(month=12, day=31)
-    if precision == Precision.MONTH:
-        next_month = (on.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
-        return next_month - dt.timedelta(days=1)
-    return on
 
 
 def jurisdiction_list() -> QuerySet[Jurisdiction]:

@@ -12,13 +12,13 @@ from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.utils import timezone
 
+from regulatory.dates import period_end
 from regulatory.models import (
     LIVE_STATES,
     Change,
     ChangeKind,
     Decision,
     DecisionState,
-    Precision,
     Source,
 )
 
@@ -67,12 +67,7 @@ def snapshot_diff(before: Mapping[str, Any], after: Mapping[str, Any]) -> dict[s
 def announcement_end(decision: Decision) -> dt.date:
     """The last day the announcement can have been on: a month-precision
     date is stored as the 1st, but may have been the 31st."""
-    day = decision.announced_on
-    if decision.announced_precision == Precision.YEAR:
-        return dt.date(day.year, 12, 31)
-    if decision.announced_precision == Precision.MONTH:
-        return (day.replace(day=28) + dt.timedelta(days=4)).replace(day=1) - dt.timedelta(days=1)
-    return day
+    return period_end(decision.announced_on, decision.announced_precision)
 
 
 def _change_write(*, decision: Decision, kind: str, diff: dict, by=None, note: str = "",

@@ -1,5 +1,5 @@
 """HTML pages for analysts. Each view checks its query string, calls one
-builder in `regulatory.timeline` and renders; bad input gets a 400 page that
+builder in `regulatory.pages` and renders; bad input gets a 400 page that
 names the parameter."""
 
 from __future__ import annotations
@@ -12,12 +12,16 @@ from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.http import require_safe
 
-from regulatory import timeline as pages
+from regulatory.pages import chart, parameters
+from regulatory.pages import decision as decision_page
+from regulatory.pages import matrix as matrix_page
+from regulatory.pages import programmes as programme_pages
+from regulatory.pages import timeline as timeline_page
 from regulatory.conditional import conditional_view
 from regulatory.models import ProgrammeState
 
 
-def _bad_request(request: HttpRequest, error: pages.BadParameter, back: str) -> HttpResponse:
+def _bad_request(request: HttpRequest, error: parameters.BadParameter, back: str) -> HttpResponse:
     return render(request, "regulatory/bad_request.html", {"error": error, "back": back}, status=400)
 
 
@@ -29,7 +33,7 @@ def answers_bad_parameters(view: Callable[..., HttpResponse]) -> Callable[..., H
     def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
         try:
             return view(request, *args, **kwargs)
-        except pages.BadParameter as error:
+        except parameters.BadParameter as error:
             return _bad_request(request, error, request.path)
 
     return wrapper
@@ -40,10 +44,10 @@ def answers_bad_parameters(view: Callable[..., HttpResponse]) -> Callable[..., H
 @answers_bad_parameters
 def matrix(request: HttpRequest) -> HttpResponse:
     today = timezone.localdate()
-    as_of = pages.date_param_parse("as_of", request.GET.get("as_of")) or today
+    as_of = parameters.date_param_parse("as_of", request.GET.get("as_of")) or today
     context = {
-        "matrix": pages.matrix_build(as_of=as_of, today=today),
-        "legend": pages.status_legend(),
+        "matrix": matrix_page.matrix_build(as_of=as_of, today=today),
+        "legend": matrix_page.status_legend(),
     }
     return render(request, "regulatory/matrix.html", context)
 
@@ -52,18 +56,18 @@ def matrix(request: HttpRequest) -> HttpResponse:
 @conditional_view(depends_on_today=True, anonymous_only=True)
 @answers_bad_parameters
 def timeline(request: HttpRequest) -> HttpResponse:
-    params = pages.timeline_params_parse(request.GET)
+    params = parameters.timeline_params_parse(request.GET)
     context = {
-        "timeline": pages.timeline_build(params=params, today=timezone.localdate()),
-        "legend": pages.status_legend(),
-        "kind_legend": pages.kind_legend(),
+        "timeline": timeline_page.timeline_build(params=params, today=timezone.localdate()),
+        "legend": matrix_page.status_legend(),
+        "kind_legend": chart.kind_legend(),
     }
     return render(request, "regulatory/timeline.html", context)
 
 
 @require_safe
 def decision(request: HttpRequest, pk: int) -> HttpResponse:
-    page = pages.decision_page_build(pk=pk, user=request.user)
+    page = decision_page.decision_page_build(pk=pk, user=request.user)
     if page is None:
         raise Http404("No published decision has this number.")
     return render(request, "regulatory/decision.html", {"page": page, "decision": page.decision})
@@ -73,10 +77,10 @@ def decision(request: HttpRequest, pk: int) -> HttpResponse:
 @conditional_view(anonymous_only=True)
 @answers_bad_parameters
 def programmes(request: HttpRequest) -> HttpResponse:
-    params = pages.programme_params_parse(request.GET)
+    params = parameters.programme_params_parse(request.GET)
     context = {
         "params": params,
-        "groups": pages.programme_groups_build(params=params),
+        "groups": programme_pages.programme_groups_build(params=params),
         "states": ProgrammeState.choices,
     }
     return render(request, "regulatory/programmes.html", context)

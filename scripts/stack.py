@@ -219,6 +219,7 @@ def run() -> int:
     try:
         manage("migrate", "--noinput", "-v", "1")
         manage("load_regulatory_history")
+        manage("load_watch_sources")
         if static_files_stale():
             say("collecting static files (hashed and compressed; the first time takes a while)")
             manage("collectstatic", "--noinput", "-v", "0")

@@ -1,209 +1,61 @@
 """JSON API views: one class per resource URL, each method validating its
 input, calling one selector or service, and serialising the result.
 
-Reads are public and conditional (ETag / Last-Modified → 304), with a fixed
-number of SQL queries per request. Writes need an editor's token.
+Reads are public and conditional (ETag / Last-Modified → 304, see
+`caching`), with a fixed number of SQL queries per request. Writes need an
+editor's token (`permissions`). Pagination, error mapping and the schema's
+shared pieces live in modules of their own.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from functools import wraps
 from typing import Any
 
-from django.core.exceptions import NON_FIELD_ERRORS
-from django.core.exceptions import ValidationError as DjangoValidationError
-from django.core.paginator import InvalidPage
-from django.http import HttpRequest, HttpResponseBase
-from django.utils.cache import patch_vary_headers
 from django.utils import timezone
-from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
-from rest_framework.exceptions import APIException, NotFound, ValidationError
 from rest_framework.decorators import api_view, permission_classes
-from rest_framework.generics import GenericAPIView
-from rest_framework.pagination import PageNumberPagination
-from rest_framework.permissions import SAFE_METHODS, AllowAny, BasePermission
+from rest_framework.exceptions import NotFound, ValidationError
+from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.compat import split_header_value
-from rest_framework.settings import api_settings
 
-from regulatory import conditional, selectors, services
+from regulatory import selectors, services
 from regulatory.api import filters
+from regulatory.api.caching import PublicAnswerMixin, conditional_get
+from regulatory.api.errors import Conflict, service_errors
+from regulatory.api.pagination import StrictPageNumberPagination
+from regulatory.api.permissions import IsEditorOrReadOnly, viewer_is_editor
+from regulatory.api.schema import (
+    CONFLICT,
+    DECISIONS_DESCRIPTION,
+    EDIT_RULES,
+    FIELD_ERRORS,
+    FORBIDDEN,
+    ID_PARAM,
+    MAX_ID,
+    NOT_FOUND,
+    NOT_MODIFIED,
+    UNAUTHENTICATED,
+    WRITE_ERRORS,
+    ApiSchema,
+    read_schema,
+)
 from regulatory.api.serializers import (
     AccessProgrammeSerializer,
     DecisionSerializer,
     DecisionWriteSerializer,
-    ErrorSerializer,
     JurisdictionSerializer,
     PublishSerializer,
     StatusResponseSerializer,
     TherapySerializer,
     api_url,
 )
-from regulatory.editors import user_is_editor
 from regulatory.models import Decision, DecisionState
 
-# The largest id a BIGINT primary key can hold: a larger one in a URL is a
-# 404, not a database overflow error.
-MAX_ID = 2**63 - 1
 
-
-def viewer_is_editor(request: Request) -> bool:
-    """Whether the reader is an editor (may see drafts, may write); asked once per request."""
-    if not hasattr(request, "_viewer_is_editor"):
-        request._viewer_is_editor = user_is_editor(request.user)
-    return request._viewer_is_editor
-
-
-class IsEditorOrReadOnly(BasePermission):
-    """Anyone reads; only editors write. Anonymous writers get a 401 (DRF
-    asks for credentials when none were given), other users a 403."""
-
-    message = "Only editors may change the regulatory record."
-
-    def has_permission(self, request: Request, view: Any) -> bool:
-        return request.method in SAFE_METHODS or viewer_is_editor(request)
-
-
-class Conflict(APIException):
-    status_code = status.HTTP_409_CONFLICT
-    default_detail = "The decision is not in a state that allows this."
-    default_code = "conflict"
-
-
-class StrictPageNumberPagination(PageNumberPagination):
-    """Page numbers and sizes that make no sense are a 400 naming the
-    parameter (DRF would answer 404 "Invalid page" or silently ignore)."""
-
-    page_size = api_settings.PAGE_SIZE or 100
-    page_size_query_param = "page_size"
-    max_page_size = 500
-
-    def get_page_size(self, request: Request) -> int:
-        raw = request.query_params.get(self.page_size_query_param)
-        if raw is None:
-            return self.page_size
-        try:
-            size = int(raw)
-        except ValueError:
-            size = 0
-        if not 1 <= size <= self.max_page_size:
-            raise ValidationError({self.page_size_query_param: [
-                f"Enter a whole number from 1 to {self.max_page_size}."
-            ]})
-        return size
-
-    def get_schema_operation_parameters(self, view: Any) -> list[dict]:
-        return [
-            {"name": self.page_query_param, "required": False, "in": "query",
-             "description": "A page number (from 1). Past the last page is a 400.",
-             "schema": {"type": "integer", "minimum": 1}},
-            {"name": self.page_size_query_param, "required": False, "in": "query",
-             "description": f"Results per page, {self.page_size} by default.",
-             "schema": {"type": "integer", "minimum": 1, "maximum": self.max_page_size}},
-        ]
-
-    def paginate_queryset(self, queryset, request: Request, view: Any = None) -> list:
-        self.request = request
-        paginator = self.django_paginator_class(queryset, self.get_page_size(request))
-        number = request.query_params.get(self.page_query_param) or 1
-        try:
-            self.page = paginator.page(number)
-        except InvalidPage:
-            raise ValidationError({self.page_query_param: [
-                f"There is no page {number!r}: pages run from 1 to {paginator.num_pages}."
-            ]}) from None
-        self.display_page_controls = paginator.num_pages > 1
-        return list(self.page)
-
-
-@contextmanager
-def service_errors() -> Iterator[None]:
-    """Turn a ValidationError from regulatory.services into a 400 whose keys
-    are the fields at fault (`non_field_errors` for the rest)."""
-    try:
-        yield
-    except DjangoValidationError as exc:
-        if hasattr(exc, "error_dict"):
-            detail = {
-                (api_settings.NON_FIELD_ERRORS_KEY if name == NON_FIELD_ERRORS else name): messages
-                for name, messages in exc.message_dict.items()
-            }
-        else:
-            detail = {api_settings.NON_FIELD_ERRORS_KEY: exc.messages}
-        raise ValidationError(detail) from None
-
-
-def conditional_get(*, depends_on_today: bool = False) -> Callable:
-    """Answer 304 when the client's copy is current. The validators are
-    computed after authentication (editors see drafts, so their ETags differ)
-    and before the view's own queries. Public readers' 304s and kept bodies
-    are answered earlier still, before DRF's dispatch (`ReadApi.dispatch`)."""
-
-    def decorator(method: Callable[..., Any]) -> Callable[..., Any]:
-        @wraps(method)
-        def wrapper(self: GenericAPIView, request: Request, *args: Any, **kwargs: Any) -> Any:
-            viewer = "editor" if viewer_is_editor(request) else "public"
-            validators, may_be_kept = conditional.full_path_validators(
-                request, viewer=viewer, depends_on_today=depends_on_today
-            )
-            response = conditional.not_modified(request, validators) or (
-                conditional.cached_response(validators) if may_be_kept else None
-            )
-            if response is not None:
-                return response
-            response = method(self, request, *args, **kwargs)
-            if response.status_code == 200:
-                conditional.stamp(response, validators)
-                # Kept once DRF has rendered it (after content negotiation).
-                response.add_post_render_callback(lambda rendered: conditional.remember(rendered, validators))
-            return response
-
-        wrapper.conditional_get = {"depends_on_today": depends_on_today}  # type: ignore[attr-defined]
-        return wrapper
-
-    return decorator
-
-
-# Error shapes, for the schema.
-FIELD_ERRORS = OpenApiResponse(
-    response={"type": "object", "additionalProperties": {"type": "array", "items": {"type": "string"}}},
-    description="Bad input: each key names the query parameter (or field) at fault.",
-)
-WRITE_ERRORS = OpenApiResponse(
-    response={"type": "object", "additionalProperties": {}},
-    description="Invalid decision: each key names the field at fault (sources by position).",
-)
-NOT_FOUND = OpenApiResponse(response=ErrorSerializer, description="No such resource (or a draft, for non-editors).")
-NOT_MODIFIED = OpenApiResponse(description="The copy named by If-None-Match / If-Modified-Since is current.")
-UNAUTHENTICATED = OpenApiResponse(response=ErrorSerializer, description="No credentials: send `Authorization: Token …`.")
-FORBIDDEN = OpenApiResponse(response=ErrorSerializer, description="Not an editor.")
-CONFLICT = OpenApiResponse(response=ErrorSerializer, description="The decision is not in a state that allows this.")
-
-
-def _path_param(name: str, schema: dict, description: str) -> OpenApiParameter:
-    return OpenApiParameter(name, schema, OpenApiParameter.PATH, description=description)
-
-
-ID_PARAM = _path_param("id", {"type": "integer", "minimum": 1, "maximum": MAX_ID}, "The decision's id.")
-SLUG_PATTERN = "^[-a-zA-Z0-9_]+$"
-
-
-class ApiSchema(AutoSchema):
-    def get_auth(self) -> list[dict]:
-        auths = super().get_auth()
-        # Reads need no credentials (IsEditorOrReadOnly): say so in the schema.
-        if self.method in SAFE_METHODS and {} not in auths:
-            auths.append({})
-        return auths
-
-
-class ReadApi(GenericAPIView):
+class ReadApi(PublicAnswerMixin):
     """Common ground of the API views."""
 
     schema = ApiSchema()
@@ -211,60 +63,10 @@ class ReadApi(GenericAPIView):
     pagination_class = StrictPageNumberPagination
     filterset_class: type = filters.StrictPlainFilter
 
-    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
-        """A public reader's 304 or kept body, before DRF's request wrapping,
-        authentication and content negotiation (see conditional.public_answer),
-        with the headers DRF would add (Allow, Vary); anything else goes
-        through DRF unchanged."""
-        if request.method in ("GET", "HEAD"):
-            options = getattr(getattr(self, request.method.lower(), None), "conditional_get", None)
-            if options is not None:
-                response = conditional.public_answer(request, **options)
-                if response is not None:
-                    self.args, self.kwargs, self.request = args, kwargs, request
-                    # As DRF's finalize_response: its default headers, Vary merged.
-                    for key, value in self._default_headers():
-                        if key == "Vary":
-                            patch_vary_headers(response, [value])
-                        else:
-                            response[key] = value
-                    return response
-        return super().dispatch(request, *args, **kwargs)
-
-    _default_headers_of: dict[type, tuple[tuple[str, str], ...]] = {}
-
-    def _default_headers(self) -> tuple[tuple[str, str], ...]:
-        """DRF's default_response_headers (Allow; Vary: Accept), the same for
-        every instance of a class once set up: worked out once per class. A
-        Vary already named by conditional.stamp is left out."""
-        headers = ReadApi._default_headers_of.get(type(self))
-        if headers is None:
-            headers = []
-            for key, value in self.default_response_headers.items():
-                if key == "Vary":
-                    headers += [("Vary", name) for name in split_header_value(value)
-                                if name.lower() not in conditional.STAMPED_VARY]
-                else:
-                    headers.append((key, value))
-            headers = ReadApi._default_headers_of[type(self)] = tuple(headers)
-        return headers
-
     def list_response(self, serializer_class: type[serializers.Serializer]) -> Response:
         page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
         data = serializer_class(page, many=True, context=self.get_serializer_context()).data
         return self.get_paginated_response(data)
-
-
-def _read_schema(serializer: Any, *, summary: str, description: str = "", many: bool = False,
-                 lookup: str | None = None) -> Callable:
-    """Schema of a read endpoint: a list (many) or a detail found by `lookup`."""
-    if many:
-        responses = {200: serializer(many=True), 304: NOT_MODIFIED, 400: FIELD_ERRORS}
-        parameters = []
-    else:
-        responses = {200: serializer, 304: NOT_MODIFIED, 404: NOT_FOUND}
-        parameters = [_path_param(lookup, {"type": "string", "pattern": SLUG_PATTERN}, f"The {lookup}.")]
-    return extend_schema(summary=summary, description=description, responses=responses, parameters=parameters)
 
 
 # --- Reference data -----------------------------------------------------------
@@ -276,7 +78,7 @@ class JurisdictionListApi(ReadApi):
     def get_queryset(self):
         return selectors.jurisdiction_list()
 
-    @_read_schema(JurisdictionSerializer, summary="List jurisdictions", many=True)
+    @read_schema(JurisdictionSerializer, summary="List jurisdictions", many=True)
     @conditional_get()
     def get(self, request: Request) -> Response:
         return self.list_response(JurisdictionSerializer)
@@ -290,7 +92,7 @@ class JurisdictionDetailApi(ReadApi):
     def get_queryset(self):
         return selectors.jurisdiction_list()
 
-    @_read_schema(JurisdictionSerializer, summary="One jurisdiction, with its regulators", lookup="code")
+    @read_schema(JurisdictionSerializer, summary="One jurisdiction, with its regulators", lookup="code")
     @conditional_get()
     def get(self, request: Request, code: str) -> Response:
         return Response(JurisdictionSerializer(self.get_object(), context=self.get_serializer_context()).data)
@@ -302,7 +104,7 @@ class TherapyListApi(ReadApi):
     def get_queryset(self):
         return selectors.therapy_list()
 
-    @_read_schema(TherapySerializer, summary="List therapies", many=True)
+    @read_schema(TherapySerializer, summary="List therapies", many=True)
     @conditional_get()
     def get(self, request: Request) -> Response:
         return self.list_response(TherapySerializer)
@@ -316,7 +118,7 @@ class TherapyDetailApi(ReadApi):
     def get_queryset(self):
         return selectors.therapy_list()
 
-    @_read_schema(TherapySerializer, summary="One therapy", lookup="slug")
+    @read_schema(TherapySerializer, summary="One therapy", lookup="slug")
     @conditional_get()
     def get(self, request: Request, slug: str) -> Response:
         return Response(TherapySerializer(self.get_object(), context=self.get_serializer_context()).data)
@@ -329,7 +131,7 @@ class AccessProgrammeListApi(ReadApi):
     def get_queryset(self):
         return selectors.access_programme_list()
 
-    @_read_schema(AccessProgrammeSerializer, summary="List access programmes", many=True,
+    @read_schema(AccessProgrammeSerializer, summary="List access programmes", many=True,
                   description="Named routes to treatment outside trials (expanded access, authorised "
                               "prescribers, special access, compassionate use, ...).")
     @conditional_get()
@@ -345,27 +147,13 @@ class AccessProgrammeDetailApi(ReadApi):
     def get_queryset(self):
         return selectors.access_programme_list()
 
-    @_read_schema(AccessProgrammeSerializer, summary="One access programme", lookup="slug")
+    @read_schema(AccessProgrammeSerializer, summary="One access programme", lookup="slug")
     @conditional_get()
     def get(self, request: Request, slug: str) -> Response:
         return Response(AccessProgrammeSerializer(self.get_object(), context=self.get_serializer_context()).data)
 
 
 # --- Decisions ------------------------------------------------------------------
-
-DECISIONS_DESCRIPTION = (
-    "Published, amended, corrected and retracted decisions (retracted ones are marked so and no longer count "
-    "for status). Editors also see drafts. Ordered by `-announced_on` unless `ordering` says otherwise, with "
-    "the id breaking ties, so pages are stable. Unknown query parameters are a 400."
-)
-
-
-EDIT_RULES = (
-    "A draft is edited silently. A published (or amended, or corrected) decision needs `change_kind` "
-    "(`amend`: the facts moved on; `correct`: the record was wrong) and a public `note`; the edit records "
-    "a Change that subscribers are told about. A retracted decision cannot be edited (409). Fields left out "
-    "keep their values; `sources`, when given, replace all the sources."
-)
 
 
 def _decision_response(request: Request, decision_id: int, *, code: int = 200) -> Response:

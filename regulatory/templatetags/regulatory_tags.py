@@ -10,7 +10,8 @@ from django.http import QueryDict
 from django.utils.html import format_html
 
 from regulatory.models import DecisionKind, SourceGrade, Status, format_partial_date
-from regulatory.timeline import KIND_SHAPE, is_ahead, shape_path
+from regulatory.dates import is_ahead
+from regulatory.pages.chart import KIND_SHAPE, shape_path
 
 register = template.Library()
 
@@ -74,5 +75,5 @@ def query_with(context, **changes) -> str:
 
 @register.simple_tag
 def date_ahead(value: dt.date | None, precision: str, today: dt.date) -> bool:
-    """Whether a target or effective date is still to come (see timeline.is_ahead)."""
+    """Whether a target or effective date is still to come (see dates.is_ahead)."""
     return is_ahead(value, precision, today)

@@ -9,8 +9,9 @@ import pytest
 import time_machine
 
 from regulatory.models import DecisionKind, Jurisdiction, Status, Therapy
+from regulatory.pages.chart import MARK_GAP
+from regulatory.pages.parameters import BadParameter, bound_param_parse
 from regulatory.services import decision_retract
-from regulatory.timeline import MARK_GAP, BadParameter, bound_param_parse
 from tests.factories import published_decision
 from tests.pages.sample import decisions_add
 
