@@ -14,6 +14,12 @@ import datetime as dt
 
 from regulatory.models import Precision
 
+# The dates the record accepts (the API, the admin): a wider range is a typing
+# mistake (9999-12-31), and dates near the ends of Python's calendar break the
+# arithmetic here and in the pages.
+EARLIEST_DATE = dt.date(1900, 1, 1)
+LATEST_DATE = dt.date(2200, 12, 31)
+
 
 def month_end(value: dt.date) -> dt.date:
     """The last day of `value`'s month."""

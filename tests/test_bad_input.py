@@ -281,3 +281,14 @@ def test_it_serves_the_calendar_with_a_far_future_date_already_stored(client):
 
     assert response.status_code == 200
     assert b"DTSTART;VALUE=DATE:99991231" in response.content
+
+
+@pytest.mark.parametrize("precision", ["day", "month", "year"])
+def test_it_draws_the_timeline_with_a_far_future_date_already_stored(client, precision):
+    decision = published_decision()
+    Decision.objects.filter(pk=decision.pk).update(target_on=datetime.date(9999, 12, 1), target_precision=precision,
+                                                   effective_on=datetime.date(9999, 12, 31))
+    therapy = decision.therapies.get()
+
+    for path in ("/timeline/", f"/timeline/?therapy={therapy.slug}", f"/decisions/{decision.pk}/", "/"):
+        assert client.get(path).status_code == 200, path

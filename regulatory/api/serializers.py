@@ -3,7 +3,6 @@ through regulatory.services, reads come from regulatory.selectors."""
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Mapping
 from typing import Any
 
@@ -15,6 +14,7 @@ from rest_framework import serializers
 from rest_framework.reverse import reverse
 
 from regulatory import selectors
+from regulatory.dates import EARLIEST_DATE, LATEST_DATE
 from regulatory.models import (
     AccessProgramme,
     ChangeKind,
@@ -68,13 +68,6 @@ class CodeListField(serializers.Field):
 
     def to_representation(self, manager: Any) -> list[str]:
         return [getattr(row, self.attribute) for row in manager.all()]
-
-
-# The dates a decision or a source can carry: a wider range is a typing
-# mistake (9999-12-31), and dates near the ends of Python's range break
-# date arithmetic in the feeds and the timeline.
-EARLIEST_DATE = dt.date(1900, 1, 1)
-LATEST_DATE = dt.date(2200, 12, 31)
 
 
 class RecordDateField(serializers.DateField):
