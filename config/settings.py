@@ -232,6 +232,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "regulatory.api.schema_hooks.decision_links",
+        "regulatory.api.schema_hooks.decision_write_closed",
+    ],
     # One schema component per vocabulary, however many fields use it.
     "ENUM_NAME_OVERRIDES": {
         "PrecisionEnum": "regulatory.models.Precision",

@@ -70,6 +70,8 @@ class CodeListField(serializers.Field):
         return [getattr(row, self.attribute) for row in manager.all()]
 
 
+@extend_schema_field({"type": "string", "format": "date", "pattern": r"^(19\d\d|2[01]\d\d|2200)-\d\d-\d\d$",
+                      "description": "YYYY-MM-DD, from 1900-01-01 to 2200-12-31."})
 class RecordDateField(serializers.DateField):
     """An ISO date from EARLIEST_DATE to LATEST_DATE."""
 
@@ -208,8 +210,8 @@ class DecisionWriteSerializer(serializers.Serializer):
     therapies = serializers.SlugRelatedField(slug_field="slug", queryset=Therapy.objects.all(), many=True,
                                              allow_empty=False)
     kind = serializers.ChoiceField(choices=DecisionKind.choices)
-    title = serializers.CharField(max_length=300)
-    summary = serializers.CharField()
+    title = serializers.CharField(min_length=1, max_length=300)
+    summary = serializers.CharField(min_length=1)
     announced_on = RecordDateField()
     announced_precision = _precision(required=False)
     effective_on = RecordDateField(allow_null=True, required=False)
