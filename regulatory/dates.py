@@ -12,13 +12,9 @@ from __future__ import annotations
 import calendar
 import datetime as dt
 
-from regulatory.models import Precision
+from regulatory.models import EARLIEST_DATE, LATEST_DATE, Precision
 
-# The dates the record accepts (the API, the admin): a wider range is a typing
-# mistake (9999-12-31), and dates near the ends of Python's calendar break the
-# arithmetic here and in the pages.
-EARLIEST_DATE = dt.date(1900, 1, 1)
-LATEST_DATE = dt.date(2200, 12, 31)
+__all__ = ["EARLIEST_DATE", "LATEST_DATE"]  # the record's date range, from the models
 
 
 def month_end(value: dt.date) -> dt.date:

@@ -9,10 +9,21 @@ from __future__ import annotations
 import datetime as dt
 
 from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import F, Q
 from simple_history.models import HistoricalRecords
 
+
+
+# The dates the record accepts: a wider range is a typing mistake (9999-12-31),
+# and dates near the ends of Python's calendar break the date arithmetic of
+# the feeds and the pages. The admin's forms and the API check it.
+EARLIEST_DATE = dt.date(1900, 1, 1)
+LATEST_DATE = dt.date(2200, 12, 31)
+_DATE_RANGE_MESSAGE = "Enter a date from 1900-01-01 to 2200-12-31."
+RECORD_DATE_VALIDATORS = [MinValueValidator(EARLIEST_DATE, message=_DATE_RANGE_MESSAGE),
+                          MaxValueValidator(LATEST_DATE, message=_DATE_RANGE_MESSAGE)]
 
 class Precision(models.TextChoices):
     DAY = "day", "Day"
@@ -164,9 +175,9 @@ class AccessProgramme(models.Model):
     therapies = models.ManyToManyField(Therapy, blank=True, related_name="access_programmes",
                                        help_text="Leave empty when the programme is not specific to one therapy.")
     summary = models.TextField()
-    opened_on = models.DateField(null=True, blank=True)
+    opened_on = models.DateField(null=True, blank=True, validators=RECORD_DATE_VALIDATORS)
     opened_precision = _precision_field()
-    closed_on = models.DateField(null=True, blank=True)
+    closed_on = models.DateField(null=True, blank=True, validators=RECORD_DATE_VALIDATORS)
     closed_precision = _precision_field()
     state = models.CharField(max_length=10, choices=ProgrammeState.choices)
     eligibility = models.TextField(blank=True)
@@ -211,12 +222,13 @@ class Decision(models.Model):
     title = models.CharField(max_length=300)
     summary = models.TextField()
 
-    announced_on = models.DateField()
+    announced_on = models.DateField(validators=RECORD_DATE_VALIDATORS)
     announced_precision = _precision_field()
-    effective_on = models.DateField(null=True, blank=True,
+    effective_on = models.DateField(null=True, blank=True, validators=RECORD_DATE_VALIDATORS,
                                     help_text="When the decision takes effect; required when it sets a status.")
     effective_precision = _precision_field()
-    target_on = models.DateField(null=True, blank=True, help_text="A target date, e.g. a PDUFA action date.")
+    target_on = models.DateField(null=True, blank=True, validators=RECORD_DATE_VALIDATORS,
+                                 help_text="A target date, e.g. a PDUFA action date.")
     target_precision = _precision_field()
 
     status = models.CharField(max_length=20, choices=Status.choices, blank=True, default="",
@@ -336,7 +348,7 @@ class SourceBase(models.Model):
     url = models.URLField(max_length=1000)
     title = models.CharField(max_length=300)
     publisher = models.CharField(max_length=200)
-    published_on = models.DateField(null=True, blank=True)
+    published_on = models.DateField(null=True, blank=True, validators=RECORD_DATE_VALIDATORS)
     published_precision = _precision_field()
     grade = models.CharField(max_length=10, choices=SourceGrade.choices)
     note = models.CharField(max_length=500, blank=True, help_text="E.g. 'repost of the sponsor's press release'.")

@@ -292,3 +292,43 @@ def test_it_draws_the_timeline_with_a_far_future_date_already_stored(client, pre
 
     for path in ("/timeline/", f"/timeline/?therapy={therapy.slug}", f"/decisions/{decision.pk}/", "/"):
         assert client.get(path).status_code == 200, path
+
+
+@pytest.mark.parametrize(("field", "value"), [("announced_on", "9999-12-31"), ("effective_on", "9999-12-31"),
+                                              ("target_on", "2201-01-01"), ("announced_on", "1899-12-31"),
+                                              ("sources-0-published_on", "9999-12-31")])
+def test_it_refuses_an_admin_date_out_of_range_naming_the_field(client, alice, field, value):
+    from django.urls import reverse
+
+    from tests.factories import DecisionFactory
+    from tests.regulatory.test_admin import _form_data
+
+    decision = DecisionFactory(announced_on=datetime.date(2024, 2, 9))
+    client.force_login(alice)
+
+    response = client.post(reverse("admin:regulatory_decision_change", args=[decision.pk]),
+                           _form_data(decision, **{field: value}))
+
+    assert response.status_code == 200  # the form again, with the error
+    assert b"Enter a date from 1900-01-01 to 2200-12-31." in response.content
+    decision.refresh_from_db()
+    assert decision.announced_on == datetime.date(2024, 2, 9)
+    assert decision.effective_on is None and decision.target_on is None
+
+
+def test_it_refuses_a_nul_byte_in_an_admin_form_naming_the_field(client, alice):
+    from django.urls import reverse
+
+    from tests.factories import DecisionFactory
+    from tests.regulatory.test_admin import _form_data
+
+    decision = DecisionFactory()
+    client.force_login(alice)
+
+    response = client.post(reverse("admin:regulatory_decision_change", args=[decision.pk]),
+                           _form_data(decision, title="A\x00B"))
+
+    assert response.status_code == 400
+    assert b"title" in response.content
+    decision.refresh_from_db()
+    assert "\x00" not in decision.title
