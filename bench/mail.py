@@ -246,7 +246,7 @@ class MailBench(_Delivery):
 
 class DigestBench(_Delivery):
     """`send_digests daily` (one process; the figure the issue asks for), then
-    the same digest as beat runs it (`digest_run` on two worker processes)."""
+    the same digest as beat runs it (`digest_plan` on two worker processes)."""
 
     WORKERS = 2
 
@@ -293,9 +293,9 @@ class DigestBench(_Delivery):
             self.bench.others.append(command)
             roots["send_digests"] = command.pid
         else:
-            from tracker.tasks import digest_run
+            from tracker.tasks import digest_plan
 
-            digest_run.delay("daily")
+            digest_plan.delay("daily")
         with Sampler(roots) as sampler:
             command_seconds = None
             if command is not None:
@@ -318,7 +318,7 @@ class DigestBench(_Delivery):
         rate = stats.received / seconds if seconds else 0.0
         self.bench.details["digest" if via == "command" else "digest_beat"] = {
             "via": ("python manage.py send_digests daily (one process)" if via == "command"
-                    else f"tracker.tasks.digest_run, as beat queues it, on {len(running)} worker processes"),
+                    else f"tracker.tasks.digest_plan, as beat queues it, on {len(running)} worker processes"),
             "workers_running": len(running), "expected": expected, "received": late.received, "sent_rows": sent,
             "duplicates": duplicates, "seconds": round(seconds, 2),
             "command_seconds": round(command_seconds, 2) if command_seconds else None,

@@ -10,6 +10,7 @@ class TrackerConfig(AppConfig):
         from django.db.models.signals import post_save
 
         from regulatory.models import Change
+        from tracker import checks  # noqa: F401 - registers the system checks
         from tracker.receivers import change_recorded
 
         post_save.connect(change_recorded, sender=Change, dispatch_uid="tracker.change_recorded")

@@ -44,6 +44,16 @@ def _private_cache(settings) -> None:
     }
 
 
+@pytest.fixture(autouse=True)
+def _marks_connection_closed() -> Iterator[None]:
+    """Close the connection a batch opened for its sent marks (kept per
+    process in a worker), so that none outlives the test database."""
+    yield
+    from tracker.delivery.marks import marks_connection_discard
+
+    marks_connection_discard()
+
+
 @pytest.fixture
 def queued(monkeypatch) -> list[tuple[str, tuple]]:
     """Record (task name, args) for every task queued, instead of sending it to a broker."""

@@ -26,7 +26,7 @@ def deliveries(db):
         subscriber_with(f"{name}@example.org")
     subscriber_with("digest@example.org", cadence=Cadence.DAILY)
     change = published_decision(title="MDMA approved").changes.get()
-    delivery.fan_out_step(change_id=change.pk)
+    delivery.change_fan_out(change_id=change.pk)
     Notification.objects.filter(subscriber__email="sent@example.org").update(sent_at="2025-01-01T00:00Z")
     Notification.objects.filter(subscriber__email="failed@example.org").update(
         failed_at="2025-01-01T00:00Z", last_error="Recipient refused: 550 no such user")

@@ -40,7 +40,7 @@ def _digest(cadence: str) -> None:
 def _instant() -> None:
     """What the workers do for instant mail: every fan-out, then every unsent row."""
     for change_id in Change.objects.order_by("pk").values_list("pk", flat=True):
-        while delivery.fan_out_step(change_id=change_id).more:
+        while delivery.change_fan_out(change_id=change_id).more:
             pass
     ids = list(Notification.objects.filter(UNSENT, claimed_at__isnull=True).values_list("pk", flat=True))
     delivery.notification_batch_send(notification_ids=ids)

@@ -325,9 +325,9 @@ def test_beat_queues_digest_batches_chunk_by_chunk(us, settings, monkeypatch):
         subscriber_with(f"s{n}@example.org", cadence=Cadence.DAILY)
     published_decision(jurisdiction=us)
     queued: list[list[int]] = []
-    monkeypatch.setattr(tasks.digest_send_batch, "delay", queued.append)
+    monkeypatch.setattr(tasks.digest_batch_send, "delay", queued.append)
 
-    tasks.digest_run("daily")
+    tasks.digest_plan("daily")
 
     assert len(queued) == 3 and all(len(batch) == 1 for batch in queued)
     assert sorted(pk for batch in queued for pk in batch) == sorted(DigestDelivery.objects.values_list("pk", flat=True))
@@ -346,9 +346,9 @@ def test_beat_plans_every_digest_even_when_the_broker_fails_mid_planning(us, set
     def broker_down(batch):
         raise OperationalError("Redis is down")
 
-    monkeypatch.setattr(tasks.digest_send_batch, "delay", broker_down)
+    monkeypatch.setattr(tasks.digest_batch_send, "delay", broker_down)
 
-    tasks.digest_run("daily")
+    tasks.digest_plan("daily")
 
     # Every digest is planned; the sweeper queues them once the broker is back.
     assert DigestDelivery.objects.filter(sent_at__isnull=True).count() == 5

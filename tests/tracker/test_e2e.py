@@ -23,7 +23,7 @@ from tests.tracker.conftest import CeleryWorker, fault_figures_record, redis_flu
 from tests.tracker.factories import subscriber_with
 from tracker.models import UNSENT, Cadence, ChangeFanOut, DigestDelivery, Notification, Subscriber, Subscription
 from tracker.selectors import change_latest_id
-from tracker.tasks import digest_run
+from tracker.tasks import digest_plan
 
 pytestmark = pytest.mark.e2e
 
@@ -132,13 +132,13 @@ def test_it_sends_one_daily_digest_per_subscriber_with_changes_and_nothing_on_a_
     second = _publish(alice, jurisdiction=us, title="Second US decision").changes.get()
     wait_until(lambda: _delivered(first.pk) and _delivered(second.pk), timeout=WAIT, what="the fan-outs")
 
-    digest_run.delay("daily")
+    digest_plan.delay("daily")
     wait_until(lambda: len(smtp_sink.to("gina@example.org")) == 1 and len(smtp_sink.to("ivan@example.org")) == 1,
                timeout=WAIT, what="two digests")
     wait_until(lambda: not DigestDelivery.objects.filter(UNSENT).exists(), timeout=WAIT, what="digests recorded")
     capsys.readouterr()
     call_command("send_digests", "daily")
-    digest_run.delay("daily")
+    digest_plan.delay("daily")
     time.sleep(3)
 
     assert "Sent 0 daily digest(s)" in capsys.readouterr().out

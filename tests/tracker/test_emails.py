@@ -29,7 +29,7 @@ def _news(**kwargs):
 
 
 def _send_for(change) -> mail.EmailMultiAlternatives:
-    ids = delivery.fan_out_step(change_id=change.pk).notification_ids
+    ids = delivery.change_fan_out(change_id=change.pk).notification_ids
     delivery.notification_batch_send(notification_ids=ids)
     assert len(mail.outbox) == 1
     return mail.outbox[0]
@@ -150,7 +150,7 @@ def test_it_sends_a_confirmation_with_a_link_and_no_change_content(scripted_mail
     _news(title="Something that happened")
     subscription = pending_subscription("new@example.org")
 
-    delivery.confirmation_deliver(subscription_id=subscription.pk)
+    delivery.confirmation_send(subscription_id=subscription.pk)
 
     message = scripted_mail.sent[0]
     link = emails.confirm_url(subscription)
@@ -165,7 +165,7 @@ def test_it_sends_a_confirmation_with_a_link_and_no_change_content(scripted_mail
 def test_it_sends_a_confirmation_once(scripted_mail):
     subscription = pending_subscription("new@example.org")
 
-    delivery.confirmation_deliver(subscription_id=subscription.pk)
-    delivery.confirmation_deliver(subscription_id=subscription.pk)
+    delivery.confirmation_send(subscription_id=subscription.pk)
+    delivery.confirmation_send(subscription_id=subscription.pk)
 
     assert len(scripted_mail.sent) == 1

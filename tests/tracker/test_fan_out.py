@@ -34,7 +34,7 @@ def mdma(db):
 def _fan_out_all(change_id: int) -> list[int]:
     ids: list[int] = []
     while True:
-        step = delivery.fan_out_step(change_id=change_id)
+        step = delivery.change_fan_out(change_id=change_id)
         ids += step.notification_ids
         if not step.more:
             return ids
@@ -154,7 +154,7 @@ def test_it_walks_subscribers_in_chunks_and_resumes_where_it_stopped(us, setting
         subscriber_with(f"{name}@example.org")
     change = published_decision(jurisdiction=us).changes.get()
 
-    first = delivery.fan_out_step(change_id=change.pk)
+    first = delivery.change_fan_out(change_id=change.pk)
     # A redelivered or swept copy of the task continues from the saved position.
     rest = _fan_out_all(change.pk)
 
@@ -169,7 +169,7 @@ def test_it_does_nothing_when_the_fan_out_is_already_complete(us):
     change = published_decision(jurisdiction=us).changes.get()
     _fan_out_all(change.pk)
 
-    step = delivery.fan_out_step(change_id=change.pk)
+    step = delivery.change_fan_out(change_id=change.pk)
 
     assert step == delivery.FanOutStep([], more=False)
     assert Notification.objects.count() == 1
@@ -177,7 +177,7 @@ def test_it_does_nothing_when_the_fan_out_is_already_complete(us):
 
 def _queries_for_one_step(change_id: int) -> int:
     with CaptureQueriesContext(connection) as captured:
-        delivery.fan_out_step(change_id=change_id)
+        delivery.change_fan_out(change_id=change_id)
     return len(captured.captured_queries)
 
 

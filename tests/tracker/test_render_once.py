@@ -43,7 +43,7 @@ def _notifications(*addresses: str, **decision) -> list[Notification]:
     for address in addresses:
         subscriber_with(address)
     change = published_decision(announced_on=timezone.now().date(), **decision).changes.get()
-    ids = delivery.fan_out_step(change_id=change.pk).notification_ids
+    ids = delivery.change_fan_out(change_id=change.pk).notification_ids
     return list(Notification.objects.filter(pk__in=ids).select_related("subscriber").order_by("pk"))
 
 

@@ -8,12 +8,16 @@ import sys
 from pathlib import Path
 
 import pytest
+from celery import current_app
 from celery.schedules import crontab
 from django.conf import settings
 from django.core import mail
+from django.core.management import call_command
+from django.core.management.base import SystemCheckError
 
+from config.celery import worker_settings_check
 from tests.tracker.factories import subscriber_with
-from tracker import delivery
+from tracker import checks, delivery, tasks
 from tracker.models import Cadence, ChangeFanOut, Notification
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -22,10 +26,11 @@ ROOT = Path(__file__).resolve().parents[2]
 def test_it_schedules_both_digests_and_the_sweeper():
     schedule = settings.CELERY_BEAT_SCHEDULE
 
-    assert schedule["tracker-digest-daily"]["task"] == "tracker.tasks.digest_run"
+    assert schedule["tracker-digest-daily"]["task"] == "tracker.tasks.digest_plan"
+    assert schedule["tracker-digest-weekly"]["task"] == "tracker.tasks.digest_plan"
     assert schedule["tracker-digest-daily"]["args"] == ("daily",)
     assert schedule["tracker-digest-weekly"]["args"] == ("weekly",)
-    assert schedule["tracker-sweep"]["task"] == "tracker.tasks.stalled_requeue"
+    assert schedule["tracker-sweep"]["task"] == "tracker.tasks.stalled_sweep"
     assert schedule["tracker-sweep"]["schedule"] == settings.TRACKER_SWEEP_INTERVAL
 
 
@@ -55,36 +60,55 @@ def test_it_stops_on_a_bad_digest_setting(name, value):
     assert result.stderr.strip().startswith(f"Configuration error: {name} ")
 
 
-def _delivery_settings(**env: str) -> subprocess.CompletedProcess:
-    code = "from django.conf import settings as s; print(s.TRACKER_CLAIM_TIMEOUT, s.TRACKER_SEND_BATCH, s.EMAIL_TIMEOUT)"
-    environ = {k: v for k, v in os.environ.items() if not k.startswith("TRACKER_") and k != "EMAIL_TIMEOUT"}
-    return subprocess.run([sys.executable, "-c", f"import django; django.setup(); {code}"], cwd=ROOT,
-                          env={**environ, "DJANGO_SETTINGS_MODULE": "config.settings", **env},
-                          capture_output=True, text=True, timeout=60)
-
-
-def test_it_refuses_to_start_when_claims_can_lapse_between_two_renewals():
+def test_a_claim_timeout_that_can_lapse_between_two_renewals_fails_the_system_check(settings):
     # Renewed every 900 / 4 = 225 s; one connection and one message may take
     # 2 x 120 s more: 465 s > half the timeout.
-    result = _delivery_settings(TRACKER_CLAIM_TIMEOUT="900", EMAIL_TIMEOUT="120")
+    settings.TRACKER_CLAIM_TIMEOUT, settings.EMAIL_TIMEOUT = 900, 120
 
-    assert result.returncode == 1
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("Configuration error: TRACKER_CLAIM_TIMEOUT "), result.stderr
+    errors = checks.claim_timeout_check()
 
-
-def test_it_starts_on_defaults_where_claims_are_renewed_well_within_their_timeout():
-    result = _delivery_settings()
-
-    assert result.returncode == 0, result.stderr
-    claim_timeout, batch, email_timeout = map(int, result.stdout.split())
-    assert claim_timeout / 4 + 2 * email_timeout <= claim_timeout / 2
+    assert [error.id for error in errors] == ["tracker.E001"]
+    assert "960" in errors[0].msg  # 8 x EMAIL_TIMEOUT
+    with pytest.raises(SystemCheckError, match="tracker.E001"):
+        call_command("check")
 
 
-def test_it_allows_large_batches_since_claims_are_renewed_during_a_batch():
-    result = _delivery_settings(TRACKER_CLAIM_TIMEOUT="900", TRACKER_SEND_BATCH="1000", EMAIL_TIMEOUT="20")
+def test_a_worker_refuses_to_start_when_the_claim_timeout_check_fails(settings, capsys):
+    settings.TRACKER_CLAIM_TIMEOUT, settings.EMAIL_TIMEOUT = 900, 120
 
-    assert result.returncode == 0, result.stderr
+    with pytest.raises(SystemExit) as exit_:
+        worker_settings_check()
+
+    assert exit_.value.code == 1
+    assert "tracker.E001" in capsys.readouterr().err
+
+
+def test_the_defaults_renew_claims_well_within_their_timeout(settings):
+    assert checks.claim_timeout_check() == []
+    assert settings.TRACKER_CLAIM_TIMEOUT / 4 + 2 * settings.EMAIL_TIMEOUT <= settings.TRACKER_CLAIM_TIMEOUT / 2
+    worker_settings_check()  # returns: the worker starts
+
+
+def test_it_allows_large_batches_since_claims_are_renewed_during_a_batch(settings):
+    settings.TRACKER_CLAIM_TIMEOUT, settings.TRACKER_SEND_BATCH, settings.EMAIL_TIMEOUT = 900, 1000, 20
+
+    assert checks.claim_timeout_check() == []
+
+
+def test_every_delivery_task_has_a_soft_and_a_hard_time_limit():
+    names = [name for name in current_app.tasks if name.startswith("tracker.tasks.")]
+
+    assert len(names) == 10  # six tasks and four old names kept for messages queued before a deploy
+    for name in names:
+        task = current_app.tasks[name]
+        assert 0 < task.soft_time_limit < task.time_limit, name
+
+
+def test_each_task_carries_the_name_of_the_function_it_calls():
+    for name in ("change_fan_out", "notification_batch_send", "digest_plan", "digest_batch_send",
+                 "confirmation_send", "stalled_sweep"):
+        assert getattr(tasks, name).name == f"tracker.tasks.{name}"
+        assert callable(getattr(delivery, name))
 
 
 @pytest.mark.django_db
@@ -95,7 +119,7 @@ def test_it_notifies_nobody_when_the_shipped_dataset_is_loaded():
     subscriber_with("dave@example.org", cadence=Cadence.DAILY)
 
     history_load()
-    plan = delivery.stalled_find(stale_after=0, claim_timeout=900)
+    plan = delivery.stalled_sweep(stale_after=0, claim_timeout=900)
     digests = delivery.digest_plan(cadence=Cadence.DAILY)
 
     assert plan.change_ids == []

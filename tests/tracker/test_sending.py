@@ -8,15 +8,16 @@ from collections import Counter
 
 import pytest
 import time_machine
-from celery.exceptions import Retry
+from celery.exceptions import Retry, SoftTimeLimitExceeded
 from django.core import mail
 from django.utils import timezone
 
 from tests.factories import published_decision
 from tests.tracker.factories import pending_subscription, subscriber_with
-from tracker import delivery, services
+from tracker import delivery, services, tasks
+from tracker.delivery import claims
 from tracker.models import Notification, Subscriber, Subscription
-from tracker.tasks import notification_send_batch
+from tracker.tasks import notification_batch_send
 
 pytestmark = pytest.mark.django_db
 
@@ -25,7 +26,7 @@ def _notify(*emails: str) -> list[int]:
     for address in emails:
         subscriber_with(address)
     change = published_decision().changes.get()
-    step = delivery.fan_out_step(change_id=change.pk)
+    step = delivery.change_fan_out(change_id=change.pk)
     return step.notification_ids
 
 
@@ -53,7 +54,7 @@ def test_it_sends_once_when_the_same_batch_runs_twice():
 
 def test_it_does_not_send_rows_another_worker_has_claimed():
     ids = _notify("carol@example.org")
-    token, rows = delivery._claim(Notification, ids)
+    token, rows = claims.claim(Notification, ids)
 
     delivery.notification_batch_send(notification_ids=ids)
 
@@ -186,7 +187,7 @@ def test_it_skips_rows_the_sweeper_released_while_a_slow_batch_was_running(scrip
             # 1000 s after the claim, more than TRACKER_CLAIM_TIMEOUT: the sweeper
             # releases what this batch has not sent yet, and another worker sends it.
             clock.shift(500)
-            plan = delivery.stalled_find(stale_after=0, claim_timeout=900)
+            plan = delivery.stalled_sweep(stale_after=0, claim_timeout=900)
             for batch in plan.notification_batches:
                 delivery.notification_batch_send(notification_ids=batch)
 
@@ -208,7 +209,7 @@ def test_a_batch_that_stalled_past_its_claim_skips_what_another_worker_took_over
             # The server hangs past TRACKER_CLAIM_TIMEOUT (900 s): the sweeper
             # releases every unsent row of the batch and another worker sends them.
             clock.shift(1000)
-            plan = delivery.stalled_find(stale_after=0, claim_timeout=900)
+            plan = delivery.stalled_sweep(stale_after=0, claim_timeout=900)
             for batch in plan.notification_batches:
                 delivery.notification_batch_send(notification_ids=batch)
 
@@ -231,7 +232,7 @@ def test_a_long_batch_renews_its_claims_so_the_sweeper_leaves_them_alone(scripte
 
         def slow(address: str) -> None:
             clock.shift(200)  # 6 x 200 s: the batch outlives the 900 s claim timeout
-            assert delivery.stalled_find(stale_after=10_000, claim_timeout=900).claims_released == 0, address
+            assert delivery.stalled_sweep(stale_after=10_000, claim_timeout=900).claims_released == 0, address
 
         scripted_mail.during_send = {address: (lambda a=address: slow(a)) for address in addresses}
 
@@ -251,6 +252,35 @@ def test_it_does_not_catch_unexpected_errors(scripted_mail):
     assert Notification.objects.get().claimed_at is not None
 
 
+def test_a_batch_cut_short_by_its_time_limit_gives_back_what_it_has_not_sent(scripted_mail):
+    ids = _notify("a@example.org", "b@example.org", "c@example.org")
+
+    def time_limit() -> None:
+        raise SoftTimeLimitExceeded()
+
+    scripted_mail.during_send = {"b@example.org": time_limit}
+
+    with pytest.raises(SoftTimeLimitExceeded):
+        delivery.notification_batch_send(notification_ids=ids)
+
+    rows = {n.subscriber.email: n for n in Notification.objects.select_related("subscriber")}
+    assert [m.to[0] for m in scripted_mail.sent] == ["a@example.org"]
+    assert rows["a@example.org"].sent_at is not None
+    for address in ("b@example.org", "c@example.org"):  # released at once, for the sweeper
+        assert rows[address].claimed_at is None and rows[address].sent_at is None, address
+        assert "time limit" in rows[address].last_error
+
+
+def test_a_batch_queued_under_the_tasks_old_name_is_still_sent():
+    ids = _notify("carol@example.org")
+
+    tasks.notification_send_batch.apply(args=[ids])
+
+    assert tasks.notification_send_batch.name == "tracker.tasks.notification_send_batch"
+    assert [m.to for m in mail.outbox] == [["carol@example.org"]]
+    assert Notification.objects.get().sent_at is not None
+
+
 @pytest.mark.parametrize(("exc", "kind"), [
     (smtplib.SMTPRecipientsRefused({"a@x": (550, b"no")}), delivery.RECIPIENT_PERMANENT),
     (smtplib.SMTPRecipientsRefused({"a@x": (452, b"full")}), delivery.MESSAGE_TRANSIENT),
@@ -268,11 +298,11 @@ def test_it_classifies_smtp_failures(exc, kind):
 
 
 def _run_task(ids: list[int], *, retries: int) -> None:
-    notification_send_batch.push_request(retries=retries, id="task-1", called_directly=False)
+    notification_batch_send.push_request(retries=retries, id="task-1", called_directly=False)
     try:
-        notification_send_batch.run(ids)
+        notification_batch_send.run(ids)
     finally:
-        notification_send_batch.pop_request()
+        notification_batch_send.pop_request()
 
 
 def test_it_retries_transient_failures_in_the_task(scripted_mail, queued):
@@ -284,7 +314,7 @@ def test_it_retries_transient_failures_in_the_task(scripted_mail, queued):
     with pytest.raises(Retry):
         _run_task(ids, retries=0)
 
-    assert queued == [("tracker.tasks.notification_send_batch", (ids,))]
+    assert queued == [("tracker.tasks.notification_batch_send", (ids,))]
 
 
 def test_it_leaves_rows_for_the_sweeper_after_the_last_retry(scripted_mail, queued, settings):
@@ -293,7 +323,7 @@ def test_it_leaves_rows_for_the_sweeper_after_the_last_retry(scripted_mail, queu
         smtplib.SMTPRecipientsRefused({"busy@example.org": (451, b"later")})
     ]
 
-    _run_task(ids, retries=notification_send_batch.max_retries)
+    _run_task(ids, retries=notification_batch_send.max_retries)
 
     notification = Notification.objects.get()
     assert queued == []
@@ -310,7 +340,7 @@ def test_it_keeps_retry_countdowns_short():
 # --- Confirmation links ------------------------------------------------------------
 
 def _sweep_later() -> delivery.SweepPlan:
-    return delivery.stalled_find(stale_after=600, claim_timeout=900, now=timezone.now() + dt.timedelta(hours=1))
+    return delivery.stalled_sweep(stale_after=600, claim_timeout=900, now=timezone.now() + dt.timedelta(hours=1))
 
 
 @pytest.mark.parametrize("where", ["login", "sender"])
@@ -323,7 +353,7 @@ def test_it_keeps_a_pending_subscription_for_the_sweeper_when_our_smtp_side_is_r
             smtplib.SMTPSenderRefused(553, b"5.7.1 sender not allowed", "alerts@localhost")
         ]
 
-    retry = delivery.confirmation_deliver(subscription_id=subscription.pk)
+    retry = delivery.confirmation_send(subscription_id=subscription.pk)
 
     subscription.refresh_from_db()
     assert retry is False
@@ -335,10 +365,10 @@ def test_it_keeps_a_pending_subscription_for_the_sweeper_when_our_smtp_side_is_r
 def test_it_sends_a_kept_confirmation_once_the_smtp_service_is_fixed(scripted_mail):
     subscription = pending_subscription("new@example.org")
     scripted_mail.open_failures.append(smtplib.SMTPAuthenticationError(535, b"5.7.8 bad credentials"))
-    delivery.confirmation_deliver(subscription_id=subscription.pk)
+    delivery.confirmation_send(subscription_id=subscription.pk)
 
     for subscription_id in _sweep_later().confirmation_ids:
-        delivery.confirmation_deliver(subscription_id=subscription_id)
+        delivery.confirmation_send(subscription_id=subscription_id)
 
     assert [m.to for m in scripted_mail.sent] == [["new@example.org"]]
 
@@ -349,7 +379,7 @@ def test_it_forgets_a_pending_subscription_whose_address_is_refused_for_good(scr
         smtplib.SMTPRecipientsRefused({"gone@example.org": (550, b"5.1.1 no such user")})
     ]
 
-    delivery.confirmation_deliver(subscription_id=subscription.pk)
+    delivery.confirmation_send(subscription_id=subscription.pk)
 
     assert not Subscription.objects.filter(pk=subscription.pk).exists()
     assert Subscriber.objects.get().suppressed_at is not None

@@ -14,6 +14,7 @@ from regulatory.services import decision_publish
 from tests.factories import DecisionFactory, published_decision
 from tests.tracker.factories import pending_subscription, subscriber_with
 from tracker import delivery, tasks
+from tracker.delivery import claims
 from tracker.models import Cadence, ChangeFanOut, DigestDelivery, Notification, Subscriber, Subscription
 
 pytestmark = pytest.mark.django_db
@@ -22,7 +23,7 @@ LATER = dt.timedelta(hours=1)
 
 
 def _sweep(*, now=None, stale_after: int = 600, claim_timeout: int = 900) -> delivery.SweepPlan:
-    return delivery.stalled_find(stale_after=stale_after, claim_timeout=claim_timeout,
+    return delivery.stalled_sweep(stale_after=stale_after, claim_timeout=claim_timeout,
                                  now=now or timezone.now() + LATER)
 
 
@@ -80,7 +81,7 @@ def test_it_requeues_unsent_unclaimed_notifications_in_batches(settings):
     for name in "abc":
         subscriber_with(f"{name}@example.org")
     change = published_decision().changes.get()
-    ids = delivery.fan_out_step(change_id=change.pk).notification_ids
+    ids = delivery.change_fan_out(change_id=change.pk).notification_ids
 
     plan = _sweep()
 
@@ -90,8 +91,8 @@ def test_it_requeues_unsent_unclaimed_notifications_in_batches(settings):
 def test_it_releases_claims_of_a_dead_worker_and_requeues_them():
     subscriber_with("carol@example.org")
     change = published_decision().changes.get()
-    ids = delivery.fan_out_step(change_id=change.pk).notification_ids
-    delivery._claim(Notification, ids)  # then the worker died
+    ids = delivery.change_fan_out(change_id=change.pk).notification_ids
+    claims.claim(Notification, ids)  # then the worker died
 
     recent = _sweep(now=timezone.now() + dt.timedelta(seconds=60))
     stale = _sweep(now=timezone.now() + dt.timedelta(seconds=901))
@@ -104,7 +105,7 @@ def test_it_gives_up_on_rows_that_used_every_attempt(settings):
     settings.TRACKER_MAX_ATTEMPTS = 3
     subscriber_with("carol@example.org")
     change = published_decision().changes.get()
-    delivery.fan_out_step(change_id=change.pk)
+    delivery.change_fan_out(change_id=change.pk)
     Notification.objects.update(attempts=3)
 
     plan = _sweep()
@@ -154,7 +155,7 @@ def test_it_runs_the_beat_sweeper_task(queued, settings):
     settings.TRACKER_STALE_AFTER = 0
     change = published_decision().changes.get()
 
-    tasks.stalled_requeue()
+    tasks.stalled_sweep()
 
     assert queued == [("tracker.tasks.change_fan_out", (change.pk,))]
 
@@ -168,7 +169,7 @@ def test_it_chains_the_fan_out_task_until_done(queued, settings):
 
     tasks.change_fan_out(change.pk)
 
-    assert [name for name, _ in queued] == ["tracker.tasks.notification_send_batch", "tracker.tasks.change_fan_out"]
+    assert [name for name, _ in queued] == ["tracker.tasks.notification_batch_send", "tracker.tasks.change_fan_out"]
 
 
 def test_it_makes_a_second_notification_impossible_in_the_schema():

@@ -28,7 +28,7 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, stale_after: int, claim_timeout: int, **options) -> None:
-        plan = delivery.stalled_find(stale_after=max(0, stale_after), claim_timeout=max(0, claim_timeout))
+        plan = delivery.stalled_sweep(stale_after=max(0, stale_after), claim_timeout=max(0, claim_timeout))
         tasks.requeue(plan)
         notifications = sum(len(batch) for batch in plan.notification_batches)
         digests = sum(len(batch) for batch in plan.digest_batches)

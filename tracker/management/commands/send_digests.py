@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from django.conf import settings
 from django.core.management.base import BaseCommand, CommandParser
 
 from tracker import delivery
@@ -20,10 +19,9 @@ class Command(BaseCommand):
 
     def handle(self, *args, cadence: str, **options) -> None:
         ids = delivery.digest_plan(cadence=cadence)
-        size = settings.TRACKER_SEND_BATCH
         left: list[int] = []
-        for start in range(0, len(ids), size):
-            left += delivery.digest_batch_send(delivery_ids=ids[start:start + size])
+        for batch in delivery.batches(ids):
+            left += delivery.digest_batch_send(delivery_ids=batch)
         outcome = delivery.digest_outcome(delivery_ids=ids)
         self.stdout.write(
             f"Sent {outcome['sent']} {cadence} digest(s); {outcome['failed']} failed, {len(left)} left to retry."
