@@ -7,6 +7,9 @@ included. The site's own pages have no inline code; the API docs page is
 the project's own template (templates/api_docs.html) with its set-up in a
 static file.
 
+`GZipPublicMiddleware` compresses the bodies of public reads (pages, API,
+feeds, exports) with ETags kept strong and honest: see its docstring.
+
 `UnstorableInputMiddleware` answers 400, naming the parameter, for a query
 string, form body or credential carrying a character that PostgreSQL refuses
 in text (NUL) or that cannot be encoded at all (a lone surrogate), before any
@@ -24,6 +27,12 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.urls import reverse
+from django.utils.cache import patch_vary_headers
+from django.utils.text import compress_string
+from django.utils.regex_helper import _lazy_re_compile
+
+# As django.middleware.gzip reads Accept-Encoding.
+re_accepts_gzip = _lazy_re_compile(r"\bgzip\b")
 
 # NUL, which PostgreSQL refuses in text, and lone UTF-16 surrogates, which
 # have no UTF-8 encoding (form decoding replaces undecodable bytes, so they
@@ -168,3 +177,69 @@ class SecurityHeadersMiddleware:
         response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
         response.headers.setdefault("Permissions-Policy", PERMISSIONS_POLICY)
         return response
+
+
+class GZipPublicMiddleware:
+    """gzip for the bodies of public reads, with honest ETags.
+
+    Only answers marked `Cache-Control: public` (the validators' stamp on
+    reads for readers without credentials) are compressed: they hold nothing
+    secret, so compression cannot leak one (BREACH), and they are the large
+    ones. Every such answer says `Vary: Accept-Encoding`.
+
+    A compressed body is another representation, so it gets its own strong
+    ETag: the identity one with "-gz" inside the quotes (Django's
+    GZipMiddleware would weaken it instead, which makes If-Match useless).
+    Before the view sees a request, "-gz" is taken off the ETags in
+    If-None-Match and If-Match, so the validators, the kept bodies and the
+    304 short path compare the identity ETag as they always have; a 304 then
+    names the representation the client holds."""
+
+    SUFFIX = "-gz"
+    MIN_LENGTH = 200
+    TYPES = ("text/html", "application/json", "application/vnd.oai.openapi", "application/atom+xml",
+             "text/calendar", "text/csv", "application/xml", "text/plain")
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        held_gzip = False
+        for header in ("HTTP_IF_NONE_MATCH", "HTTP_IF_MATCH"):
+            value = request.META.get(header)
+            if value and self.SUFFIX + '"' in value:
+                request.META[header] = value.replace(self.SUFFIX + '"', '"')
+                held_gzip = True
+        response = self.get_response(request)
+        if response.status_code == 304:
+            if held_gzip:
+                self._suffix_etag(response)
+            return response
+        if not self._compressible(response):
+            return response
+        patch_vary_headers(response, ("Accept-Encoding",))
+        if not re_accepts_gzip.search(request.META.get("HTTP_ACCEPT_ENCODING", "")):
+            return response
+        compressed = compress_string(response.content)
+        if len(compressed) >= len(response.content):
+            return response
+        response.content = compressed
+        response["Content-Length"] = str(len(compressed))
+        response["Content-Encoding"] = "gzip"
+        self._suffix_etag(response)
+        return response
+
+    def _compressible(self, response: HttpResponse) -> bool:
+        return (
+            response.status_code == 200
+            and not response.streaming
+            and not response.has_header("Content-Encoding")
+            and "public" in response.get("Cache-Control", "")
+            and response.get("Content-Type", "").split(";")[0].strip().startswith(self.TYPES)
+            and len(response.content) >= self.MIN_LENGTH
+        )
+
+    def _suffix_etag(self, response: HttpResponse) -> None:
+        etag = response.get("ETag", "")
+        if etag.startswith('"') and etag.endswith('"') and not etag.endswith(self.SUFFIX + '"'):
+            response["ETag"] = etag[:-1] + self.SUFFIX + '"'

@@ -85,6 +85,7 @@ MIDDLEWARE = [
     # Outside WhiteNoise, so that static files get the headers too.
     "config.middleware.SecurityHeadersMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "config.middleware.GZipPublicMiddleware",
     # Before anything looks a value up: a NUL in a parameter is a 400, not a 500.
     "config.middleware.UnstorableInputMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
