@@ -9,6 +9,7 @@ ALLOWED_HOSTS and an https SITE_URL. See README.md.
 from __future__ import annotations
 
 import secrets
+import sys
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -66,13 +67,14 @@ INSTALLED_APPS = [
     "django.contrib.contenttypes",
     "django.contrib.sessions",
     "django.contrib.messages",
-    "django.contrib.staticfiles",
+    "config.apps.StaticFilesConfig",
     "rest_framework",
     "rest_framework.authtoken",
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "simple_history",
+    "config.apps.ConfigConfig",
     "regulatory",
     "tracker",
     "watch",
@@ -80,7 +82,12 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Outside WhiteNoise, so that static files get the headers too.
+    "config.middleware.SecurityHeadersMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "config.middleware.GZipPublicMiddleware",
+    # Before anything looks a value up: a NUL in a parameter is a 400, not a 500.
+    "config.middleware.UnstorableInputMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -110,6 +117,9 @@ TEMPLATES = [
 ]
 
 # Database ------------------------------------------------------------------
+# Whether this process serves web requests (config/wsgi.py says so before
+# Django starts; `runserver` is one too): their database waits are bounded.
+WEB_PROCESS = env_bool("TRACKER_WEB_PROCESS", False) or sys.argv[1:2] == ["runserver"]
 _default_db = f"sqlite:///{VAR_DIR / 'tracker.sqlite3'}"
 DATABASES = {"default": env_database("DATABASE_URL", _default_db)}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
@@ -125,6 +135,21 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # A file (not :memory:) so that a real Celery worker in the end-to-end
     # tests sees the same test database as the test process.
     DATABASES["default"]["TEST"] = {"NAME": str(_db_path.with_name(f"test_{_db_path.stem}.sqlite3"))}
+else:
+    # A PostgreSQL that stops answering must give a fast 503, not requests
+    # that hang until the web server's worker timeout. A connection attempt
+    # gives up after DATABASE_CONNECT_TIMEOUT; in web processes a statement
+    # runs at most DATABASE_STATEMENT_TIMEOUT (the server enforces it), and
+    # any wait for the server ends a little after that even when the server
+    # itself is stuck (config/db enforces it on the client). Workers and
+    # management commands (migrations, imports) keep no statement limit.
+    DATABASES["default"]["ENGINE"] = "config.db"
+    _db_options = DATABASES["default"].setdefault("OPTIONS", {})
+    _db_options.setdefault("connect_timeout", env_int("DATABASE_CONNECT_TIMEOUT", 3, minimum=1))
+    if WEB_PROCESS:
+        _statement_timeout = env_int("DATABASE_STATEMENT_TIMEOUT", 5, minimum=1)
+        _db_options["options"] = f"-c statement_timeout={_statement_timeout * 1000}"
+        _db_options["answer_timeout"] = _statement_timeout + 1
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [
@@ -142,16 +167,28 @@ FORMAT_MODULE_PATH = ["config.formats"]
 USE_TZ = True
 
 STATIC_URL = "/static/"
-STATIC_ROOT = VAR_DIR / "staticfiles"
-STATIC_ROOT.mkdir(exist_ok=True)
+STATIC_ROOT = Path(env_str("STATIC_ROOT") or VAR_DIR / "staticfiles")
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 STATICFILES_DIRS = [BASE_DIR / "static"]
+# `collectstatic` (run by `make run`, and by a deployment) writes hashed,
+# compressed copies that WhiteNoise serves with a year-long immutable
+# Cache-Control (config/storage.py). Without it — DEBUG, the tests, a checkout
+# where it has not run — the source files are served through the finders
+# under their plain names.
+_RUNNING_TESTS = "pytest" in sys.modules
+STATIC_FROM_SOURCE = env_bool(
+    "STATIC_FROM_SOURCE", DEBUG or _RUNNING_TESTS or not (STATIC_ROOT / "staticfiles.json").exists())
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
-    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+    "staticfiles": {"BACKEND": "config.storage.StaticStorage", "OPTIONS": {"hashed_urls": not STATIC_FROM_SOURCE}},
 }
-# Serve static files straight from the finders when collectstatic has not run
-# (make run, tests); production runs collectstatic.
-WHITENOISE_USE_FINDERS = True
+WHITENOISE_USE_FINDERS = STATIC_FROM_SOURCE
+WHITENOISE_KEEP_ONLY_HASHED_FILES = True
+# Source maps are fetched only by developer tools: not worth compressing.
+WHITENOISE_SKIP_COMPRESS_EXTENSIONS = (
+    "jpg", "jpeg", "png", "gif", "webp", "zip", "gz", "tgz", "bz2", "tbz", "xz", "br", "swf", "flv",
+    "woff", "woff2", "3gp", "3gpp", "asf", "avi", "m4v", "mov", "mp4", "mpeg", "mpg", "webm", "wmv", "map",
+)
 
 FORMS_URLFIELD_ASSUME_HTTPS = True
 
@@ -180,6 +217,13 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticatedOrReadOnly"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    # DRF's parsers, refusing NUL bytes, lone surrogates, deep JSON and
+    # oversized JSON bodies with a 400 / 413 that names the field.
+    "DEFAULT_PARSER_CLASSES": [
+        "regulatory.api.parsers.SafeJSONParser",
+        "regulatory.api.parsers.SafeFormParser",
+        "regulatory.api.parsers.SafeMultiPartParser",
+    ],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 100,
     # Services' errors: ValidationError → 400 by field, state errors and stale versions → 409.
@@ -193,6 +237,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "regulatory.api.schema_hooks.decision_links",
+        "regulatory.api.schema_hooks.decision_write_closed",
+    ],
     # One schema component per vocabulary, however many fields use it.
     "ENUM_NAME_OVERRIDES": {
         "PrecisionEnum": "regulatory.models.Precision",
@@ -248,7 +297,13 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 # instead (CONN_MAX_AGE, health checks, errors), as a request does.
 CELERY_DB_REUSE_MAX = 1_000_000
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+# A broker that hangs (not refusing, just silent) must not hang a web request
+# that queues a task: bounded socket waits and one retry, after which the
+# work is left to the sweeper (tracker.tasks.enqueue).
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600, "socket_timeout": 2, "socket_connect_timeout": 2,
+                                   "max_retries": 1}
+CELERY_BROKER_CONNECTION_TIMEOUT = 2
+CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.5, "interval_max": 0.5}
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
@@ -401,6 +456,13 @@ CELERY_BEAT_SCHEDULE["watch-candidate-mail"] = {
     "schedule": float(WATCH_CANDIDATE_MAIL_EVERY),
     "options": {"expires": float(WATCH_CANDIDATE_MAIL_EVERY)},
 }
+
+# Health (/healthz) ----------------------------------------------------------
+# Seconds one result of the checks (database, broker, a worker ping that waits
+# up to 3 s) answers every caller; a token that shows callers the details
+# (worker names, database timings) without a staff session. See config/health.py.
+HEALTHZ_CACHE_SECONDS = env_int("HEALTHZ_CACHE_SECONDS", 5, minimum=1)
+HEALTHZ_TOKEN = env_str("HEALTHZ_TOKEN")
 
 # Email ---------------------------------------------------------------------
 EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"

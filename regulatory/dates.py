@@ -12,7 +12,9 @@ from __future__ import annotations
 import calendar
 import datetime as dt
 
-from regulatory.models import Precision
+from regulatory.models import EARLIEST_DATE, LATEST_DATE, Precision
+
+__all__ = ["EARLIEST_DATE", "LATEST_DATE"]  # the record's date range, from the models
 
 
 def month_end(value: dt.date) -> dt.date:

@@ -157,7 +157,8 @@ def _event(date: selectors.UpcomingDate, *, host: str) -> Event:
     # refresh does not look like an update to every event.
     event.add("dtstamp", decision.recorded_at or decision.published_at or timezone.now())
     event.add("dtstart", date.on)
-    event.add("dtend", date.on + dt.timedelta(days=1))
+    if date.on < dt.date.max:  # a date stored before dates were bounded; an all-day DTSTART alone is one day
+        event.add("dtend", date.on + dt.timedelta(days=1))
     event.add("transp", "TRANSPARENT")
     event.add("summary", summary)
     event.add("description", "\n".join(lines))

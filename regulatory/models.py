@@ -9,11 +9,21 @@ from __future__ import annotations
 import datetime as dt
 
 from django.conf import settings
-from django.core.validators import URLValidator
+from django.core.validators import MaxValueValidator, MinValueValidator, URLValidator
 from django.db import models
 from django.db.models import F, Q
 from simple_history.models import HistoricalRecords
 
+
+
+# The dates the record accepts: a wider range is a typing mistake (9999-12-31),
+# and dates near the ends of Python's calendar break the date arithmetic of
+# the feeds and the pages. The admin's forms and the API check it.
+EARLIEST_DATE = dt.date(1900, 1, 1)
+LATEST_DATE = dt.date(2200, 12, 31)
+_DATE_RANGE_MESSAGE = "Enter a date from 1900-01-01 to 2200-12-31."
+RECORD_DATE_VALIDATORS = [MinValueValidator(EARLIEST_DATE, message=_DATE_RANGE_MESSAGE),
+                          MaxValueValidator(LATEST_DATE, message=_DATE_RANGE_MESSAGE)]
 
 class Precision(models.TextChoices):
     DAY = "day", "Day"
@@ -125,7 +135,7 @@ def _precision_field(**kwargs) -> models.CharField:
 
 def _researched_fields() -> tuple[models.DateField, models.CharField]:
     return (
-        models.DateField(null=True, blank=True,
+        models.DateField(null=True, blank=True, validators=RECORD_DATE_VALIDATORS,
                          help_text="When this fact was last researched against its sources (shipped dataset)."),
         _precision_field(),
     )
@@ -195,7 +205,8 @@ class JurisdictionReview(models.Model):
     is kept for the audit trail and never shown in public."""
 
     jurisdiction = models.ForeignKey(Jurisdiction, on_delete=models.CASCADE, related_name="reviews")
-    reviewed_to = models.DateField(help_text="The record was checked for events up to this date.")
+    reviewed_to = models.DateField(validators=RECORD_DATE_VALIDATORS,
+                                   help_text="The record was checked for events up to this date.")
     recorded_at = models.DateTimeField()
     recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
                                     related_name="+")
@@ -298,11 +309,11 @@ class AccessProgramme(models.Model):
     substance = models.CharField(max_length=100, blank=True,
                                  help_text="Or: every therapy with this substance in the jurisdiction.")
     summary = models.TextField()
-    opened_on = models.DateField(null=True, blank=True)
+    opened_on = models.DateField(null=True, blank=True, validators=RECORD_DATE_VALIDATORS)
     opened_precision = _precision_field()
-    closed_on = models.DateField(null=True, blank=True)
+    closed_on = models.DateField(null=True, blank=True, validators=RECORD_DATE_VALIDATORS)
     closed_precision = _precision_field()
-    known_until = models.DateField(null=True, blank=True,
+    known_until = models.DateField(null=True, blank=True, validators=RECORD_DATE_VALIDATORS,
                                    help_text="Last date it is known to be open; after it its state is unknown, not open.")
     known_until_precision = _precision_field()
     state = models.CharField(max_length=10, choices=ProgrammeState.choices)
@@ -374,12 +385,13 @@ class Decision(models.Model):
     title = models.CharField(max_length=300)
     summary = models.TextField()
 
-    announced_on = models.DateField()
+    announced_on = models.DateField(validators=RECORD_DATE_VALIDATORS)
     announced_precision = _precision_field()
-    effective_on = models.DateField(null=True, blank=True,
+    effective_on = models.DateField(null=True, blank=True, validators=RECORD_DATE_VALIDATORS,
                                     help_text="When the decision takes effect; required when it sets a status.")
     effective_precision = _precision_field()
-    target_on = models.DateField(null=True, blank=True, help_text="A target date, e.g. a PDUFA action date.")
+    target_on = models.DateField(null=True, blank=True, validators=RECORD_DATE_VALIDATORS,
+                                 help_text="A target date, e.g. a PDUFA action date.")
     target_precision = _precision_field()
 
     substance = models.CharField(
@@ -549,7 +561,7 @@ class SourceBase(models.Model):
     url = models.URLField(max_length=1000, validators=[http_url])
     title = models.CharField(max_length=300)
     publisher = models.CharField(max_length=200)
-    published_on = models.DateField(null=True, blank=True)
+    published_on = models.DateField(null=True, blank=True, validators=RECORD_DATE_VALIDATORS)
     published_precision = _precision_field()
     grade = models.CharField(max_length=10, choices=SourceGrade.choices)
     is_copy = models.BooleanField(default=False,
@@ -610,9 +622,9 @@ class ControlBaseline(models.Model):
     substance = models.CharField(max_length=100)
     control = models.CharField(max_length=24, choices=Control.choices)
     instrument = models.CharField(max_length=300, help_text="Short name first, as for decisions.")
-    since_on = models.DateField(null=True, blank=True, help_text="Empty when the start date is unknown.")
+    since_on = models.DateField(null=True, blank=True, validators=RECORD_DATE_VALIDATORS, help_text="Empty when the start date is unknown.")
     since_precision = _precision_field()
-    known_before = models.DateField(null=True, blank=True,
+    known_before = models.DateField(null=True, blank=True, validators=RECORD_DATE_VALIDATORS,
                                     help_text="With an unknown start: the first recorded event it precedes.")
     verified = models.BooleanField(default=True)
     verification_note = models.TextField(blank=True)

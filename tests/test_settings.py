@@ -54,12 +54,32 @@ def test_it_starts_on_the_embedded_defaults():
     assert result.returncode == 0, result.stderr
 
 
-def test_it_passes_the_deploy_checks_with_production_settings():
-    result = subprocess.run(
+PRODUCTION = {"DEBUG": "0", "SITE_URL": "https://tracker.example.org", "SECRET_KEY": "x7!kq" * 12,
+              "ALLOWED_HOSTS": "tracker.example.org", "DEFAULT_FROM_EMAIL": "Tracker <alerts@tracker.example.org>"}
+
+
+def _deploy_check(**env: str) -> subprocess.CompletedProcess:
+    environ = {k: v for k, v in os.environ.items() if k != "DEFAULT_FROM_EMAIL"}
+    return subprocess.run(
         [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"], cwd=ROOT,
-        env={**os.environ, "DEBUG": "0", "SITE_URL": "https://tracker.example.org",
-             "SECRET_KEY": "x7!kq" * 12, "ALLOWED_HOSTS": "tracker.example.org"},
-        capture_output=True, text=True, timeout=60,
+        env={**environ, **env}, capture_output=True, text=True, timeout=60,
     )
 
+
+def test_it_passes_the_deploy_checks_with_production_settings():
+    result = _deploy_check(**PRODUCTION)
+
     assert result.returncode == 0, result.stderr + result.stdout
+
+
+@pytest.mark.parametrize("sender", [None, "alerts@localhost", "Regulatory Tracker <alerts@localhost>",
+                                    "alerts@tracker.localhost", "alerts", ""])
+def test_it_fails_the_deploy_checks_with_a_sender_on_no_public_domain(sender):
+    env = {k: v for k, v in PRODUCTION.items() if k != "DEFAULT_FROM_EMAIL"}
+    if sender is not None:
+        env["DEFAULT_FROM_EMAIL"] = sender
+
+    result = _deploy_check(**env)
+
+    assert result.returncode == 1
+    assert "(config.E001) DEFAULT_FROM_EMAIL" in result.stderr

@@ -7,12 +7,14 @@ from collections.abc import Mapping
 from typing import Any
 
 from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.reverse import reverse
 
 from regulatory import selectors
+from regulatory.dates import EARLIEST_DATE, LATEST_DATE
 from regulatory.models import (
     AccessProgramme,
     ApprovalStage,
@@ -45,10 +47,12 @@ class BlankChoiceField(serializers.ChoiceField):
     def to_representation(self, value: str | None) -> str | None:
         return value or None
 
-    def run_validation(self, data: Any = serializers.empty) -> Any:
-        if data is None:  # null is stored as "" (the field is not nullable)
-            return ""
-        return super().run_validation(data)
+    def validate_empty_values(self, data: Any) -> tuple[bool, Any]:
+        # DRF would pass a null straight through (allow_null), and the column
+        # is NOT NULL: store the null the API returns as "no status".
+        if data is None:
+            return True, ""
+        return super().validate_empty_values(data)
 
     def to_internal_value(self, data: Any) -> str:
         if data in (None, ""):
@@ -68,6 +72,18 @@ class CodeListField(serializers.Field):
         return [getattr(row, self.attribute) for row in manager.all()]
 
 
+@extend_schema_field({"type": "string", "format": "date", "pattern": r"^(19\d\d|2[01]\d\d|2200)-\d\d-\d\d$",
+                      "description": "YYYY-MM-DD, from 1900-01-01 to 2200-12-31."})
+class RecordDateField(serializers.DateField):
+    """An ISO date from EARLIEST_DATE to LATEST_DATE."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        message = f"Enter a date from {EARLIEST_DATE.isoformat()} to {LATEST_DATE.isoformat()}."
+        self.validators.append(MinValueValidator(EARLIEST_DATE, message=message))
+        self.validators.append(MaxValueValidator(LATEST_DATE, message=message))
+
+
 def _precision(**kwargs: Any) -> serializers.ChoiceField:
     return serializers.ChoiceField(choices=Precision.choices, default=Precision.DAY,
                                    help_text="How much of the date beside it is known: day, month or year. "
@@ -79,7 +95,7 @@ class SourceSerializer(serializers.Serializer):
                                help_text="A web address (http or https) with a host.")
     title = serializers.CharField(max_length=300)
     publisher = serializers.CharField(max_length=200)
-    published_on = serializers.DateField(allow_null=True, required=False, default=None)
+    published_on = RecordDateField(allow_null=True, required=False, default=None)
     published_precision = _precision(required=False)
     grade = serializers.ChoiceField(choices=SourceGrade.choices,
                                     help_text="official document, sponsor statement, peer-reviewed literature "
@@ -230,13 +246,13 @@ class DecisionWriteSerializer(serializers.Serializer):
     substance = serializers.CharField(max_length=100, allow_blank=True, required=False,
                                       help_text="The decision concerns every therapy with this substance.")
     kind = serializers.ChoiceField(choices=DecisionKind.choices)
-    title = serializers.CharField(max_length=300)
-    summary = serializers.CharField()
-    announced_on = serializers.DateField()
+    title = serializers.CharField(min_length=1, max_length=300)
+    summary = serializers.CharField(min_length=1)
+    announced_on = RecordDateField()
     announced_precision = _precision(required=False)
-    effective_on = serializers.DateField(allow_null=True, required=False)
+    effective_on = RecordDateField(allow_null=True, required=False)
     effective_precision = _precision(required=False)
-    target_on = serializers.DateField(allow_null=True, required=False)
+    target_on = RecordDateField(allow_null=True, required=False)
     target_precision = _precision(required=False)
     control = BlankChoiceField(choices=Control.choices, required=False)
     control_instrument = serializers.CharField(max_length=300, allow_blank=True, required=False,

@@ -1,8 +1,9 @@
 """JSON API under /api/v1/, its OpenAPI schema and its interactive docs."""
 from django.urls import path, re_path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView
 
 from regulatory.api import views
+from regulatory.api.docs import ApiDocsView
 
 urlpatterns = [
     path("", views.api_root, name="api-root"),
@@ -20,7 +21,7 @@ urlpatterns = [
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
     # Swagger UI from drf-spectacular-sidecar's static files (no CDN). Not
     # Redoc: drf-spectacular's Redoc page pulls its fonts from Google.
-    path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("docs/", ApiDocsView.as_view(url_name="api-schema"), name="api-docs"),
     # Last: a malformed id or code under these resources gets a JSON 404, not
     # the HTML page. Limited to them: other apps mount URLs under /api/v1/ too.
     re_path(r"^(?:decisions|jurisdictions|therapies|access-programmes|status)/.+$", views.not_found,

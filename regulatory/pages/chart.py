@@ -9,7 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from regulatory.dates import is_ahead, period_middle, period_of
+from regulatory.dates import LATEST_DATE, is_ahead, period_middle, period_of
 from regulatory.models import LIVE_STATES, Decision, DecisionKind, DecisionState, Jurisdiction, Precision
 from regulatory.pages.parameters import TimelineParams
 from regulatory.pages.scale import AxisBreak, Tick, TimeScale
@@ -211,7 +211,9 @@ MAX_ROWS = 6
 def _window(decisions: list[Decision], params: TimelineParams, today: dt.date) -> tuple[dt.date, dt.date]:
     dates = [today]
     for d in decisions:
-        dates += [x for x in (d.announced_on, d.effective_on, d.target_on) if x]
+        # A date past LATEST_DATE (stored before dates were bounded) is left
+        # off the chart rather than stretching the axis past the calendar.
+        dates += [x for x in (d.announced_on, d.effective_on, d.target_on) if x and x <= LATEST_DATE]
     if params.date_from:
         start = params.date_from
     else:
@@ -284,7 +286,7 @@ def timeline_chart_build(*, lanes_decisions: list[tuple[Jurisdiction, list[Decis
     for d in everything:
         for day, precision in ((d.announced_on, d.announced_precision), (d.effective_on, d.effective_precision),
                                (d.target_on, d.target_precision)):
-            if day:
+            if day and day <= LATEST_DATE:
                 busy += [*period_of(day, precision), period_middle(day, precision)]
     scale = TimeScale(start, end, busy, LABEL_WIDTH, CHART_WIDTH - RIGHT_PAD)
     x_of = scale.x

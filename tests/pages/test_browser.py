@@ -168,3 +168,58 @@ def test_it_shows_the_access_programmes(page):
     expect(page.get_by_role("heading", level=1)).to_have_text("Access programmes")
     assert page.locator("article.programme").count() >= 1
     screenshot(page, "programmes")
+
+
+def _console_problems(tab, path: str, *, ready: str | None = None) -> list[str]:
+    """Go to `path` and return the console errors and warnings (a CSP
+    violation is reported there: "Refused to execute inline script ..."),
+    uncaught page errors and CSP violation events seen while it loads."""
+    problems: list[str] = []
+    tab.on("console", lambda msg: problems.append(f"{msg.type}: {msg.text}") if msg.type in ("error", "warning") else None)
+    tab.on("pageerror", lambda error: problems.append(f"pageerror: {error}"))
+    tab.add_init_script("""document.addEventListener("securitypolicyviolation", (e) =>
+        console.error("CSP violation: " + e.violatedDirective + " " + e.blockedURI));""")
+    response = tab.goto(tab.base_url + path)
+    assert response.status == 200, path
+    assert "default-src 'self'" in response.headers["content-security-policy"]
+    if ready:
+        tab.locator(ready).first.wait_for()
+    tab.wait_for_load_state("networkidle")
+    return problems
+
+
+PAGES = [
+    ("/", "table.matrix"),
+    ("/?as_of=2024-03-01", "table.matrix"),
+    ("/timeline/?therapy=mdma-ptsd&jurisdiction=us,au", "svg.timeline-chart"),
+    ("/timeline/", None),
+    ("/programmes/", None),
+    ("/subscribe/", "form"),
+    ("/api/v1/docs/", "#swagger-ui .information-container"),  # Swagger UI has drawn the schema
+    ("/admin/login/", "form"),
+]
+
+
+def test_it_loads_every_page_under_the_content_security_policy_without_console_errors(page):
+    problems = {path: _console_problems(page, path, ready=ready) for path, ready in PAGES}
+
+    assert problems == {path: [] for path, _ in PAGES}
+
+
+def test_it_loads_a_decision_page_and_the_admin_under_the_content_security_policy(page, alice, live_server):
+    from regulatory.models import Decision
+
+    decision = Decision.objects.filter(state="published").first()
+    assert _console_problems(page, f"/decisions/{decision.pk}/", ready=".source-list") == []
+
+    alice.set_password("a-long-password-for-alice")
+    alice.save()
+    page.goto(page.base_url + "/admin/login/")
+    page.get_by_label("Username").fill("alice")
+    page.get_by_label("Password").fill("a-long-password-for-alice")
+    page.get_by_role("button", name="Log in").click()
+    page.wait_for_url("**/admin/")
+    assert _console_problems(page, "/admin/", ready="#content") == []
+    assert _console_problems(page, "/admin/regulatory/decision/", ready="#result_list, #changelist") == []
+    assert _console_problems(page, f"/admin/regulatory/decision/{decision.pk}/change/", ready="form") == []
+    assert _console_problems(page, "/admin/regulatory/decision/add/", ready="form") == []

@@ -86,8 +86,29 @@ def test_it_shows_a_correction_with_its_note_and_field_diff(client, sample, alic
     assert "The letter gives only the month." in history
     assert "<th scope=\"row\">Title</th><td class=\"diff__before\"><del>FDA accepts the NDA with priority review</del>" in history
     assert '<th scope="row">Target date precision</th><td class="diff__before"><del>Day</del></td><td class="diff__after"><ins>Month</ins>' in history
-    assert "by alice" in history
+    assert "by an editor" in history
     assert '<span class="tag tag--corrected">Corrected</span>' in html
+
+
+def test_it_never_names_the_editor_to_the_public(client, sample, alice, bob):
+    decision_update(decision=sample.us_acceptance, by=alice, change_kind=ChangeKind.CORRECT,
+                    data={"title": "FDA accepts the NDA"}, note="Shorter title.")
+
+    anonymous = page(client, sample.us_acceptance)
+    client.force_login(bob)
+    signed_in = page(client, sample.us_acceptance)
+
+    for html in (anonymous, signed_in):
+        assert "alice" not in html
+        assert "by an editor" in html
+
+
+def test_it_names_the_editor_to_other_editors(client, sample, alice):
+    decision_update(decision=sample.us_acceptance, by=alice, change_kind=ChangeKind.CORRECT,
+                    data={"title": "FDA accepts the NDA"}, note="Shorter title.")
+    client.force_login(alice)
+
+    assert "by alice" in page(client, sample.us_acceptance)
 
 
 def test_it_shows_added_and_removed_sources_in_the_diff(client, sample):
