@@ -19,7 +19,7 @@ from hypothesis import HealthCheck, settings
 from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
 
-from regulatory.models import DecisionKind, Status
+from regulatory.models import DecisionKind
 from tests.api.test_schema import wsgi_calls_keep_the_test_transaction  # noqa: F401 - a fixture
 from tests.factories import DecisionFactory, JurisdictionFactory, RegulatorFactory, TherapyFactory, published_decision
 
@@ -88,7 +88,7 @@ def write_data(db, alice, wsgi_calls_keep_the_test_transaction) -> dict:  # noqa
     TherapyFactory(slug="psilocybin-trd")
     draft = DecisionFactory(jurisdiction=au, therapies=[mdma])
     live = published_decision(jurisdiction=us, therapies=[mdma], kind=DecisionKind.REFUSAL,
-                              status=Status.NOT_APPROVED, announced_on=dt.date(2024, 8, 9))
+                              status="not_approved", announced_on=dt.date(2024, 8, 9))
     return {"token": Token.objects.get(user=alice).key, "ids": [draft.pk, live.pk]}
 
 
