@@ -45,8 +45,20 @@ INDICATIONS = ["ptsd", "trd", "mdd", "aud", "oud"]
 # What a synthetic decision sets: a control (with its instrument) or an approval stage.
 STATUSES = ["prohibited", "investigational", "under_review", "not_approved", "medical_use_permitted", "approved"]
 CONTROLS = {"prohibited", "medical_use_permitted"}
-KINDS = ["designation", "submission", "acceptance", "advisory_vote", "approval", "refusal", "scheduling",
-         "guidance", "access_programme", "legislation", "trial_result", "other"]
+KINDS = [
+    "designation",
+    "submission",
+    "acceptance",
+    "advisory_vote",
+    "approval",
+    "refusal",
+    "scheduling",
+    "guidance",
+    "access_programme",
+    "legislation",
+    "trial_result",
+    "other",
+]
 
 MAIL_KIND = "approval"
 LATENCY_KIND = "other"
@@ -110,11 +122,20 @@ def plan_for(scale: Scale) -> Plan:
     excluded = {mail_union, *mail_members, latency, digest}
     slugs = [therapy_slug(i, scale) for i in range(scale.therapies)]
     return Plan(
-        scale=scale, union_codes=unions, parent_of=parent_of, mail_union=mail_union,
-        mail_jurisdiction=mail_members[0], latency_jurisdiction=latency, digest_jurisdiction=digest,
+        scale=scale,
+        union_codes=unions,
+        parent_of=parent_of,
+        mail_union=mail_union,
+        mail_jurisdiction=mail_members[0],
+        latency_jurisdiction=latency,
+        digest_jurisdiction=digest,
         plain_jurisdictions=[c for c in codes if c not in excluded],
-        mail_therapy=slugs[0], latency_therapy=slugs[1], digest_therapy=slugs[2], plain_therapies=slugs[3:],
-        all_jurisdictions=codes, all_therapies=slugs,
+        mail_therapy=slugs[0],
+        latency_therapy=slugs[1],
+        digest_therapy=slugs[2],
+        plain_therapies=slugs[3:],
+        all_jurisdictions=codes,
+        all_therapies=slugs,
     )
 
 
@@ -150,8 +171,9 @@ def _reset_sequences(model_list: list[type[models.Model]]) -> None:
             cursor.execute(sql)
 
 
-def build(scale: Scale, *, subscribers: bool = True,
-          say: Callable[[str], None] = lambda text: None) -> tuple[Plan, BuildReport]:
+def build(
+    scale: Scale, *, subscribers: bool = True, say: Callable[[str], None] = lambda text: None
+) -> tuple[Plan, BuildReport]:
     """Insert the regulatory record and (unless told not to) the subscribers for `scale`."""
     plan = plan_for(scale)
     report = BuildReport()
@@ -180,25 +202,56 @@ def _build_record(plan: Plan, report: BuildReport, say: Callable[[str], None]) -
     jur_id = {code: jid0 + i for i, code in enumerate(plan.all_jurisdictions)}
     # Parents first: a member's row refers to its union's.
     ordered = sorted(plan.all_jurisdictions, key=lambda c: c in plan.parent_of)
-    _insert(report, "jurisdictions", Jurisdiction, [
-        Jurisdiction(id=jur_id[c], code=c, name=f"Jurisdiction {c.upper()}", position=jur_id[c] - jid0,
-                     parent_id=jur_id[plan.parent_of[c]] if c in plan.parent_of else None)
-        for c in ordered
-    ])
+    _insert(
+        report,
+        "jurisdictions",
+        Jurisdiction,
+        [
+            Jurisdiction(
+                id=jur_id[c],
+                code=c,
+                name=f"Jurisdiction {c.upper()}",
+                position=jur_id[c] - jid0,
+                parent_id=jur_id[plan.parent_of[c]] if c in plan.parent_of else None,
+            )
+            for c in ordered
+        ],
+    )
     rid0 = _next_id(Regulator)
     reg_id = {code: rid0 + i for i, code in enumerate(plan.all_jurisdictions)}
-    _insert(report, "regulators", Regulator, [
-        Regulator(id=reg_id[c], code=f"reg-{c}", name=f"Regulator of {c.upper()}", jurisdiction_id=jur_id[c],
-                  website=f"https://{c}.regulator.example/")
-        for c in plan.all_jurisdictions
-    ])
+    _insert(
+        report,
+        "regulators",
+        Regulator,
+        [
+            Regulator(
+                id=reg_id[c],
+                code=f"reg-{c}",
+                name=f"Regulator of {c.upper()}",
+                jurisdiction_id=jur_id[c],
+                website=f"https://{c}.regulator.example/",
+            )
+            for c in plan.all_jurisdictions
+        ],
+    )
     tid0 = _next_id(Therapy)
     ther_id = {slug: tid0 + i for i, slug in enumerate(plan.all_therapies)}
-    _insert(report, "therapies", Therapy, [
-        Therapy(id=ther_id[s], slug=s, name=f"{s.split('-')[0].upper()} therapy for {s.split('-')[-1].upper()}",
-                substance=s.rsplit("-", 1)[0], indication=s.rsplit("-", 1)[-1], position=ther_id[s] - tid0)
-        for s in plan.all_therapies
-    ])
+    _insert(
+        report,
+        "therapies",
+        Therapy,
+        [
+            Therapy(
+                id=ther_id[s],
+                slug=s,
+                name=f"{s.split('-')[0].upper()} therapy for {s.split('-')[-1].upper()}",
+                substance=s.rsplit("-", 1)[0],
+                indication=s.rsplit("-", 1)[-1],
+                position=ther_id[s] - tid0,
+            )
+            for s in plan.all_therapies
+        ],
+    )
 
     did0, sid0, cid0 = _next_id(Decision), _next_id(Source), _next_id(Change)
     through = Decision.therapies.through
@@ -213,29 +266,56 @@ def _build_record(plan: Plan, report: BuildReport, say: Callable[[str], None]) -
         effective = announced + dt.timedelta(days=rng.randrange(0, 180)) if status or rng.random() < 0.2 else None
         target = announced + dt.timedelta(days=rng.randrange(30, 400)) if rng.random() < 0.05 else None
         published_at = now - dt.timedelta(seconds=(scale.decisions - i) * 60)
-        decisions.append(Decision(
-            id=did0 + i, slug=f"bench-{i:06d}", jurisdiction_id=jur_id[code], regulator_id=reg_id[code],
-            kind=kind, title=f"Synthetic {kind.replace('_', ' ')} no. {i} in {code.upper()}",
-            summary=("A synthetic decision for the benchmark: what the regulator decided, on what evidence, "
-                     "and what happens next, in about two sentences of ordinary length. ") * 2,
-            announced_on=announced, effective_on=effective, target_on=target,
-            control=status if status in CONTROLS else "",
-            control_instrument="Schedule I, Synthetic Act" if status in CONTROLS else "",
-            approval_stage=status if status and status not in CONTROLS else "",
-            state="published", published_at=published_at,
-        ))
+        decisions.append(
+            Decision(
+                id=did0 + i,
+                slug=f"bench-{i:06d}",
+                jurisdiction_id=jur_id[code],
+                regulator_id=reg_id[code],
+                kind=kind,
+                title=f"Synthetic {kind.replace('_', ' ')} no. {i} in {code.upper()}",
+                summary=(
+                    "A synthetic decision for the benchmark: what the regulator decided, on what evidence, "
+                    "and what happens next, in about two sentences of ordinary length. "
+                )
+                * 2,
+                announced_on=announced,
+                effective_on=effective,
+                target_on=target,
+                control=status if status in CONTROLS else "",
+                control_instrument="Schedule I, Synthetic Act" if status in CONTROLS else "",
+                approval_stage=status if status and status not in CONTROLS else "",
+                state="published",
+                published_at=published_at,
+            )
+        )
         count = 2 if rng.random() < 0.2 else 1
         for tid in rng.sample(range(len(plan.all_therapies)), count):
             links.append(through(decision_id=did0 + i, therapy_id=tid0 + tid))
         for k in range(2 if rng.random() < 0.3 else 1):
-            sources.append(Source(
-                id=source_id, decision_id=did0 + i, url=f"https://{code}.regulator.example/notices/{i}/{k}",
-                title=f"Notice {i}/{k}", publisher=f"Regulator of {code.upper()}", published_on=announced,
-                grade="official" if k == 0 else "secondary",
-            ))
+            sources.append(
+                Source(
+                    id=source_id,
+                    decision_id=did0 + i,
+                    url=f"https://{code}.regulator.example/notices/{i}/{k}",
+                    title=f"Notice {i}/{k}",
+                    publisher=f"Regulator of {code.upper()}",
+                    published_on=announced,
+                    grade="official" if k == 0 else "secondary",
+                )
+            )
             source_id += 1
-        changes.append(Change(id=cid0 + i, decision_id=did0 + i, kind="publish", diff={}, recorded_at=published_at,
-                              late_reported=True, is_import=True))
+        changes.append(
+            Change(
+                id=cid0 + i,
+                decision_id=did0 + i,
+                kind="publish",
+                diff={},
+                recorded_at=published_at,
+                late_reported=True,
+                is_import=True,
+            )
+        )
     say(f"built {len(decisions):,} decisions in memory; inserting")
     _insert(report, "decisions", Decision, decisions)
     _insert(report, "decision_therapies", through, links)
@@ -298,10 +378,16 @@ def _build_subscribers(plan: Plan, report: BuildReport, say: Callable[[str], Non
 
     def subscribe(subscriber_id: int, cadence: str, scope: tuple[list[str], list[str], list[str]]) -> None:
         sid = subn0 + len(subscriptions)
-        subscriptions.append(Subscription(
-            id=sid, subscriber_id=subscriber_id, cadence=cadence, confirmed_at=now,
-            starts_after_change_id=base, confirmation_sent_at=now,
-        ))
+        subscriptions.append(
+            Subscription(
+                id=sid,
+                subscriber_id=subscriber_id,
+                cadence=cadence,
+                confirmed_at=now,
+                starts_after_change_id=base,
+                confirmation_sent_at=now,
+            )
+        )
         jurisdictions, therapies, kinds = scope
         j_links.extend(j_through(subscription_id=sid, jurisdiction_id=jur_id[c]) for c in dict.fromkeys(jurisdictions))
         t_links.extend(t_through(subscription_id=sid, therapy_id=ther_id[s]) for s in dict.fromkeys(therapies))
@@ -312,8 +398,11 @@ def _build_subscribers(plan: Plan, report: BuildReport, say: Callable[[str], Non
     latency_index = scale.subscribers - 1
     for i in range(scale.subscribers):
         sub_id = sub0 + i
-        subscribers.append(Subscriber(id=sub_id, email=subscriber_email(i), confirmed_at=now,
-                                      daily_watermark=base, weekly_watermark=base))
+        subscribers.append(
+            Subscriber(
+                id=sub_id, email=subscriber_email(i), confirmed_at=now, daily_watermark=base, weekly_watermark=base
+            )
+        )
         if i < scale.mail_subscribers:
             subscribe(sub_id, "instant", _mail_scope(i % 5, plan, rng))
         elif i < scale.mail_subscribers + n_other_instant:
@@ -335,6 +424,7 @@ def _build_subscribers(plan: Plan, report: BuildReport, say: Callable[[str], Non
 
 # --- Publishing during the run -------------------------------------------------
 
+
 def draft_create(plan: Plan, *, role: str, n: int):
     """A draft decision for one of the plan's roles ('mail', 'latency', 'digest'),
     created through the real service, ready to be published."""
@@ -349,12 +439,21 @@ def draft_create(plan: Plan, *, role: str, n: int):
     jurisdiction = Jurisdiction.objects.get(code=code)
     today = timezone.localdate()
     return decision_create(
-        jurisdiction=jurisdiction, regulator=Regulator.objects.get(code=f"reg-{code}"),
-        therapies=[Therapy.objects.get(slug=slug)], kind=kind,
+        jurisdiction=jurisdiction,
+        regulator=Regulator.objects.get(code=f"reg-{code}"),
+        therapies=[Therapy.objects.get(slug=slug)],
+        kind=kind,
         title=f"Bench {role} decision {n} in {code.upper()}",
         summary="A decision published by the benchmark to measure delivery.",
-        announced_on=today, slug=f"bench-{role}-{n}-{int(time.time() * 1000)}",
-        sources=[{"url": f"https://{code}.regulator.example/bench/{role}/{n}/{time.time_ns()}",
-                  "title": f"Bench notice {n}", "publisher": f"Regulator of {code.upper()}",
-                  "published_on": today, "grade": "official"}],
+        announced_on=today,
+        slug=f"bench-{role}-{n}-{int(time.time() * 1000)}",
+        sources=[
+            {
+                "url": f"https://{code}.regulator.example/bench/{role}/{n}/{time.time_ns()}",
+                "title": f"Bench notice {n}",
+                "publisher": f"Regulator of {code.upper()}",
+                "published_on": today,
+                "grade": "official",
+            }
+        ],
     )

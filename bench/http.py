@@ -41,24 +41,40 @@ def _chosen_codes(plan: Plan) -> tuple[str, str]:
 
     from regulatory.models import Decision
 
-    top = (Decision.objects.filter(jurisdiction__code__in=plan.plain_jurisdictions)
-           .values("jurisdiction__code").annotate(n=Count("id")).order_by("-n", "jurisdiction__code").first())
+    top = (
+        Decision.objects.filter(jurisdiction__code__in=plan.plain_jurisdictions)
+        .values("jurisdiction__code")
+        .annotate(n=Count("id"))
+        .order_by("-n", "jurisdiction__code")
+        .first()
+    )
     code = top["jurisdiction__code"] if top else plan.plain_jurisdictions[0]
     through = Decision.therapies.through
-    therapy = (through.objects.filter(decision__jurisdiction__code=code).values("therapy__slug")
-               .annotate(n=Count("id")).order_by("-n", "therapy__slug").first())
+    therapy = (
+        through.objects.filter(decision__jurisdiction__code=code)
+        .values("therapy__slug")
+        .annotate(n=Count("id"))
+        .order_by("-n", "therapy__slug")
+        .first()
+    )
     return code, therapy["therapy__slug"] if therapy else plan.plain_therapies[0]
 
 
-def http_benchmark(*, plan: Plan, env: dict[str, str], use_wrk: bool, log_dir: Path,
-                   say: Callable[[str], None]) -> tuple[dict[str, Any], dict[str, Any]]:
+def http_benchmark(
+    *, plan: Plan, env: dict[str, str], use_wrk: bool, log_dir: Path, say: Callable[[str], None]
+) -> tuple[dict[str, Any], dict[str, Any]]:
     scale = plan.scale
     code, therapy = _chosen_codes(plan)
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     figures: dict[str, Any] = {}
-    details: dict[str, Any] = {"server": "gunicorn, 2 sync workers, DEBUG off", "connections": scale.http_connections,
-                               "seconds_per_run": scale.http_duration, "jurisdiction": code, "therapy": therapy}
+    details: dict[str, Any] = {
+        "server": "gunicorn, 2 sync workers, DEBUG off",
+        "connections": scale.http_connections,
+        "seconds_per_run": scale.http_duration,
+        "jurisdiction": code,
+        "therapy": therapy,
+    }
     details["response_cache_cleared"] = _response_cache_clear()
     server = gunicorn_start(env=env, port=port, workers=2, log_dir=log_dir)
     try:
@@ -72,12 +88,18 @@ def http_benchmark(*, plan: Plan, env: dict[str, str], use_wrk: bool, log_dir: P
         say(f"first /api/v1/status/ request: {seconds:.2f}s, {len(body):,} bytes, ETag {etag}")
         endpoints = [
             Endpoint("status", "/api/v1/status/", JSON, 200, "status_warm_ratio"),
-            Endpoint("not_modified", "/api/v1/status/", {**JSON, "If-None-Match": etag or '"none"'}, 304,
-                     "not_modified_ratio"),
+            Endpoint(
+                "not_modified",
+                "/api/v1/status/",
+                {**JSON, "If-None-Match": etag or '"none"'},
+                304,
+                "not_modified_ratio",
+            ),
             Endpoint("decisions_page", f"/api/v1/decisions/?jurisdiction={code}", JSON, 200, "decisions_page_ratio"),
             Endpoint("matrix_page", "/", HTML, 200, "matrix_page_ratio"),
-            Endpoint("timeline_page", f"/timeline/?therapy={therapy}&jurisdiction={code}", HTML, 200,
-                     "timeline_page_ratio"),
+            Endpoint(
+                "timeline_page", f"/timeline/?therapy={therapy}&jurisdiction={code}", HTML, 200, "timeline_page_ratio"
+            ),
         ]
         for endpoint in endpoints:
             row = _measure(base, endpoint, scale=scale, use_wrk=use_wrk, gunicorn_pid=server.pid, say=say)
@@ -120,8 +142,9 @@ def _response_cache_clear() -> int:
     return deleted
 
 
-def _measure(base: str, endpoint: Endpoint, *, scale, use_wrk: bool, gunicorn_pid: int,
-             say: Callable[[str], None]) -> dict[str, Any]:
+def _measure(
+    base: str, endpoint: Endpoint, *, scale, use_wrk: bool, gunicorn_pid: int, say: Callable[[str], None]
+) -> dict[str, Any]:
     url = base + endpoint.path
     status, _headers, body, _seconds = load.fetch(url, endpoint.headers)
     if status != endpoint.expect_status:
@@ -130,13 +153,16 @@ def _measure(base: str, endpoint: Endpoint, *, scale, use_wrk: bool, gunicorn_pi
     baseline_url = f"{base}/__bench__/json/?size={size}"
     b_status, _h, b_body, _s = load.fetch(baseline_url, JSON)
     if b_status != 200 or (size >= 9 and len(b_body) != size):
-        raise RuntimeError(f"the baseline view answered {b_status} with {len(b_body)} bytes for size={size}; "
-                           "is BENCH=1 reaching the server?")
+        raise RuntimeError(
+            f"the baseline view answered {b_status} with {len(b_body)} bytes for size={size}; "
+            "is BENCH=1 reaching the server?"
+        )
 
     def run(target: str, headers: dict[str, str], seconds: int) -> dict[str, Any]:
         server_cpu, machine = cpu_seconds([gunicorn_pid]), machine_cpu()
-        result = load.run_load(target, seconds=seconds, connections=scale.http_connections, headers=headers,
-                               prefer_wrk=use_wrk)
+        result = load.run_load(
+            target, seconds=seconds, connections=scale.http_connections, headers=headers, prefer_wrk=use_wrk
+        )
         row = result.as_dict()
         row["server_cpu_s"] = round(cpu_seconds([gunicorn_pid]) - server_cpu, 2)
         busy, total, postgres = machine_cpu_delta(machine, machine_cpu())
@@ -155,12 +181,20 @@ def _measure(base: str, endpoint: Endpoint, *, scale, use_wrk: bool, gunicorn_pi
     e2, b2 = run(url, endpoint.headers, halves), run(baseline_url, JSON, halves)
     baseline, measured = _combine(b1, b2), _combine(e1, e2)
     ratio = round(measured["rps"] / baseline["rps"], 3) if baseline["rps"] else None
-    say(f"{endpoint.name:15s} {measured['rps']:8.1f} req/s p50 {measured['p50_ms']:7.1f} ms p99 "
+    say(
+        f"{endpoint.name:15s} {measured['rps']:8.1f} req/s p50 {measured['p50_ms']:7.1f} ms p99 "
         f"{measured['p99_ms']:7.1f} ms | baseline {baseline['rps']:8.1f} req/s | ratio {ratio} | {size:,} bytes | "
         f"CPU (share of one core): client {measured['client_cpu_share']:.0%}, server "
-        f"{measured['server_cpu_share']:.0%}, PostgreSQL {measured['postgres_cpu_share']:.0%}")
-    return {"path": endpoint.path, "body_bytes": size, "status": endpoint.expect_status,
-            "endpoint": measured, "baseline": baseline, "ratio": ratio}
+        f"{measured['server_cpu_share']:.0%}, PostgreSQL {measured['postgres_cpu_share']:.0%}"
+    )
+    return {
+        "path": endpoint.path,
+        "body_bytes": size,
+        "status": endpoint.expect_status,
+        "endpoint": measured,
+        "baseline": baseline,
+        "ratio": ratio,
+    }
 
 
 def _combine(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:

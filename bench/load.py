@@ -85,19 +85,27 @@ def run_wrk(url: str, *, seconds: int, connections: int, headers: dict[str, str]
     line = next((row for row in out.stdout.splitlines() if row.startswith("WRKJSON ")), None)
     if line is None:
         raise RuntimeError(f"wrk printed no summary: {out.stdout[-500:]} {out.stderr[-500:]}")
-    data = json.loads(line[len("WRKJSON "):])
+    data = json.loads(line[len("WRKJSON ") :])
     duration = data["duration_us"] / 1e6
     requests = data["requests"]
     return LoadResult(
-        generator="wrk", url=url, connections=connections, seconds=duration, requests=requests,
-        rps=requests / duration if duration else 0.0, p50_ms=data["p50_us"] / 1000, p99_ms=data["p99_us"] / 1000,
-        errors=data["errors"], bad_status=data["non_2xx_3xx"],
+        generator="wrk",
+        url=url,
+        connections=connections,
+        seconds=duration,
+        requests=requests,
+        rps=requests / duration if duration else 0.0,
+        p50_ms=data["p50_us"] / 1000,
+        p99_ms=data["p99_us"] / 1000,
+        errors=data["errors"],
+        bad_status=data["non_2xx_3xx"],
         bytes_per_response=data["bytes"] / requests if requests else 0.0,
         client_cpu_s=_children_cpu() - cpu_before,
     )
 
 
 # --- The Python fallback --------------------------------------------------------
+
 
 async def _one_request(host: str, port: int, request: bytes) -> tuple[int, int]:
     reader, writer = await asyncio.open_connection(host, port)
@@ -162,22 +170,33 @@ def run_python(url: str, *, seconds: int, connections: int, headers: dict[str, s
         return latencies[min(len(latencies) - 1, int(len(latencies) * p))] * 1000 if latencies else 0.0
 
     return LoadResult(
-        generator="python", url=url, connections=connections, seconds=duration, requests=len(latencies),
-        rps=len(latencies) / duration if duration else 0.0, p50_ms=pct(0.50), p99_ms=pct(0.99), errors=errors,
-        bad_status=bad, bytes_per_response=total_bytes / len(latencies) if latencies else 0.0,
+        generator="python",
+        url=url,
+        connections=connections,
+        seconds=duration,
+        requests=len(latencies),
+        rps=len(latencies) / duration if duration else 0.0,
+        p50_ms=pct(0.50),
+        p99_ms=pct(0.99),
+        errors=errors,
+        bad_status=bad,
+        bytes_per_response=total_bytes / len(latencies) if latencies else 0.0,
         client_cpu_s=time.process_time() - cpu,
     )
 
 
-def run_load(url: str, *, seconds: int, connections: int, headers: dict[str, str] | None = None,
-             prefer_wrk: bool = True) -> LoadResult:
+def run_load(
+    url: str, *, seconds: int, connections: int, headers: dict[str, str] | None = None, prefer_wrk: bool = True
+) -> LoadResult:
     headers = headers or {}
     if prefer_wrk and wrk_path():
         return run_wrk(url, seconds=seconds, connections=connections, headers=headers)
     return run_python(url, seconds=seconds, connections=connections, headers=headers)
 
 
-def fetch(url: str, headers: dict[str, str] | None = None, timeout: float = 120.0) -> tuple[int, dict[str, str], bytes, float]:
+def fetch(
+    url: str, headers: dict[str, str] | None = None, timeout: float = 120.0
+) -> tuple[int, dict[str, str], bytes, float]:
     """One request with the standard library: status, headers, body, seconds."""
     import http.client
     from urllib.parse import urlsplit
@@ -198,6 +217,7 @@ def fetch(url: str, headers: dict[str, str] | None = None, timeout: float = 120.
 
 
 def install_hint() -> str:
-    return ("wrk is not installed: using the Python load generator (slower; its CPU use is reported). "
-            "For the reference figures install wrk: `sudo apt-get install -y wrk` (Debian/Ubuntu).")
-
+    return (
+        "wrk is not installed: using the Python load generator (slower; its CPU use is reported). "
+        "For the reference figures install wrk: `sudo apt-get install -y wrk` (Debian/Ubuntu)."
+    )

@@ -132,7 +132,9 @@ class _Delivery:
 
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            if ChangeFanOut.objects.filter(change_id__in=change_ids, completed_at__isnull=False).count() == len(change_ids):
+            if ChangeFanOut.objects.filter(change_id__in=change_ids, completed_at__isnull=False).count() == len(
+                change_ids
+            ):
                 return True
             time.sleep(0.2)
         return False
@@ -150,8 +152,9 @@ class MailBench(_Delivery):
         self.publish("latency", 0)
         stats = sink.wait_for(1, timeout=120)
         if stats.received < 1:
-            raise RuntimeError("the warm-up publish produced no email within 120s; "
-                               f"worker log:\n{self.bench.workers[0].tail()}")
+            raise RuntimeError(
+                f"the warm-up publish produced no email within 120s; worker log:\n{self.bench.workers[0].tail()}"
+            )
         sample = sink.sample(generation)
         if sample is None:
             raise RuntimeError(f"the warm-up email was received but the sink kept no sample of it in {sink.sample_dir}")
@@ -183,8 +186,12 @@ class MailBench(_Delivery):
         self.figures["publish_to_inbox_p50_s"] = round(p50, 3)
         self.figures["publish_to_inbox_p99_s"] = round(p99, 3)
         self.bench.details["latency"] = {
-            "publishes": len(latencies), "workers": 1, "p50_s": round(p50, 3), "p99_s": round(p99, 3),
-            "mean_s": round(statistics.mean(latencies), 3), "max_s": round(max(latencies), 3),
+            "publishes": len(latencies),
+            "workers": 1,
+            "p50_s": round(p50, 3),
+            "p99_s": round(p99, 3),
+            "mean_s": round(statistics.mean(latencies), 3),
+            "max_s": round(max(latencies), 3),
             "all_s": [round(v, 3) for v in latencies],
         }
         self.say(f"publish → inbox over {len(latencies)} publishes: p50 {p50:.3f}s, p99 {p99:.3f}s")
@@ -203,8 +210,12 @@ class MailBench(_Delivery):
         rate = count / seconds
         self.figures["mail_rate_baseline"] = round(rate, 1)
         self.figures["mail_messages"] = count
-        self.bench.details["mail"]["baseline"] = {"messages": count, "seconds": round(seconds, 3),
-                                                  "rate": round(rate, 1), "duplicates": stats.duplicates}
+        self.bench.details["mail"]["baseline"] = {
+            "messages": count,
+            "seconds": round(seconds, 3),
+            "rate": round(rate, 1),
+            "duplicates": stats.duplicates,
+        }
         self.say(f"smtplib baseline: {count:,} messages in {seconds:.2f}s = {rate:,.0f} emails/s")
 
     def tracker_run(self, *, workers: int) -> None:
@@ -227,16 +238,25 @@ class MailBench(_Delivery):
         duplicates = late.duplicates + max(0, late.received - count)
         rate = stats.received / seconds if seconds > 0 else 0.0
         run = {
-            "workers": workers, "change_id": change_id, "expected": count, "received": late.received,
-            "seconds": round(seconds, 3), "rate": round(rate, 1), "duplicates": duplicates,
-            "notification_rows": total_rows, "notifications_sent": sent,
+            "workers": workers,
+            "change_id": change_id,
+            "expected": count,
+            "received": late.received,
+            "seconds": round(seconds, 3),
+            "rate": round(rate, 1),
+            "duplicates": duplicates,
+            "notification_rows": total_rows,
+            "notifications_sent": sent,
             "first_email_after_s": round(stats.first_at - started, 3) if stats.first_at else None,
-            "processes": sampler.report(), "machine": sampler.machine,
+            "processes": sampler.report(),
+            "machine": sampler.machine,
         }
         self.bench.details["mail"].setdefault("runs", []).append(run)
         if stats.received < count:
-            raise RuntimeError(f"{workers} worker(s): the sink received {stats.received} of {count} emails "
-                               f"within {self.scale.mail_timeout}s")
+            raise RuntimeError(
+                f"{workers} worker(s): the sink received {stats.received} of {count} emails "
+                f"within {self.scale.mail_timeout}s"
+            )
         baseline = self.figures["mail_rate_baseline"]
         if workers == 1:
             self.figures["mail_rate_tracker"] = round(rate, 1)
@@ -244,8 +264,10 @@ class MailBench(_Delivery):
         else:
             self.figures["mail_rate_tracker_two_workers"] = round(rate, 1)
             self.figures["mail_ratio_two_workers"] = round(rate / baseline, 3)
-        self.say(f"tracker, {workers} worker(s): {count:,} emails in {seconds:.2f}s = {rate:,.0f} emails/s "
-                 f"(ratio {rate / baseline:.2f}); duplicates {duplicates}; rows {total_rows:,}, sent {sent:,}")
+        self.say(
+            f"tracker, {workers} worker(s): {count:,} emails in {seconds:.2f}s = {rate:,.0f} emails/s "
+            f"(ratio {rate / baseline:.2f}); duplicates {duplicates}; rows {total_rows:,}, sent {sent:,}"
+        )
 
 
 class DigestBench(_Delivery):
@@ -292,8 +314,9 @@ class DigestBench(_Delivery):
         roots = {**{w.name: w.pid for w in running}, "smtp sink": sink.pid}
         command = None
         if via == "command":
-            command = spawn("send_digests", [PY, "manage.py", "send_digests", "daily"], env=self.bench.env,
-                            log_dir=self._log_dir())
+            command = spawn(
+                "send_digests", [PY, "manage.py", "send_digests", "daily"], env=self.bench.env, log_dir=self._log_dir()
+            )
             self.bench.others.append(command)
             roots["send_digests"] = command.pid
         else:
@@ -321,12 +344,21 @@ class DigestBench(_Delivery):
         peak = sampler.max_rss_mb(exclude=("smtp sink",))  # the tracker's processes, not the bench's
         rate = stats.received / seconds if seconds else 0.0
         self.bench.details["digest" if via == "command" else "digest_beat"] = {
-            "via": ("python manage.py send_digests daily (one process)" if via == "command"
-                    else f"tracker.tasks.digest_plan, as beat queues it, on {len(running)} worker processes"),
-            "workers_running": len(running), "expected": expected, "received": late.received, "sent_rows": sent,
-            "duplicates": duplicates, "seconds": round(seconds, 2),
+            "via": (
+                "python manage.py send_digests daily (one process)"
+                if via == "command"
+                else f"tracker.tasks.digest_plan, as beat queues it, on {len(running)} worker processes"
+            ),
+            "workers_running": len(running),
+            "expected": expected,
+            "received": late.received,
+            "sent_rows": sent,
+            "duplicates": duplicates,
+            "seconds": round(seconds, 2),
             "command_seconds": round(command_seconds, 2) if command_seconds else None,
-            "rate": round(rate, 1), "digest_changes": self.scale.digest_changes, "processes": sampler.report(),
+            "rate": round(rate, 1),
+            "digest_changes": self.scale.digest_changes,
+            "processes": sampler.report(),
             "machine": sampler.machine,
         }
         if via == "command":
@@ -340,8 +372,10 @@ class DigestBench(_Delivery):
             self.figures["digest_beat_two_workers_rate"] = round(rate, 1)
             self.figures["digest_beat_two_workers_peak_rss_mb"] = round(peak, 1)
             self.figures["digest_beat_two_workers_duplicates"] = duplicates
-        self.say(f"daily digest via {via}: {stats.received:,} of {expected:,} in {seconds:.1f}s = {rate:,.0f} "
-                 f"emails/s; peak RSS {peak:.0f} MB; duplicates {duplicates}")
+        self.say(
+            f"daily digest via {via}: {stats.received:,} of {expected:,} in {seconds:.1f}s = {rate:,.0f} "
+            f"emails/s; peak RSS {peak:.0f} MB; duplicates {duplicates}"
+        )
         if stats.received < expected:
             raise RuntimeError(f"the sink received {stats.received} of {expected} digests (via {via})")
 

@@ -87,16 +87,38 @@ def spawn(name: str, args: list[str], *, env: dict[str, str], log_dir: Path) -> 
     log_dir.mkdir(parents=True, exist_ok=True)
     log = log_dir / f"{name}.log"
     handle = log.open("ab")
-    proc = subprocess.Popen(args, cwd=ROOT, env=env, stdout=handle, stderr=subprocess.STDOUT,
-                            stdin=subprocess.DEVNULL, start_new_session=True)
+    proc = subprocess.Popen(
+        args,
+        cwd=ROOT,
+        env=env,
+        stdout=handle,
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
+        start_new_session=True,
+    )
     handle.close()
     return Managed(name=name, proc=proc, log=log)
 
 
 def gunicorn_start(*, env: dict[str, str], port: int, workers: int, log_dir: Path) -> Managed:
-    args = [PY, "-m", "gunicorn", "config.wsgi:application", "--bind", f"127.0.0.1:{port}",
-            "--workers", str(workers), "--worker-class", "sync", "--timeout", "120",
-            "--log-level", "warning", "--backlog", "2048"]
+    args = [
+        PY,
+        "-m",
+        "gunicorn",
+        "config.wsgi:application",
+        "--bind",
+        f"127.0.0.1:{port}",
+        "--workers",
+        str(workers),
+        "--worker-class",
+        "sync",
+        "--timeout",
+        "120",
+        "--log-level",
+        "warning",
+        "--backlog",
+        "2048",
+    ]
     server = spawn("gunicorn", args, env=env, log_dir=log_dir)
     wait_for_port(port, timeout=60, proc=server.proc)
     return server
@@ -105,8 +127,24 @@ def gunicorn_start(*, env: dict[str, str], port: int, workers: int, log_dir: Pat
 def worker_start(*, env: dict[str, str], name: str, log_dir: Path, concurrency: int = 1) -> Managed:
     """One Celery worker process (as on its own host): a main process and
     `concurrency` prefork children."""
-    args = [PY, "-m", "celery", "-A", "config", "worker", "-l", "warning", "--concurrency", str(concurrency),
-            "--pool", "prefork", "-n", f"{name}@%h", "--without-gossip", "--without-mingle"]
+    args = [
+        PY,
+        "-m",
+        "celery",
+        "-A",
+        "config",
+        "worker",
+        "-l",
+        "warning",
+        "--concurrency",
+        str(concurrency),
+        "--pool",
+        "prefork",
+        "-n",
+        f"{name}@%h",
+        "--without-gossip",
+        "--without-mingle",
+    ]
     return spawn(name, args, env=env, log_dir=log_dir)
 
 
@@ -164,9 +202,11 @@ class Sampler:
         busy, total, postgres = machine_cpu_delta(self._machine, machine_cpu())
         # How much of the whole machine was in use, and by PostgreSQL: on
         # 2 shared cores, a figure that stops scaling is often just this.
-        self.machine = {"cpu_busy_share": round(busy / total, 2) if total else None,
-                        "postgres_cpu_s": round(postgres, 2),
-                        "postgres_cpu_share": round(postgres / self.seconds, 2) if self.seconds else None}
+        self.machine = {
+            "cpu_busy_share": round(busy / total, 2) if total else None,
+            "postgres_cpu_s": round(postgres, 2),
+            "postgres_cpu_share": round(postgres / self.seconds, 2) if self.seconds else None,
+        }
 
     def _run(self) -> None:
         while not self._stop.wait(self.interval):
@@ -202,8 +242,15 @@ class Sampler:
         rows = []
         for p in sorted(self.peaks.values(), key=lambda p: (p.role, p.pid)):
             cpu = p.cpu_last - (p.cpu_first or 0.0)
-            rows.append({"role": p.role, "pid": p.pid, "peak_rss_mb": round(p.peak_rss_mb, 1),
-                         "cpu_s": round(cpu, 2), "cpu_share": round(cpu / seconds, 2) if seconds else None})
+            rows.append(
+                {
+                    "role": p.role,
+                    "pid": p.pid,
+                    "peak_rss_mb": round(p.peak_rss_mb, 1),
+                    "cpu_s": round(cpu, 2),
+                    "cpu_share": round(cpu / seconds, 2) if seconds else None,
+                }
+            )
         return rows
 
     def max_rss_mb(self, *, exclude: tuple[str, ...] = ()) -> float:
@@ -225,8 +272,9 @@ def machine_cpu() -> tuple[float, float, dict[int, float]]:
     return total - idle, total, postgres
 
 
-def machine_cpu_delta(before: tuple[float, float, dict[int, float]],
-                      after: tuple[float, float, dict[int, float]]) -> tuple[float, float, float]:
+def machine_cpu_delta(
+    before: tuple[float, float, dict[int, float]], after: tuple[float, float, dict[int, float]]
+) -> tuple[float, float, float]:
     """(busy, total, PostgreSQL) CPU seconds between two readings. Backends
     that exited in between are lost (no reading), never counted negative."""
     postgres = sum(cpu - before[2].get(pid, 0.0) for pid, cpu in after[2].items())
@@ -301,4 +349,3 @@ class Analyzer:
                 self.analyze()
             except Exception:  # noqa: BLE001 - statistics are a courtesy; never break the phase for them
                 pass
-

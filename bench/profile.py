@@ -44,8 +44,21 @@ def py_spy() -> str:
 def record(pids: list[int], seconds: int, out: Path, *, subprocesses: bool = False) -> list[subprocess.Popen]:
     procs = []
     for n, pid in enumerate(pids):
-        args = [py_spy(), "record", "--pid", str(pid), "--duration", str(seconds), "--rate", "200",
-                "--format", "raw", "--output", f"{out}.{n}", "--nonblocking"]
+        args = [
+            py_spy(),
+            "record",
+            "--pid",
+            str(pid),
+            "--duration",
+            str(seconds),
+            "--rate",
+            "200",
+            "--format",
+            "raw",
+            "--output",
+            f"{out}.{n}",
+            "--nonblocking",
+        ]
         if os.environ.get("BENCH_PROFILE_CPU_ONLY") != "1":  # idle time (waiting on the database, SMTP) counts too
             args.append("--idle")
         if subprocesses:
@@ -76,8 +89,11 @@ def summarise(paths: list[Path], out: Path, top: int = 25) -> str:
                 inclusive[frame] += count
         if frames:
             own[frames[-1]] += count
-    lines = [f"{total} samples; collapsed stacks in {out}", "",
-             "inclusive, the project's own functions (time in the function and below):"]
+    lines = [
+        f"{total} samples; collapsed stacks in {out}",
+        "",
+        "inclusive, the project's own functions (time in the function and below):",
+    ]
     lines += [f"  {100 * c / total:5.1f}%  {f}" for f, c in inclusive.most_common(top)]
     lines += ["", "self, any function (time in the function itself; Connection.wait = waiting for PostgreSQL):"]
     lines += [f"  {100 * c / total:5.1f}%  {f}" for f, c in own.most_common(top)]
@@ -90,8 +106,14 @@ def _scale(quick: bool | str) -> Scale:
 
 def setup(quick: bool | str) -> dict[str, str]:
     db = environment.bench_database(os.environ.get("DATABASE_URL", ""), quick=bool(quick))
-    env = {**os.environ, "DATABASE_URL": db.url, "BENCH": "1", "DEBUG": "0", "LOG_LEVEL": "WARNING",
-           "DJANGO_SETTINGS_MODULE": "config.settings"}
+    env = {
+        **os.environ,
+        "DATABASE_URL": db.url,
+        "BENCH": "1",
+        "DEBUG": "0",
+        "LOG_LEVEL": "WARNING",
+        "DJANGO_SETTINGS_MODULE": "config.settings",
+    }
     os.environ.update(env)
     import django
 

@@ -17,9 +17,20 @@ BEGIN, END = "<!-- bench-results:begin -->", "<!-- bench-results:end -->"
 # The figures the issue asks for; each is present in every results file
 # (null when its phase could not run, with the reason under "skipped").
 REQUIRED_KEYS = (
-    "mail_rate_baseline", "mail_rate_tracker", "mail_ratio", "mail_ratio_two_workers", "mail_duplicates",
-    "status_warm_ratio", "not_modified_ratio", "decisions_page_ratio", "matrix_page_ratio",
-    "digest_100k_seconds", "digest_peak_rss_mb", "publish_to_inbox_p50_s", "publish_to_inbox_p99_s", "quick",
+    "mail_rate_baseline",
+    "mail_rate_tracker",
+    "mail_ratio",
+    "mail_ratio_two_workers",
+    "mail_duplicates",
+    "status_warm_ratio",
+    "not_modified_ratio",
+    "decisions_page_ratio",
+    "matrix_page_ratio",
+    "digest_100k_seconds",
+    "digest_peak_rss_mb",
+    "publish_to_inbox_p50_s",
+    "publish_to_inbox_p99_s",
+    "quick",
 )
 
 # (figure, target, higher is better) for the issue's targets.
@@ -93,8 +104,7 @@ def table_render(results: dict[str, Any]) -> str:
         "| --- | --- |",
     ]
     ds = results.get("details", {}).get("dataset", {})
-    for label, key in (("rows inserted", "total_rows"), ("build time (s)", "seconds"),
-                       ("rows/s", "rows_per_second")):
+    for label, key in (("rows inserted", "total_rows"), ("build time (s)", "seconds"), ("rows/s", "rows_per_second")):
         lines.append(f"| {label} | {_fmt(ds.get(key))} |")
     for table, count in ds.get("rows", {}).items():
         lines.append(f"| {table} | {_fmt(count)} |")
@@ -122,7 +132,9 @@ def table_render(results: dict[str, Any]) -> str:
             f"| {label} | {_fmt(ep['rps'])} | {_fmt(ep['p50_ms'])} | {_fmt(ep['p99_ms'])} | {_fmt(row['body_bytes'])} "
             f"| {_fmt(base['rps'])} | {_fmt(get(ratio_key))} | {_verdict(ratio_key, get(ratio_key))} |"
         )
-    lines.append(f"\nFirst request to `/api/v1/status/` after the server starts: {_fmt(get('status_first_request_s'), ' s')}.")
+    lines.append(
+        f"\nFirst request to `/api/v1/status/` after the server starts: {_fmt(get('status_first_request_s'), ' s')}."
+    )
     lines += [
         "",
         "### Mail (Celery worker on Redis and the database; SMTP sink on loopback)",

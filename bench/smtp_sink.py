@@ -192,8 +192,10 @@ class SmtpSink:
         self.sample_dir = sample_dir
         self._shared = _Shared(ctx)
         self._process = ctx.Process(
-            target=_serve, args=(host, port, self._shared, str(sample_dir) if sample_dir else None),
-            name="bench-smtp-sink", daemon=True,
+            target=_serve,
+            args=(host, port, self._shared, str(sample_dir) if sample_dir else None),
+            name="bench-smtp-sink",
+            daemon=True,
         )
 
     @property
@@ -233,8 +235,13 @@ class SmtpSink:
     def stats(self) -> SinkStats:
         shared = self._shared
         received = shared.received.value
-        return SinkStats(received=received, duplicates=shared.duplicates.value, bytes=shared.bytes.value,
-                         first_at=shared.first_at.value, last_at=shared.last_at.value)
+        return SinkStats(
+            received=received,
+            duplicates=shared.duplicates.value,
+            bytes=shared.bytes.value,
+            first_at=shared.first_at.value,
+            last_at=shared.last_at.value,
+        )
 
     def sample(self, generation: int) -> bytes | None:
         if self.sample_dir is None:
@@ -242,8 +249,9 @@ class SmtpSink:
         path = self.sample_dir / f"sample-{generation}.eml"
         return path.read_bytes() if path.exists() else None
 
-    def wait_for(self, count: int, *, timeout: float, idle_timeout: float | None = None,
-                 poll: float = 0.01) -> SinkStats:
+    def wait_for(
+        self, count: int, *, timeout: float, idle_timeout: float | None = None, poll: float = 0.01
+    ) -> SinkStats:
         """Wait until `count` messages have arrived, `timeout` has passed, or
         (with `idle_timeout`) nothing has arrived for that long."""
         deadline = time.monotonic() + timeout

@@ -1,4 +1,5 @@
 """Bench-only URLs, included by config/urls.py under /__bench__/ when BENCH=1."""
+
 from django.urls import path
 
 from bench import views

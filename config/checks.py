@@ -16,7 +16,9 @@ def _is_local(address: str) -> bool:
     domain = addr.rpartition("@")[2].strip().lower().rstrip(".")
     if "@" not in addr or not domain or "." not in domain:
         return True
-    return domain in LOCAL_DOMAINS or domain.endswith((".localhost", ".local", ".localdomain", ".invalid", ".test", ".example"))
+    return domain in LOCAL_DOMAINS or domain.endswith(
+        (".localhost", ".local", ".localdomain", ".invalid", ".test", ".example")
+    )
 
 
 @register(Tags.security, Tags.compatibility, deploy=True)
@@ -31,10 +33,12 @@ def check_sender_address(app_configs=None, **kwargs) -> list[CheckMessage]:
     for name in names:
         value = getattr(settings, name, "")
         if _is_local(value):
-            errors.append(Error(
-                f"{name} is {value!r}, an address on no public domain.",
-                hint=f"Set {name} (e.g. 'Regulatory Tracker <alerts@tracker.example.org>') to an address "
-                     "on the site's own mail domain.",
-                id="config.E001" if name == "DEFAULT_FROM_EMAIL" else "config.E002",
-            ))
+            errors.append(
+                Error(
+                    f"{name} is {value!r}, an address on no public domain.",
+                    hint=f"Set {name} (e.g. 'Regulatory Tracker <alerts@tracker.example.org>') to an address "
+                    "on the site's own mail domain.",
+                    id="config.E001" if name == "DEFAULT_FROM_EMAIL" else "config.E002",
+                )
+            )
     return errors

@@ -29,7 +29,8 @@ RETRY_AFTER_SECONDS = 30
 def service_unavailable(request: HttpRequest) -> HttpResponse:
     if wants_json(request):
         response: HttpResponse = JsonResponse(
-            {"detail": "The service is temporarily unavailable; try again shortly."}, status=503)
+            {"detail": "The service is temporarily unavailable; try again shortly."}, status=503
+        )
     else:
         response = HttpResponse(loader.render_to_string("503.html"), status=503)
     response["Retry-After"] = str(RETRY_AFTER_SECONDS)

@@ -95,7 +95,9 @@ def _watched_sources() -> dict:
 def health_check() -> dict:
     """Run the checks now (seconds: the worker ping waits for replies)."""
     checks = {"database": _check_database(), "broker": _check_broker()}
-    checks["workers"] = _check_workers() if checks["broker"]["ok"] else {"ok": False, "workers": [], "error": "broker down"}
+    checks["workers"] = (
+        _check_workers() if checks["broker"]["ok"] else {"ok": False, "workers": [], "error": "broker down"}
+    )
     ok = all(check["ok"] for check in checks.values())
     return {"status": "ok" if ok else "degraded", "checks": checks}
 

@@ -108,8 +108,9 @@ class UnstorableInputMiddleware:
         if limit is not None and request.content_type != "multipart/form-data" and _content_length(request) > limit:
             # Django would refuse it later (RequestDataTooBig) with a bare
             # 400 page, even to an API client; say what is wrong, and in its format.
-            response = bad_input_response(request, name="body", where="body",
-                                          message=f"The request body is larger than {limit} bytes.")
+            response = bad_input_response(
+                request, name="body", where="body", message=f"The request body is larger than {limit} bytes."
+            )
             response.status_code = 413
             return response
         problem = self.problem(request)
@@ -119,8 +120,12 @@ class UnstorableInputMiddleware:
         if request.path.startswith(self.admin_prefix):
             name = admin_date_problem(request)
             if name is not None:
-                return bad_input_response(request, name=name, where="query",
-                                          message="Enter a year from 1 to 9998, a month from 1 to 12, a day from 1 to 31.")
+                return bad_input_response(
+                    request,
+                    name=name,
+                    where="query",
+                    message="Enter a year from 1 to 9998, a month from 1 to 12, a day from 1 to 31.",
+                )
         return self.get_response(request)
 
     def problem(self, request: HttpRequest) -> tuple[str, str] | None:
@@ -146,26 +151,47 @@ class UnstorableInputMiddleware:
         return None
 
 
-CONTENT_SECURITY_POLICY = "; ".join([
-    "default-src 'self'",
-    "script-src 'self'",
-    "style-src 'self'",
-    # Swagger UI's and the admin's icons are data: URIs in their style sheets.
-    "img-src 'self' data:",
-    "font-src 'self'",
-    "connect-src 'self'",
-    "object-src 'none'",
-    "base-uri 'none'",
-    "form-action 'self'",
-    "frame-ancestors 'none'",
-])
+CONTENT_SECURITY_POLICY = "; ".join(
+    [
+        "default-src 'self'",
+        "script-src 'self'",
+        "style-src 'self'",
+        # Swagger UI's and the admin's icons are data: URIs in their style sheets.
+        "img-src 'self' data:",
+        "font-src 'self'",
+        "connect-src 'self'",
+        "object-src 'none'",
+        "base-uri 'none'",
+        "form-action 'self'",
+        "frame-ancestors 'none'",
+    ]
+)
 # Nothing here needs a device or a tracking API: deny them to the page and
 # to anything it could embed.
-PERMISSIONS_POLICY = ", ".join(f"{feature}=()" for feature in (
-    "accelerometer", "autoplay", "camera", "display-capture", "encrypted-media", "fullscreen", "geolocation",
-    "gyroscope", "magnetometer", "microphone", "midi", "payment", "picture-in-picture", "publickey-credentials-get",
-    "screen-wake-lock", "sync-xhr", "usb", "xr-spatial-tracking", "browsing-topics",
-))
+PERMISSIONS_POLICY = ", ".join(
+    f"{feature}=()"
+    for feature in (
+        "accelerometer",
+        "autoplay",
+        "camera",
+        "display-capture",
+        "encrypted-media",
+        "fullscreen",
+        "geolocation",
+        "gyroscope",
+        "magnetometer",
+        "microphone",
+        "midi",
+        "payment",
+        "picture-in-picture",
+        "publickey-credentials-get",
+        "screen-wake-lock",
+        "sync-xhr",
+        "usb",
+        "xr-spatial-tracking",
+        "browsing-topics",
+    )
+)
 
 
 class SecurityHeadersMiddleware:
@@ -197,8 +223,16 @@ class GZipPublicMiddleware:
 
     SUFFIX = "-gz"
     MIN_LENGTH = 200
-    TYPES = ("text/html", "application/json", "application/vnd.oai.openapi", "application/atom+xml",
-             "text/calendar", "text/csv", "application/xml", "text/plain")
+    TYPES = (
+        "text/html",
+        "application/json",
+        "application/vnd.oai.openapi",
+        "application/atom+xml",
+        "text/calendar",
+        "text/csv",
+        "application/xml",
+        "text/plain",
+    )
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response

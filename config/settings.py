@@ -177,7 +177,8 @@ STATICFILES_DIRS = [BASE_DIR / "static"]
 # under their plain names.
 _RUNNING_TESTS = "pytest" in sys.modules
 STATIC_FROM_SOURCE = env_bool(
-    "STATIC_FROM_SOURCE", DEBUG or _RUNNING_TESTS or not (STATIC_ROOT / "staticfiles.json").exists())
+    "STATIC_FROM_SOURCE", DEBUG or _RUNNING_TESTS or not (STATIC_ROOT / "staticfiles.json").exists()
+)
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "config.storage.StaticStorage", "OPTIONS": {"hashed_urls": not STATIC_FROM_SOURCE}},
@@ -186,8 +187,34 @@ WHITENOISE_USE_FINDERS = STATIC_FROM_SOURCE
 WHITENOISE_KEEP_ONLY_HASHED_FILES = True
 # Source maps are fetched only by developer tools: not worth compressing.
 WHITENOISE_SKIP_COMPRESS_EXTENSIONS = (
-    "jpg", "jpeg", "png", "gif", "webp", "zip", "gz", "tgz", "bz2", "tbz", "xz", "br", "swf", "flv",
-    "woff", "woff2", "3gp", "3gpp", "asf", "avi", "m4v", "mov", "mp4", "mpeg", "mpg", "webm", "wmv", "map",
+    "jpg",
+    "jpeg",
+    "png",
+    "gif",
+    "webp",
+    "zip",
+    "gz",
+    "tgz",
+    "bz2",
+    "tbz",
+    "xz",
+    "br",
+    "swf",
+    "flv",
+    "woff",
+    "woff2",
+    "3gp",
+    "3gpp",
+    "asf",
+    "avi",
+    "m4v",
+    "mov",
+    "mp4",
+    "mpeg",
+    "mpg",
+    "webm",
+    "wmv",
+    "map",
 )
 
 FORMS_URLFIELD_ASSUME_HTTPS = True
@@ -300,8 +327,12 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # A broker that hangs (not refusing, just silent) must not hang a web request
 # that queues a task: bounded socket waits and one retry, after which the
 # work is left to the sweeper (tracker.tasks.enqueue).
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600, "socket_timeout": 2, "socket_connect_timeout": 2,
-                                   "max_retries": 1}
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": 3600,
+    "socket_timeout": 2,
+    "socket_connect_timeout": 2,
+    "max_retries": 1,
+}
 CELERY_BROKER_CONNECTION_TIMEOUT = 2
 CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.5, "interval_max": 0.5}
 CELERY_TIMEZONE = TIME_ZONE
@@ -420,7 +451,8 @@ CELERY_BEAT_SCHEDULE: dict = {
 # WATCH_RETRIES times after WATCH_RETRY_BACKOFF * 2^n seconds; a source
 # failing for WATCH_FLAG_AFTER seconds is flagged in the admin and /healthz.
 WATCH_USER_AGENT = env_str(
-    "WATCH_USER_AGENT", f"RegulatoryTracker/1.0 (+{SITE_URL}; watches official sources for new decisions)")
+    "WATCH_USER_AGENT", f"RegulatoryTracker/1.0 (+{SITE_URL}; watches official sources for new decisions)"
+)
 WATCH_TIMEOUT = env_int("WATCH_TIMEOUT", 20, minimum=1)
 WATCH_MAX_BYTES = env_int("WATCH_MAX_BYTES", 10 * 1024 * 1024, minimum=1024)
 WATCH_MAX_REDIRECTS = env_int("WATCH_MAX_REDIRECTS", 10, minimum=1)
@@ -433,7 +465,9 @@ WATCH_POLL_EVERY = env_int("WATCH_POLL_EVERY", 300, minimum=10)
 WATCH_LINK_BROKEN_AFTER = env_int("WATCH_LINK_BROKEN_AFTER", 2, minimum=1)
 WATCH_LINK_CHECK_DAY = env_str("WATCH_LINK_CHECK_DAY", "sunday").lower()
 if WATCH_LINK_CHECK_DAY not in _WEEKDAYS:
-    raise ConfigError("WATCH_LINK_CHECK_DAY", f"must be a day of the week (monday ... sunday), got {WATCH_LINK_CHECK_DAY!r}")
+    raise ConfigError(
+        "WATCH_LINK_CHECK_DAY", f"must be a day of the week (monday ... sunday), got {WATCH_LINK_CHECK_DAY!r}"
+    )
 # Beat: queue the sources that are due (each polls at its own interval, set in
 # the admin) every WATCH_POLL_EVERY seconds; check every cited link weekly.
 CELERY_BEAT_SCHEDULE["watch-poll-due"] = {

@@ -48,8 +48,14 @@ from regulatory.services import (
 )
 
 ISO_DATE = "%Y-%m-%d"
-SOURCE_INLINE_FIELDS = (("url", "grade"), ("title", "publisher"), ("published_on", "published_precision"),
-                        ("is_copy", "original_url"), "note", "archived_url")
+SOURCE_INLINE_FIELDS = (
+    ("url", "grade"),
+    ("title", "publisher"),
+    ("published_on", "published_precision"),
+    ("is_copy", "original_url"),
+    "note",
+    "archived_url",
+)
 
 
 class IsoDates:
@@ -102,8 +108,9 @@ class ReferenceAdmin(RecordHistoryAdmin):
 def reviewed_nothing_new(modeladmin: JurisdictionAdmin, request: HttpRequest, queryset: QuerySet[Jurisdiction]) -> None:
     for jurisdiction in queryset.order_by("pk"):
         jurisdiction_review_record(jurisdiction=jurisdiction, by=request.user, note="Reviewed: nothing new.")
-    modeladmin.message_user(request, f"{queryset.count()} jurisdiction(s) marked reviewed to today.",
-                            level=messages.SUCCESS)
+    modeladmin.message_user(
+        request, f"{queryset.count()} jurisdiction(s) marked reviewed to today.", level=messages.SUCCESS
+    )
 
 
 class JurisdictionReviewInline(admin.TabularInline):
@@ -150,8 +157,9 @@ class JurisdictionReviewAdmin(IsoDates, admin.ModelAdmin):
         return False
 
     def save_model(self, request, obj: JurisdictionReview, form, change: bool) -> None:
-        saved = jurisdiction_review_record(jurisdiction=obj.jurisdiction, reviewed_to=obj.reviewed_to,
-                                           by=request.user, note=obj.note)
+        saved = jurisdiction_review_record(
+            jurisdiction=obj.jurisdiction, reviewed_to=obj.reviewed_to, by=request.user, note=obj.note
+        )
         obj.pk, obj.recorded_at, obj.recorded_by = saved.pk, saved.recorded_at, saved.recorded_by
 
     def get_form(self, request, obj=None, change=False, **kwargs):
@@ -193,11 +201,15 @@ class SourceFormSet(forms.BaseInlineFormSet):
         # beside the sources before anything is written.
         if self.instance.pk and self.instance.is_live and self.has_changed() and not _edit_is_retraction(self.data):
             try:
-                decision_check_edit(decision=self.instance, change_kind=self.data.get("change_kind"),
-                                    note=self.data.get("change_note", ""))
+                decision_check_edit(
+                    decision=self.instance,
+                    change_kind=self.data.get("change_kind"),
+                    note=self.data.get("change_note", ""),
+                )
             except EditRuleError as exc:
-                raise ValidationError(["Changing the sources of a published decision: " + message
-                                       for message in exc.messages]) from None
+                raise ValidationError(
+                    ["Changing the sources of a published decision: " + message for message in exc.messages]
+                ) from None
 
 
 class SourceInline(IsoDates, admin.StackedInline):
@@ -231,13 +243,18 @@ class DecisionAdminForm(forms.ModelForm):
     change_kind = forms.ChoiceField(
         required=False,
         label="Record this edit as",
-        choices=[("", "---------"), (ChangeKind.AMEND, "Amendment (new information)"),
-                 (ChangeKind.CORRECT, "Correction (the record was wrong)"),
-                 (ChangeKind.RETRACT, "Retraction (withdraw this decision for good; asks to confirm)")],
+        choices=[
+            ("", "---------"),
+            (ChangeKind.AMEND, "Amendment (new information)"),
+            (ChangeKind.CORRECT, "Correction (the record was wrong)"),
+            (ChangeKind.RETRACT, "Retraction (withdraw this decision for good; asks to confirm)"),
+        ],
         help_text="Required when editing a published decision. Subscribers are told which it is.",
     )
     change_note = forms.CharField(
-        required=False, label="Public note", widget=forms.Textarea(attrs={"rows": 2}),
+        required=False,
+        label="Public note",
+        widget=forms.Textarea(attrs={"rows": 2}),
         help_text="Why the record changed; shown in the decision's public history.",
     )
     # The version the editor's form was opened at: saving it after someone
@@ -264,8 +281,9 @@ class DecisionAdminForm(forms.ModelForm):
         edits = set(self.changed_data) - _EDIT_META_FIELDS
         if self.instance.is_live and edits and cleaned.get("change_kind") != ChangeKind.RETRACT:
             try:
-                decision_check_edit(decision=self.instance, change_kind=cleaned.get("change_kind"),
-                                    note=cleaned.get("change_note", ""))
+                decision_check_edit(
+                    decision=self.instance, change_kind=cleaned.get("change_kind"), note=cleaned.get("change_note", "")
+                )
             except EditRuleError as exc:
                 for name, errors in exc.message_dict.items():
                     for error in errors:
@@ -274,8 +292,11 @@ class DecisionAdminForm(forms.ModelForm):
 
 
 class RetractForm(forms.Form):
-    note = forms.CharField(label="Public note: why is it retracted?", widget=forms.Textarea(attrs={"rows": 3}),
-                           help_text="Shown in the decision's public history and told to subscribers.")
+    note = forms.CharField(
+        label="Public note: why is it retracted?",
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="Shown in the decision's public history and told to subscribers.",
+    )
     version = forms.IntegerField(widget=forms.HiddenInput)
 
 
@@ -288,8 +309,9 @@ def publish_selected(modeladmin: DecisionAdmin, request: HttpRequest, queryset: 
         try:
             decision_publish(decision=decision, by=request.user)
         except ValidationError as exc:
-            modeladmin.message_user(request, f"“{decision}” was not published: {' '.join(exc.messages)}",
-                                    level=messages.ERROR)
+            modeladmin.message_user(
+                request, f"“{decision}” was not published: {' '.join(exc.messages)}", level=messages.ERROR
+            )
         else:
             published += 1
     modeladmin.message_user(request, f"{published} decision(s) published.", level=messages.SUCCESS)
@@ -305,7 +327,16 @@ class DecisionAdmin(RecordHistoryAdmin):
     form = DecisionAdminForm
     inlines = [SourceInline]
     actions = [publish_selected]
-    list_display = ("title", "jurisdiction", "kind", "announced_display", "control", "approval_stage", "state", "verified")
+    list_display = (
+        "title",
+        "jurisdiction",
+        "kind",
+        "announced_display",
+        "control",
+        "approval_stage",
+        "state",
+        "verified",
+    )
     list_filter = ("state", "kind", "control", "approval_stage", "jurisdiction", "therapies", "verified")
     search_fields = ("title", "summary", "slug", "sources__url", "sources__publisher", "dataset_key")
     date_hierarchy = "announced_on"
@@ -315,12 +346,22 @@ class DecisionAdmin(RecordHistoryAdmin):
     list_select_related = ("jurisdiction",)
     fieldsets = (
         (None, {"fields": ("title", "slug", "jurisdiction", "regulator", "therapies", "kind", "summary")}),
-        ("Dates (each with the precision it is known to)", {"fields": (
-            ("announced_on", "announced_precision"), ("effective_on", "effective_precision"),
-            ("target_on", "target_precision"))}),
+        (
+            "Dates (each with the precision it is known to)",
+            {
+                "fields": (
+                    ("announced_on", "announced_precision"),
+                    ("effective_on", "effective_precision"),
+                    ("target_on", "target_precision"),
+                )
+            },
+        ),
         ("Effect", {"fields": ("substance", "control", "control_instrument", "approval_stage", "access_programme")}),
         ("Verification", {"fields": ("verified", "verification_note", ("researched_on", "researched_precision"))}),
-        ("Record", {"fields": ("state", "published_at", "dataset_key", "created_at", "updated_at", "based_on_version")}),
+        (
+            "Record",
+            {"fields": ("state", "published_at", "dataset_key", "created_at", "updated_at", "based_on_version")},
+        ),
         ("Editing a published decision", {"fields": ("change_kind", "change_note")}),
     )
     # Not `prepopulated_fields`: simple-history's page of a past version uses
@@ -360,8 +401,11 @@ class DecisionAdmin(RecordHistoryAdmin):
         return actions
 
     def get_urls(self):
-        retract = path("<path:object_id>/retract/", self.admin_site.admin_view(self.retract_view),
-                       name="regulatory_decision_retract")
+        retract = path(
+            "<path:object_id>/retract/",
+            self.admin_site.admin_view(self.retract_view),
+            name="regulatory_decision_retract",
+        )
         return [retract, *super().get_urls()]
 
     # --- editing ---------------------------------------------------------------
@@ -399,16 +443,27 @@ class DecisionAdmin(RecordHistoryAdmin):
             if formset.model is Source:
                 sources = self._sources_of(formset)
         if not change:
-            decision = decision_create(by=request.user, therapies=therapies or [], sources=sources or [],
-                                       slug=cleaned.get("slug") or None, **data)
+            decision = decision_create(
+                by=request.user,
+                therapies=therapies or [],
+                sources=sources or [],
+                slug=cleaned.get("slug") or None,
+                **data,
+            )
             # The admin's messages and redirect need the new row's id.
             form.instance.pk, form.instance.slug = decision.pk, decision.slug
             form.instance._state.adding = False
             return
         decision_update(
-            decision=form.instance, by=request.user, data=data, therapies=therapies, sources=sources,
-            slug=cleaned.get("slug"), version=cleaned.get("based_on_version"),
-            change_kind=cleaned.get("change_kind") or None, note=cleaned.get("change_note", ""),
+            decision=form.instance,
+            by=request.user,
+            data=data,
+            therapies=therapies,
+            sources=sources,
+            slug=cleaned.get("slug"),
+            version=cleaned.get("based_on_version"),
+            change_kind=cleaned.get("change_kind") or None,
+            note=cleaned.get("change_note", ""),
         )
 
     @staticmethod
@@ -436,8 +491,11 @@ class DecisionAdmin(RecordHistoryAdmin):
             try:
                 decision_publish(decision=obj, by=request.user)
             except ValidationError as exc:
-                self.message_user(request, f"Your edits were saved, but “{obj}” was not published: "
-                                           f"{' '.join(exc.messages)}", level=messages.ERROR)
+                self.message_user(
+                    request,
+                    f"Your edits were saved, but “{obj}” was not published: {' '.join(exc.messages)}",
+                    level=messages.ERROR,
+                )
                 return HttpResponseRedirect(request.path)
             self.message_user(request, f"“{obj}” was published; subscribers are being told.", messages.SUCCESS)
             return HttpResponseRedirect(reverse("admin:regulatory_decision_changelist"))
@@ -465,20 +523,29 @@ class DecisionAdmin(RecordHistoryAdmin):
             form = RetractForm(request.POST)
             if form.is_valid():
                 try:
-                    decision_retract(decision=decision, by=request.user, note=form.cleaned_data["note"],
-                                     version=form.cleaned_data["version"])
+                    decision_retract(
+                        decision=decision,
+                        by=request.user,
+                        note=form.cleaned_data["note"],
+                        version=form.cleaned_data["version"],
+                    )
                 except EditConflict as exc:
                     form.add_error(None, exc.messages)
                 except ValidationError as exc:
-                    form.add_error("note" if hasattr(exc, "error_dict") and "note" in exc.error_dict else None,
-                                   exc.messages)
+                    form.add_error(
+                        "note" if hasattr(exc, "error_dict") and "note" in exc.error_dict else None, exc.messages
+                    )
                 else:
                     self.log_change(request, decision, [{"changed": {"fields": ["State"]}}])
                     self.message_user(request, f"“{decision}” was retracted.", messages.SUCCESS)
                     return HttpResponseRedirect(reverse("admin:regulatory_decision_change", args=[decision.pk]))
         elif request.method == "POST":
-            form = RetractForm(initial={"note": request.POST.get("change_note", ""),
-                                        "version": request.POST.get("based_on_version") or decision.version})
+            form = RetractForm(
+                initial={
+                    "note": request.POST.get("change_note", ""),
+                    "version": request.POST.get("based_on_version") or decision.version,
+                }
+            )
         else:
             form = RetractForm(initial={"version": decision.version})
         context = {

@@ -35,11 +35,19 @@ class DiffRow:
 
 
 _FIELD_LABELS = {
-    "announced_on": "Announced", "effective_on": "Effective", "target_on": "Target date",
-    "announced_precision": "Announced date precision", "effective_precision": "Effective date precision",
-    "target_precision": "Target date precision", "access_programme": "Access programme",
-    "verification_note": "Verification note", "state": "State", "control_instrument": "Instrument",
-    "approval_stage": "Approval stage", "researched_on": "Researched", "status": "Status (former)",
+    "announced_on": "Announced",
+    "effective_on": "Effective",
+    "target_on": "Target date",
+    "announced_precision": "Announced date precision",
+    "effective_precision": "Effective date precision",
+    "target_precision": "Target date precision",
+    "access_programme": "Access programme",
+    "verification_note": "Verification note",
+    "state": "State",
+    "control_instrument": "Instrument",
+    "approval_stage": "Approval stage",
+    "researched_on": "Researched",
+    "status": "Status (former)",
 }
 
 
@@ -104,6 +112,9 @@ def change_diff_rows(change: Change, decision: Decision) -> list[DiffRow]:
                     rows.append(DiffRow("Source changed", _source_display(old[url]), _source_display(new[url])))
             continue
         label = _FIELD_LABELS.get(name) or name.replace("_", " ").capitalize()
-        rows.append(DiffRow(label, _value_display(name, before, diff, 0, decision),
-                            _value_display(name, after, diff, 1, decision)))
+        rows.append(
+            DiffRow(
+                label, _value_display(name, before, diff, 0, decision), _value_display(name, after, diff, 1, decision)
+            )
+        )
     return rows

@@ -15,9 +15,13 @@ EDITORS_GROUP = "Editors"
 # They cannot manage users, delete anything published (services refuse) or
 # delete reference data (jurisdictions, regulators, therapies, programmes).
 _EDITOR_PERMISSIONS = (
-    Q(content_type__app_label="regulatory")
-    & ~Q(codename__in=["delete_jurisdiction", "delete_regulator", "delete_therapy", "delete_accessprogramme"])
-) | Q(content_type__app_label="tracker", codename__startswith="view_") | Q(content_type__app_label="watch")
+    (
+        Q(content_type__app_label="regulatory")
+        & ~Q(codename__in=["delete_jurisdiction", "delete_regulator", "delete_therapy", "delete_accessprogramme"])
+    )
+    | Q(content_type__app_label="tracker", codename__startswith="view_")
+    | Q(content_type__app_label="watch")
+)
 
 
 def editors_group_sync() -> Group:

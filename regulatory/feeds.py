@@ -31,8 +31,9 @@ FEED_LIMIT = 100
 def bad_request(errors: dict) -> HttpResponseBadRequest:
     """A plain-text 400 naming each parameter at fault."""
     lines = [f"{name}: {' '.join(messages)}" for name, messages in errors.items()]
-    return HttpResponseBadRequest("\n".join(["Bad query parameter.", *lines]) + "\n",
-                                  content_type="text/plain; charset=utf-8")
+    return HttpResponseBadRequest(
+        "\n".join(["Bad query parameter.", *lines]) + "\n", content_type="text/plain; charset=utf-8"
+    )
 
 
 # --- Atom -------------------------------------------------------------------------
@@ -82,8 +83,13 @@ class DecisionsAtomFeed(Feed):
         if decision.sets_status:
             facts.append(("Sets", decision.status_summary))
         if getattr(decision, "imported", False):
-            facts.append(("Recorded", "from the historical dataset"
-                          + (f", researched {decision.researched_display}" if decision.researched_on else "")))
+            facts.append(
+                (
+                    "Recorded",
+                    "from the historical dataset"
+                    + (f", researched {decision.researched_display}" if decision.researched_on else ""),
+                )
+            )
         if decision.state != DecisionState.PUBLISHED:
             facts.append(("State", decision.get_state_display()))
         if not decision.verified:
@@ -92,9 +98,11 @@ class DecisionsAtomFeed(Feed):
             "<p>{}</p><ul>{}</ul><p>Sources:</p><ul>{}</ul>",
             decision.summary,
             format_html_join("", "<li>{}: {}</li>", facts),
-            format_html_join("", '<li><a href="{}">{}</a> ({}, {})</li>', (
-                (s.url, s.title, s.publisher, s.get_grade_display()) for s in decision.sources.all()
-            )),
+            format_html_join(
+                "",
+                '<li><a href="{}">{}</a> ({}, {})</li>',
+                ((s.url, s.title, s.publisher, s.get_grade_display()) for s in decision.sources.all()),
+            ),
         )
 
     def item_link(self, decision: Decision) -> str:
@@ -145,8 +153,10 @@ def _event(date: selectors.UpcomingDate, *, host: str) -> Event:
     if date.precision in _PRECISION_NOTE:
         # An all-day event needs a day; say plainly that the day is not known.
         summary += f" [date known to the {_PRECISION_NOTE[date.precision]}: {when}]"
-        lines.append(f"The date is known to the {date.precision} only ({when}); "
-                     f"the calendar shows it on the first day of that {date.precision}.")
+        lines.append(
+            f"The date is known to the {date.precision} only ({when}); "
+            f"the calendar shows it on the first day of that {date.precision}."
+        )
     if decision.sets_status and date.which == "effective":
         lines.append(f"Sets: {decision.status_summary}")
     lines += ["", "Sources:", *(f"- {s.title} ({s.publisher}): {s.url}" for s in decision.sources.all())]

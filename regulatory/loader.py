@@ -49,14 +49,40 @@ from regulatory.services import (
 DEFAULT_PATH = Path(__file__).resolve().parent / "data" / "history.yaml"
 _DATE_RE = re.compile(r"^(\d{4})(?:-(\d{2}))?(?:-(\d{2}))?$")
 PROGRAMME_FIELDS = (
-    "name", "jurisdiction", "regulator", "kind", "substance", "summary", "opened_on", "opened_precision",
-    "closed_on", "closed_precision", "known_until", "known_until_precision", "state", "eligibility",
-    "prescriber_requirements", "capacity", "capped", "verified", "verification_note",
-    "researched_on", "researched_precision",
+    "name",
+    "jurisdiction",
+    "regulator",
+    "kind",
+    "substance",
+    "summary",
+    "opened_on",
+    "opened_precision",
+    "closed_on",
+    "closed_precision",
+    "known_until",
+    "known_until_precision",
+    "state",
+    "eligibility",
+    "prescriber_requirements",
+    "capacity",
+    "capped",
+    "verified",
+    "verification_note",
+    "researched_on",
+    "researched_precision",
 )
 BASELINE_FIELDS = (
-    "jurisdiction", "substance", "control", "instrument", "since_on", "since_precision", "known_before",
-    "verified", "verification_note", "researched_on", "researched_precision",
+    "jurisdiction",
+    "substance",
+    "control",
+    "instrument",
+    "since_on",
+    "since_precision",
+    "known_before",
+    "verified",
+    "verification_note",
+    "researched_on",
+    "researched_precision",
 )
 
 
@@ -111,12 +137,19 @@ def _plain_sources(rows: list[dict], where: str) -> list[dict]:
         copy_of = row.get("copy_of")
         if copy_of not in (None, False, True, "") and not isinstance(copy_of, str):
             raise DatasetError(f"{where}, source {i}: 'copy_of' must be true or the original's URL")
-        plain.append({
-            "url": row["url"], "title": row["title"], "publisher": row["publisher"],
-            "published_on": published.isoformat() if published else None, "published_precision": precision,
-            "grade": row["grade"], "is_copy": bool(copy_of),
-            "original_url": copy_of if isinstance(copy_of, str) else "", "note": row.get("note") or "",
-        })
+        plain.append(
+            {
+                "url": row["url"],
+                "title": row["title"],
+                "publisher": row["publisher"],
+                "published_on": published.isoformat() if published else None,
+                "published_precision": precision,
+                "grade": row["grade"],
+                "is_copy": bool(copy_of),
+                "original_url": copy_of if isinstance(copy_of, str) else "",
+                "note": row.get("note") or "",
+            }
+        )
     return sorted(plain, key=lambda s: s["url"])
 
 
@@ -134,8 +167,10 @@ def _choice(row: dict, key: str, choices: type, where: str, *, required: bool = 
 def _researched(row: dict, defaults: dict, where: str) -> dict:
     if row.get("researched"):
         return _dated(row, "researched", "researched", where)
-    return {"researched_on": defaults.get("researched_on"),
-            "researched_precision": defaults.get("researched_precision", Precision.DAY)}
+    return {
+        "researched_on": defaults.get("researched_on"),
+        "researched_precision": defaults.get("researched_precision", Precision.DAY),
+    }
 
 
 def _dated(row: dict, key: str, prefix: str, where: str) -> dict:
@@ -152,8 +187,10 @@ def _decision_plain(row: dict, where: str, context: dict) -> dict:
         if not row.get(required):
             raise DatasetError(f"{where}: missing {required!r}")
     if row.get("status"):
-        raise DatasetError(f"{where}: 'status' is no longer accepted (it mixed three things): set 'control' "
-                           "with 'instrument' and/or 'approval_stage', and model access as a programme")
+        raise DatasetError(
+            f"{where}: 'status' is no longer accepted (it mixed three things): set 'control' "
+            "with 'instrument' and/or 'approval_stage', and model access as a programme"
+        )
     substance = (row.get("substance") or "").strip()
     therapies = sorted(row.get("therapies") or [])
     if not therapies and substance:
@@ -169,11 +206,17 @@ def _decision_plain(row: dict, where: str, context: dict) -> dict:
     if instrument and not control:
         raise DatasetError(f"{where}: 'instrument' without 'control'")
     plain = {
-        "jurisdiction": row["jurisdiction"], "regulator": row.get("regulator"), "kind": row["kind"],
-        "title": row["title"].strip(), "summary": row["summary"].strip(), "substance": substance,
-        "control": control, "control_instrument": instrument,
+        "jurisdiction": row["jurisdiction"],
+        "regulator": row.get("regulator"),
+        "kind": row["kind"],
+        "title": row["title"].strip(),
+        "summary": row["summary"].strip(),
+        "substance": substance,
+        "control": control,
+        "control_instrument": instrument,
         "approval_stage": _choice(row, "approval_stage", ApprovalStage, where),
-        "access_programme": row.get("programme"), "verified": bool(row.get("verified", True)),
+        "access_programme": row.get("programme"),
+        "verified": bool(row.get("verified", True)),
         "verification_note": (row.get("verification_note") or "").strip(),
         "therapies": therapies,
         "sources": _plain_sources(row.get("sources") or [], where),
@@ -192,12 +235,17 @@ def _programme_plain(row: dict, where: str, context: dict) -> dict:
         if not row.get(required):
             raise DatasetError(f"{where}: missing {required!r}")
     plain = {
-        "name": row["name"], "jurisdiction": row["jurisdiction"], "regulator": row.get("regulator"),
-        "kind": row["kind"], "substance": (row.get("substance") or "").strip(),
-        "summary": row["summary"].strip(), "state": row["state"],
+        "name": row["name"],
+        "jurisdiction": row["jurisdiction"],
+        "regulator": row.get("regulator"),
+        "kind": row["kind"],
+        "substance": (row.get("substance") or "").strip(),
+        "summary": row["summary"].strip(),
+        "state": row["state"],
         "eligibility": (row.get("eligibility") or "").strip(),
         "prescriber_requirements": (row.get("prescriber_requirements") or "").strip(),
-        "capacity": row.get("capacity") or "", "capped": bool(row.get("capped", False)),
+        "capacity": row.get("capacity") or "",
+        "capped": bool(row.get("capped", False)),
         "verified": bool(row.get("verified", True)),
         "verification_note": (row.get("verification_note") or "").strip(),
         "therapies": sorted(row.get("therapies") or []),
@@ -225,8 +273,10 @@ def _baseline_plain(row: dict, where: str, context: dict) -> dict:
     if not instrument:
         raise DatasetError(f"{where}: missing 'instrument'")
     plain = {
-        "jurisdiction": row["jurisdiction"], "substance": row["substance"].strip(),
-        "control": _choice(row, "control", Control, where, required=True), "instrument": instrument,
+        "jurisdiction": row["jurisdiction"],
+        "substance": row["substance"].strip(),
+        "control": _choice(row, "control", Control, where, required=True),
+        "instrument": instrument,
         "verified": bool(row.get("verified", True)),
         "verification_note": (row.get("verification_note") or "").strip(),
         "sources": _plain_sources(row["sources"], where),
@@ -249,8 +299,11 @@ def _dataset_plain(data: dict, path: Path) -> dict:
     if not isinstance(section, dict) or not section.get("version") or not section.get("researched"):
         raise DatasetError(f"{path}: 'dataset' needs 'version' and 'researched'")
     researched, precision = parse_partial_date(section["researched"], "dataset.researched")
-    return {"version": str(section["version"]), "researched_on": researched.isoformat(),
-            "researched_precision": precision}
+    return {
+        "version": str(section["version"]),
+        "researched_on": researched.isoformat(),
+        "researched_precision": precision,
+    }
 
 
 def _jurisdiction_plain(row: dict, where: str, context: dict) -> dict:
@@ -274,8 +327,13 @@ def _jurisdiction_plain(row: dict, where: str, context: dict) -> dict:
     unknown = [t for t in therapies if t not in context["substances"]]
     if unknown:
         raise DatasetError(f"{where}: covers unknown therapies {unknown}")
-    return {"code": row["code"], "reviewed_to": reviewed, "covers_substances": substances,
-            "covers_therapies": therapies, "covers_given": "covers" in row}
+    return {
+        "code": row["code"],
+        "reviewed_to": reviewed,
+        "covers_substances": substances,
+        "covers_therapies": therapies,
+        "covers_given": "covers" in row,
+    }
 
 
 class _Resolver:
@@ -286,8 +344,11 @@ class _Resolver:
         self.programmes = {p.slug: p for p in AccessProgramme.objects.all()}
 
     def value(self, name: str, value: Any, where: str) -> Any:
-        table = {"jurisdiction": self.jurisdictions, "regulator": self.regulators,
-                 "access_programme": self.programmes}.get(name)
+        table = {
+            "jurisdiction": self.jurisdictions,
+            "regulator": self.regulators,
+            "access_programme": self.programmes,
+        }.get(name)
         if table is None:
             if (name.endswith("_on") or name in ("known_until", "known_before")) and value:
                 return dt.date.fromisoformat(value)
@@ -332,20 +393,33 @@ def _load_reference(data: dict) -> None:
     parent (set when missing), its coverage (kept in step with the file) and
     its review date (only moved forward)."""
     for row in data.get("jurisdictions") or []:
-        Jurisdiction.objects.get_or_create(code=row["code"], defaults={
-            "name": row["name"], "position": row.get("position", 0)})
+        Jurisdiction.objects.get_or_create(
+            code=row["code"], defaults={"name": row["name"], "position": row.get("position", 0)}
+        )
     for row in data.get("jurisdictions") or []:
         if row.get("parent"):
             Jurisdiction.objects.filter(code=row["code"], parent__isnull=True).update(
-                parent=Jurisdiction.objects.get(code=row["parent"]))
+                parent=Jurisdiction.objects.get(code=row["parent"])
+            )
     for row in data.get("regulators") or []:
-        Regulator.objects.get_or_create(code=row["code"], defaults={
-            "name": row["name"], "website": row.get("website") or "",
-            "jurisdiction": Jurisdiction.objects.get(code=row["jurisdiction"])})
+        Regulator.objects.get_or_create(
+            code=row["code"],
+            defaults={
+                "name": row["name"],
+                "website": row.get("website") or "",
+                "jurisdiction": Jurisdiction.objects.get(code=row["jurisdiction"]),
+            },
+        )
     for row in data.get("therapies") or []:
-        Therapy.objects.get_or_create(slug=row["slug"], defaults={
-            "name": row["name"], "substance": row["substance"], "indication": row["indication"],
-            "position": row.get("position", 0)})
+        Therapy.objects.get_or_create(
+            slug=row["slug"],
+            defaults={
+                "name": row["name"],
+                "substance": row["substance"],
+                "indication": row["indication"],
+                "position": row.get("position", 0),
+            },
+        )
     therapies = {t.slug: t for t in Therapy.objects.all()}
     for plain in data["_jurisdictions"]:
         jurisdiction = Jurisdiction.objects.get(code=plain["code"])
@@ -355,9 +429,15 @@ def _load_reference(data: dict) -> None:
                 jurisdiction.covers_therapies.set([therapies[slug] for slug in plain["covers_therapies"]])
                 jurisdiction.covers_substances = plain["covers_substances"]
                 jurisdiction.save()  # a history row: the record version moves
-        if plain["reviewed_to"] and (jurisdiction.reviewed_to is None or plain["reviewed_to"] > jurisdiction.reviewed_to):
-            jurisdiction_review_record(jurisdiction=jurisdiction, reviewed_to=plain["reviewed_to"],
-                                       from_dataset=True, note="Review date of the shipped dataset.")
+        if plain["reviewed_to"] and (
+            jurisdiction.reviewed_to is None or plain["reviewed_to"] > jurisdiction.reviewed_to
+        ):
+            jurisdiction_review_record(
+                jurisdiction=jurisdiction,
+                reviewed_to=plain["reviewed_to"],
+                from_dataset=True,
+                note="Review date of the shipped dataset.",
+            )
 
 
 def _programme_snapshot(programme: AccessProgramme) -> dict:
@@ -371,8 +451,13 @@ def _programme_snapshot(programme: AccessProgramme) -> dict:
         snap[name] = value
     snap["therapies"] = sorted(t.slug for t in programme.therapies.all())
     snap["sources"] = sorted(
-        ({n: (getattr(s, n).isoformat() if isinstance(getattr(s, n), dt.date) else getattr(s, n))
-          for n in SOURCE_FIELDS} for s in programme.sources.all()),
+        (
+            {
+                n: (getattr(s, n).isoformat() if isinstance(getattr(s, n), dt.date) else getattr(s, n))
+                for n in SOURCE_FIELDS
+            }
+            for s in programme.sources.all()
+        ),
         key=lambda s: s["url"],
     )
     return snap
@@ -410,8 +495,10 @@ def _load_programmes(rows: list[tuple[dict, dict]], resolve: _Resolver, report: 
         if "sources" in to_write:
             programme.sources.all().delete()
             for source in to_write["sources"]:
-                ProgrammeSource.objects.create(programme=programme, **{
-                    k: (dt.date.fromisoformat(v) if k == "published_on" and v else v) for k, v in source.items()})
+                ProgrammeSource.objects.create(
+                    programme=programme,
+                    **{k: (dt.date.fromisoformat(v) if k == "published_on" and v else v) for k, v in source.items()},
+                )
         resolve.programmes[programme.slug] = programme
 
 
@@ -425,8 +512,13 @@ def _baseline_snapshot(baseline: ControlBaseline) -> dict:
             value = value.code
         snap[name] = value
     snap["sources"] = sorted(
-        ({n: (getattr(s, n).isoformat() if isinstance(getattr(s, n), dt.date) else getattr(s, n))
-          for n in SOURCE_FIELDS} for s in baseline.sources.all()),
+        (
+            {
+                n: (getattr(s, n).isoformat() if isinstance(getattr(s, n), dt.date) else getattr(s, n))
+                for n in SOURCE_FIELDS
+            }
+            for s in baseline.sources.all()
+        ),
         key=lambda s: s["url"],
     )
     return snap
@@ -438,8 +530,9 @@ def _first_event_on(baseline: ControlBaseline) -> dt.date | None:
     substance = baseline.substance.casefold()
     dates = [
         d.announced_on
-        for d in Decision.objects.filter(jurisdiction=baseline.jurisdiction, state__in=LIVE_STATES)
-        .prefetch_related("therapies")
+        for d in Decision.objects.filter(jurisdiction=baseline.jurisdiction, state__in=LIVE_STATES).prefetch_related(
+            "therapies"
+        )
         if d.substance.casefold() == substance or any(t.substance.casefold() == substance for t in d.therapies.all())
     ]
     return min(dates, default=None)
@@ -475,8 +568,12 @@ def _load_baselines(rows: list[tuple[dict, dict]], resolve: _Resolver, report: L
             if "sources" in to_write:
                 baseline.sources.all().delete()
                 for source in to_write["sources"]:
-                    BaselineSource.objects.create(baseline=baseline, **{
-                        k: (dt.date.fromisoformat(v) if k == "published_on" and v else v) for k, v in source.items()})
+                    BaselineSource.objects.create(
+                        baseline=baseline,
+                        **{
+                            k: (dt.date.fromisoformat(v) if k == "published_on" and v else v) for k, v in source.items()
+                        },
+                    )
         if baseline.since_on is None and not plain["known_before"]:
             # "In force before <first recorded event>": derived from the
             # decisions, so it follows them.
@@ -491,12 +588,18 @@ def _load_decisions(rows: list[tuple[dict, dict]], resolve: _Resolver, report: L
         decision = Decision.objects.filter(dataset_key=row["key"]).first()
         try:
             if decision is None:
-                fields = {name: resolve.value(name, value, where)
-                          for name, value in plain.items() if name not in ("therapies", "sources")}
+                fields = {
+                    name: resolve.value(name, value, where)
+                    for name, value in plain.items()
+                    if name not in ("therapies", "sources")
+                }
                 decision = decision_create(
-                    slug=row.get("slug"), therapies=resolve.therapy_list(plain["therapies"], where),
-                    sources=[{k: (dt.date.fromisoformat(v) if k == "published_on" and v else v)
-                              for k, v in s.items()} for s in plain["sources"]],
+                    slug=row.get("slug"),
+                    therapies=resolve.therapy_list(plain["therapies"], where),
+                    sources=[
+                        {k: (dt.date.fromisoformat(v) if k == "published_on" and v else v) for k, v in s.items()}
+                        for s in plain["sources"]
+                    ],
                     **fields,
                 )
                 Decision.objects.filter(pk=decision.pk).update(dataset_key=row["key"], dataset_values=plain)
@@ -510,16 +613,27 @@ def _load_decisions(rows: list[tuple[dict, dict]], resolve: _Resolver, report: L
                 continue
             to_write, record = _merge(decision_snapshot(decision), decision.dataset_values, plain, where, report)
             if to_write:
-                data = {name: resolve.value(name, value, where) for name, value in to_write.items()
-                        if name not in ("therapies", "sources")}
+                data = {
+                    name: resolve.value(name, value, where)
+                    for name, value in to_write.items()
+                    if name not in ("therapies", "sources")
+                }
                 therapies = resolve.therapy_list(to_write["therapies"], where) if "therapies" in to_write else None
                 sources = None
                 if "sources" in to_write:
-                    sources = [{k: (dt.date.fromisoformat(v) if k == "published_on" and v else v)
-                                for k, v in s.items()} for s in to_write["sources"]]
-                decision_update(decision=decision, data=data, therapies=therapies, sources=sources,
-                                change_kind=ChangeKind.AMEND, note="Updated from the shipped dataset.",
-                                is_import=True)
+                    sources = [
+                        {k: (dt.date.fromisoformat(v) if k == "published_on" and v else v) for k, v in s.items()}
+                        for s in to_write["sources"]
+                    ]
+                decision_update(
+                    decision=decision,
+                    data=data,
+                    therapies=therapies,
+                    sources=sources,
+                    change_kind=ChangeKind.AMEND,
+                    note="Updated from the shipped dataset.",
+                    is_import=True,
+                )
                 report.updated += 1
             else:
                 report.unchanged += 1
@@ -538,10 +652,14 @@ def history_read(path: Path | str | None = None) -> dict:
     except (OSError, yaml.YAMLError) as exc:
         raise DatasetError(f"{path}: cannot be read ({exc})") from None
     if not isinstance(data, dict):
-        raise DatasetError(f"{path}: expected a mapping with jurisdictions, regulators, therapies, programmes, decisions")
+        raise DatasetError(
+            f"{path}: expected a mapping with jurisdictions, regulators, therapies, programmes, decisions"
+        )
     errors, seen = [], set()
-    context = {"dataset": {},
-               "substances": {t["slug"]: str(t.get("substance", "")).casefold() for t in data.get("therapies") or []}}
+    context = {
+        "dataset": {},
+        "substances": {t["slug"]: str(t.get("substance", "")).casefold() for t in data.get("therapies") or []},
+    }
     try:
         context["dataset"] = _dataset_plain(data, path)
     except DatasetError as exc:
@@ -553,9 +671,11 @@ def history_read(path: Path | str | None = None) -> dict:
         except DatasetError as exc:
             errors.append(str(exc))
     programmes, baselines, decisions = [], [], []
-    for section, builder, out in (("programmes", _programme_plain, programmes),
-                                  ("baselines", _baseline_plain, baselines),
-                                  ("decisions", _decision_plain, decisions)):
+    for section, builder, out in (
+        ("programmes", _programme_plain, programmes),
+        ("baselines", _baseline_plain, baselines),
+        ("decisions", _decision_plain, decisions),
+    ):
         for index, row in enumerate(data.get(section) or [], 1):
             where = f"{section[:-1]} {row.get('key') or f'#{index}'} (entry {index} of {section})"
             try:
@@ -585,6 +705,8 @@ def history_load(path: Path | str | None = None) -> LoadReport:
     release = data["_dataset"]
     if release:
         report.version = release["version"]
-        DatasetRelease.objects.get_or_create(version=release["version"], defaults={
-            "researched_on": dt.date.fromisoformat(release["researched_on"]), "loaded_at": timezone.now()})
+        DatasetRelease.objects.get_or_create(
+            version=release["version"],
+            defaults={"researched_on": dt.date.fromisoformat(release["researched_on"]), "loaded_at": timezone.now()},
+        )
     return report

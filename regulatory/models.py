@@ -15,15 +15,17 @@ from django.db.models import F, Q
 from simple_history.models import HistoricalRecords
 
 
-
 # The dates the record accepts: a wider range is a typing mistake (9999-12-31),
 # and dates near the ends of Python's calendar break the date arithmetic of
 # the feeds and the pages. The admin's forms and the API check it.
 EARLIEST_DATE = dt.date(1900, 1, 1)
 LATEST_DATE = dt.date(2200, 12, 31)
 _DATE_RANGE_MESSAGE = "Enter a date from 1900-01-01 to 2200-12-31."
-RECORD_DATE_VALIDATORS = [MinValueValidator(EARLIEST_DATE, message=_DATE_RANGE_MESSAGE),
-                          MaxValueValidator(LATEST_DATE, message=_DATE_RANGE_MESSAGE)]
+RECORD_DATE_VALIDATORS = [
+    MinValueValidator(EARLIEST_DATE, message=_DATE_RANGE_MESSAGE),
+    MaxValueValidator(LATEST_DATE, message=_DATE_RANGE_MESSAGE),
+]
+
 
 class Precision(models.TextChoices):
     DAY = "day", "Day"
@@ -41,9 +43,9 @@ class Control(models.TextChoices):
 
 CONTROL_DESCRIPTIONS: dict[str, str] = {
     Control.PROHIBITED: "Controlled with no accepted medical use (Schedule I, Poisons Standard S9, Class A / "
-                        "Schedule 1, BtMG Anlage I): research only under special licence.",
+    "Schedule 1, BtMG Anlage I): research only under special licence.",
     Control.MEDICAL_USE_PERMITTED: "Controlled, but medical use is lawful within the instrument's terms "
-                                   "(e.g. Australia's S8 for the named indications, the Czech exception).",
+    "(e.g. Australia's S8 for the named indications, the Czech exception).",
     Control.NOT_CONTROLLED: "Not a controlled substance in this jurisdiction.",
 }
 
@@ -51,8 +53,12 @@ CONTROL_DESCRIPTIONS: dict[str, str] = {
 # The single status of earlier versions (it mixed the three dimensions). Only
 # old Change diffs still hold these values: kept to label them.
 LEGACY_STATUS_LABELS: dict[str, str] = {
-    "prohibited": "Prohibited", "investigational": "Investigational", "under_review": "Under review",
-    "not_approved": "Not approved", "restricted_access": "Restricted access", "approved": "Approved",
+    "prohibited": "Prohibited",
+    "investigational": "Investigational",
+    "under_review": "Under review",
+    "not_approved": "Not approved",
+    "restricted_access": "Restricted access",
+    "approved": "Approved",
 }
 
 
@@ -114,7 +120,10 @@ class SourceGrade(models.TextChoices):
 
 # Best first: a cell's provenance is the best grade among its sources.
 GRADE_RANK: dict[str, int] = {
-    SourceGrade.OFFICIAL: 0, SourceGrade.SPONSOR: 1, SourceGrade.LITERATURE: 2, SourceGrade.SECONDARY: 3,
+    SourceGrade.OFFICIAL: 0,
+    SourceGrade.SPONSOR: 1,
+    SourceGrade.LITERATURE: 2,
+    SourceGrade.SECONDARY: 3,
 }
 
 
@@ -135,8 +144,12 @@ def _precision_field(**kwargs) -> models.CharField:
 
 def _researched_fields() -> tuple[models.DateField, models.CharField]:
     return (
-        models.DateField(null=True, blank=True, validators=RECORD_DATE_VALIDATORS,
-                         help_text="When this fact was last researched against its sources (shipped dataset)."),
+        models.DateField(
+            null=True,
+            blank=True,
+            validators=RECORD_DATE_VALIDATORS,
+            help_text="When this fact was last researched against its sources (shipped dataset).",
+        ),
         _precision_field(),
     )
 
@@ -150,29 +163,43 @@ class Jurisdiction(models.Model):
     code = models.SlugField(max_length=16, unique=True, help_text="Lowercase code, e.g. us, au, eu, de.")
     name = models.CharField(max_length=100)
     parent = models.ForeignKey(
-        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="members",
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="members",
         help_text="The union a member state belongs to (e.g. de under eu).",
     )
     position = models.PositiveSmallIntegerField(default=0, help_text="Order in the matrix.")
     # Coverage: what was researched here. A cell outside it with no fact reads
     # "not researched"; inside it, "no decision recorded".
-    covers_therapies = models.ManyToManyField("Therapy", blank=True, related_name="covered_in",
-                                              help_text="Therapies whose record here was researched.")
-    covers_substances = models.JSONField(default=list, blank=True,
-                                         help_text="Substances (every therapy with them) researched here, e.g. [\"MDMA\"].")
-    reviewed_to = models.DateField(null=True, blank=True, editable=False,
-                                   help_text="The date up to which an editor reviewed this record (latest review).")
+    covers_therapies = models.ManyToManyField(
+        "Therapy", blank=True, related_name="covered_in", help_text="Therapies whose record here was researched."
+    )
+    covers_substances = models.JSONField(
+        default=list, blank=True, help_text='Substances (every therapy with them) researched here, e.g. ["MDMA"].'
+    )
+    reviewed_to = models.DateField(
+        null=True,
+        blank=True,
+        editable=False,
+        help_text="The date up to which an editor reviewed this record (latest review).",
+    )
     history = HistoricalRecords()
 
     class Meta:
         ordering = ["position", "code"]
         constraints = [
-            models.CheckConstraint(condition=Q(code=models.functions.Lower("code")), name="jurisdiction_code_lowercase"),
+            models.CheckConstraint(
+                condition=Q(code=models.functions.Lower("code")), name="jurisdiction_code_lowercase"
+            ),
             # A jurisdiction that is its own parent is nobody's member and no
             # top-level jurisdiction either: it falls off the matrix.
-            models.CheckConstraint(condition=Q(parent__isnull=True) | ~Q(parent=F("id")),
-                                   name="jurisdiction_not_own_parent",
-                                   violation_error_message="A jurisdiction cannot be its own parent."),
+            models.CheckConstraint(
+                condition=Q(parent__isnull=True) | ~Q(parent=F("id")),
+                name="jurisdiction_not_own_parent",
+                violation_error_message="A jurisdiction cannot be its own parent.",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -187,8 +214,12 @@ class Jurisdiction(models.Model):
         while ancestor is not None and len(path) <= 64:
             path.append(ancestor.code)
             if ancestor is self or (self.pk is not None and ancestor.pk == self.pk):
-                raise ValidationError({"parent": "A jurisdiction cannot be its own parent, directly or through "
-                                                 f"its members ({' → '.join(path)})."})
+                raise ValidationError(
+                    {
+                        "parent": "A jurisdiction cannot be its own parent, directly or through "
+                        f"its members ({' → '.join(path)})."
+                    }
+                )
             ancestor = ancestor.parent
 
     def covers(self, therapy: "Therapy", covered_therapy_ids: set[int] | None = None) -> bool:
@@ -205,11 +236,13 @@ class JurisdictionReview(models.Model):
     is kept for the audit trail and never shown in public."""
 
     jurisdiction = models.ForeignKey(Jurisdiction, on_delete=models.CASCADE, related_name="reviews")
-    reviewed_to = models.DateField(validators=RECORD_DATE_VALIDATORS,
-                                   help_text="The record was checked for events up to this date.")
+    reviewed_to = models.DateField(
+        validators=RECORD_DATE_VALIDATORS, help_text="The record was checked for events up to this date."
+    )
     recorded_at = models.DateTimeField()
-    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
-                                    related_name="+")
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     from_dataset = models.BooleanField(default=False, help_text="Recorded by a load of the shipped dataset.")
     note = models.CharField(max_length=500, blank=True)
 
@@ -301,27 +334,41 @@ class AccessProgramme(models.Model):
     slug = models.SlugField(max_length=100, unique=True)
     name = models.CharField(max_length=200)
     jurisdiction = models.ForeignKey(Jurisdiction, on_delete=models.PROTECT, related_name="access_programmes")
-    regulator = models.ForeignKey(Regulator, null=True, blank=True, on_delete=models.PROTECT, related_name="access_programmes")
+    regulator = models.ForeignKey(
+        Regulator, null=True, blank=True, on_delete=models.PROTECT, related_name="access_programmes"
+    )
     kind = models.CharField(max_length=32, choices=ProgrammeKind.choices)
-    therapies = models.ManyToManyField(Therapy, blank=True, related_name="access_programmes",
-                                       help_text="The therapies it gives access to. With neither therapies nor a "
-                                                 "substance the programme is general and shows in no cell.")
-    substance = models.CharField(max_length=100, blank=True,
-                                 help_text="Or: every therapy with this substance in the jurisdiction.")
+    therapies = models.ManyToManyField(
+        Therapy,
+        blank=True,
+        related_name="access_programmes",
+        help_text="The therapies it gives access to. With neither therapies nor a "
+        "substance the programme is general and shows in no cell.",
+    )
+    substance = models.CharField(
+        max_length=100, blank=True, help_text="Or: every therapy with this substance in the jurisdiction."
+    )
     summary = models.TextField()
     opened_on = models.DateField(null=True, blank=True, validators=RECORD_DATE_VALIDATORS)
     opened_precision = _precision_field()
     closed_on = models.DateField(null=True, blank=True, validators=RECORD_DATE_VALIDATORS)
     closed_precision = _precision_field()
-    known_until = models.DateField(null=True, blank=True, validators=RECORD_DATE_VALIDATORS,
-                                   help_text="Last date it is known to be open; after it its state is unknown, not open.")
+    known_until = models.DateField(
+        null=True,
+        blank=True,
+        validators=RECORD_DATE_VALIDATORS,
+        help_text="Last date it is known to be open; after it its state is unknown, not open.",
+    )
     known_until_precision = _precision_field()
     state = models.CharField(max_length=10, choices=ProgrammeState.choices)
     eligibility = models.TextField(blank=True)
     prescriber_requirements = models.TextField(blank=True)
-    capacity = models.CharField(max_length=200, blank=True, help_text="The scale, e.g. '50 patients at up to 10 sites'.")
-    capped = models.BooleanField(default=False,
-                                 help_text="Enrolment capped at a fixed number (e.g. a sponsor protocol for 50 patients).")
+    capacity = models.CharField(
+        max_length=200, blank=True, help_text="The scale, e.g. '50 patients at up to 10 sites'."
+    )
+    capped = models.BooleanField(
+        default=False, help_text="Enrolment capped at a fixed number (e.g. a sponsor protocol for 50 patients)."
+    )
     verified = models.BooleanField(default=True, help_text="Unticked when a fact could not be confirmed in a source.")
     verification_note = models.TextField(blank=True)
     researched_on, researched_precision = _researched_fields()
@@ -378,8 +425,14 @@ class AccessProgramme(models.Model):
 class Decision(models.Model):
     slug = models.SlugField(max_length=120, unique=True)
     jurisdiction = models.ForeignKey(Jurisdiction, on_delete=models.PROTECT, related_name="decisions")
-    regulator = models.ForeignKey(Regulator, null=True, blank=True, on_delete=models.PROTECT, related_name="decisions",
-                                  help_text="Empty for events with no deciding body, such as a journal publication.")
+    regulator = models.ForeignKey(
+        Regulator,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="decisions",
+        help_text="Empty for events with no deciding body, such as a journal publication.",
+    )
     therapies = models.ManyToManyField(Therapy, related_name="decisions")
     kind = models.CharField(max_length=20, choices=DecisionKind.choices)
     title = models.CharField(max_length=300)
@@ -387,27 +440,47 @@ class Decision(models.Model):
 
     announced_on = models.DateField(validators=RECORD_DATE_VALIDATORS)
     announced_precision = _precision_field()
-    effective_on = models.DateField(null=True, blank=True, validators=RECORD_DATE_VALIDATORS,
-                                    help_text="When the decision takes effect; required when it sets a status.")
+    effective_on = models.DateField(
+        null=True,
+        blank=True,
+        validators=RECORD_DATE_VALIDATORS,
+        help_text="When the decision takes effect; required when it sets a status.",
+    )
     effective_precision = _precision_field()
-    target_on = models.DateField(null=True, blank=True, validators=RECORD_DATE_VALIDATORS,
-                                 help_text="A target date, e.g. a PDUFA action date.")
+    target_on = models.DateField(
+        null=True, blank=True, validators=RECORD_DATE_VALIDATORS, help_text="A target date, e.g. a PDUFA action date."
+    )
     target_precision = _precision_field()
 
     substance = models.CharField(
-        max_length=100, blank=True,
+        max_length=100,
+        blank=True,
         help_text="Set when the decision concerns a substance (e.g. scheduling): it then applies to every therapy "
-                  "with that substance in the jurisdiction.")
-    control = models.CharField(max_length=24, choices=Control.choices, blank=True, default="",
-                               help_text="The control of the substance this decision sets from its effective date on.")
+        "with that substance in the jurisdiction.",
+    )
+    control = models.CharField(
+        max_length=24,
+        choices=Control.choices,
+        blank=True,
+        default="",
+        help_text="The control of the substance this decision sets from its effective date on.",
+    )
     control_instrument = models.CharField(
-        max_length=300, blank=True,
+        max_length=300,
+        blank=True,
         help_text="The legal instrument, short name first: 'Schedule I, Controlled Substances Act'. "
-                  "The headline shows the text before the first comma.")
-    approval_stage = models.CharField(max_length=16, choices=ApprovalStage.choices, blank=True, default="",
-                                      help_text="The approval stage this decision sets for its therapies.")
-    access_programme = models.ForeignKey(AccessProgramme, null=True, blank=True, on_delete=models.PROTECT,
-                                         related_name="decisions")
+        "The headline shows the text before the first comma.",
+    )
+    approval_stage = models.CharField(
+        max_length=16,
+        choices=ApprovalStage.choices,
+        blank=True,
+        default="",
+        help_text="The approval stage this decision sets for its therapies.",
+    )
+    access_programme = models.ForeignKey(
+        AccessProgramme, null=True, blank=True, on_delete=models.PROTECT, related_name="decisions"
+    )
     verified = models.BooleanField(default=True, help_text="Unticked when a detail could not be confirmed in a source.")
     verification_note = models.TextField(blank=True)
     researched_on, researched_precision = _researched_fields()
@@ -432,10 +505,10 @@ class Decision(models.Model):
         ordering = ["announced_on", "id"]
         indexes = [
             models.Index(fields=["jurisdiction", "announced_on"], name="decision_jur_announced"),
-            models.Index(fields=["state", "effective_on"], name="decision_control_effective",
-                         condition=~Q(control="")),
-            models.Index(fields=["state", "effective_on"], name="decision_stage_effective",
-                         condition=~Q(approval_stage="")),
+            models.Index(fields=["state", "effective_on"], name="decision_control_effective", condition=~Q(control="")),
+            models.Index(
+                fields=["state", "effective_on"], name="decision_stage_effective", condition=~Q(approval_stage="")
+            ),
         ]
         constraints = [
             models.CheckConstraint(
@@ -458,9 +531,13 @@ class Decision(models.Model):
                 name="decision_control_needs_instrument",
                 violation_error_message="A decision that sets a control needs its instrument.",
             ),
-            models.CheckConstraint(condition=Q(control="") | Q(control__in=Control.values), name="decision_control_valid"),
-            models.CheckConstraint(condition=Q(approval_stage="") | Q(approval_stage__in=ApprovalStage.values),
-                                   name="decision_approval_stage_valid"),
+            models.CheckConstraint(
+                condition=Q(control="") | Q(control__in=Control.values), name="decision_control_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(approval_stage="") | Q(approval_stage__in=ApprovalStage.values),
+                name="decision_approval_stage_valid",
+            ),
             models.CheckConstraint(condition=Q(kind__in=DecisionKind.values), name="decision_kind_valid"),
             models.CheckConstraint(condition=Q(state__in=DecisionState.values), name="decision_state_valid"),
             models.CheckConstraint(
@@ -487,14 +564,19 @@ class Decision(models.Model):
         if self.effective_on and self.announced_on and self.effective_on < self.announced_on:
             errors["effective_on"] = "The effective date cannot be before the announcement."
         if (self.control or self.approval_stage) and not self.effective_on:
-            errors["effective_on"] = ("A decision that sets a control or an approval stage needs the date it "
-                                      "takes effect.")
+            errors["effective_on"] = (
+                "A decision that sets a control or an approval stage needs the date it takes effect."
+            )
         if self.control and not self.control_instrument.strip():
-            errors["control_instrument"] = "Name the instrument that sets this control (e.g. 'Schedule I, Controlled Substances Act')."
+            errors["control_instrument"] = (
+                "Name the instrument that sets this control (e.g. 'Schedule I, Controlled Substances Act')."
+            )
         if self.target_on and self.announced_on and self.target_on < self.announced_on:
             errors["target_on"] = "The target date cannot be before the announcement."
-        if self.regulator_id and self.jurisdiction_id and self.regulator.jurisdiction_id not in (
-            self.jurisdiction_id, self.jurisdiction.parent_id
+        if (
+            self.regulator_id
+            and self.jurisdiction_id
+            and self.regulator.jurisdiction_id not in (self.jurisdiction_id, self.jurisdiction.parent_id)
         ):
             errors["regulator"] = f"{self.regulator} is not a regulator of {self.jurisdiction}."
         if errors:
@@ -564,20 +646,23 @@ class SourceBase(models.Model):
     published_on = models.DateField(null=True, blank=True, validators=RECORD_DATE_VALIDATORS)
     published_precision = _precision_field()
     grade = models.CharField(max_length=10, choices=SourceGrade.choices)
-    is_copy = models.BooleanField(default=False,
-                                  help_text="An official document held on another host (a Federal Register OCR, a mirror).")
+    is_copy = models.BooleanField(
+        default=False, help_text="An official document held on another host (a Federal Register OCR, a mirror)."
+    )
     original_url = models.URLField(max_length=1000, blank=True, help_text="The original's address, when known.")
     note = models.CharField(max_length=500, blank=True, help_text="E.g. 'repost of the sponsor's press release'.")
     # The weekly link check (watch/) writes the link_* fields; editors may add
     # an archived copy, shown beside a broken link.
-    archived_url = models.URLField(max_length=1000, blank=True, validators=[http_url],
-                                   help_text="An archived copy, e.g. on the Wayback Machine.")
+    archived_url = models.URLField(
+        max_length=1000, blank=True, validators=[http_url], help_text="An archived copy, e.g. on the Wayback Machine."
+    )
     link_status = models.CharField(max_length=10, choices=LinkStatus.choices, blank=True, editable=False)
     link_status_code = models.PositiveSmallIntegerField(null=True, blank=True, editable=False)
     link_final_url = models.URLField(max_length=1000, blank=True, editable=False)
     link_checked_at = models.DateTimeField(null=True, blank=True, editable=False)
-    link_failures = models.PositiveSmallIntegerField(default=0, editable=False,
-                                                     help_text="Checks in a row that failed (5xx, timeout).")
+    link_failures = models.PositiveSmallIntegerField(
+        default=0, editable=False, help_text="Checks in a row that failed (5xx, timeout)."
+    )
 
     class Meta:
         abstract = True
@@ -622,10 +707,16 @@ class ControlBaseline(models.Model):
     substance = models.CharField(max_length=100)
     control = models.CharField(max_length=24, choices=Control.choices)
     instrument = models.CharField(max_length=300, help_text="Short name first, as for decisions.")
-    since_on = models.DateField(null=True, blank=True, validators=RECORD_DATE_VALIDATORS, help_text="Empty when the start date is unknown.")
+    since_on = models.DateField(
+        null=True, blank=True, validators=RECORD_DATE_VALIDATORS, help_text="Empty when the start date is unknown."
+    )
     since_precision = _precision_field()
-    known_before = models.DateField(null=True, blank=True, validators=RECORD_DATE_VALIDATORS,
-                                    help_text="With an unknown start: the first recorded event it precedes.")
+    known_before = models.DateField(
+        null=True,
+        blank=True,
+        validators=RECORD_DATE_VALIDATORS,
+        help_text="With an unknown start: the first recorded event it precedes.",
+    )
     verified = models.BooleanField(default=True)
     verification_note = models.TextField(blank=True)
     researched_on, researched_precision = _researched_fields()
@@ -703,12 +794,15 @@ class Change(models.Model):
     diff = models.JSONField(default=dict, help_text="{field: [old, new]} for every field that changed.")
     note = models.TextField(blank=True, help_text="The editor's reason, shown publicly.")
     recorded_at = models.DateTimeField(db_index=True)
-    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
-                                    related_name="+")
-    late_reported = models.BooleanField(default=False,
-                                        help_text="The decision was announced well before it was recorded here.")
-    is_import = models.BooleanField(default=False,
-                                    help_text="Written by a bulk load of the historical dataset: history, not news.")
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    late_reported = models.BooleanField(
+        default=False, help_text="The decision was announced well before it was recorded here."
+    )
+    is_import = models.BooleanField(
+        default=False, help_text="Written by a bulk load of the historical dataset: history, not news."
+    )
 
     class Meta:
         ordering = ["id"]

@@ -43,8 +43,18 @@ class CellState:
 
 
 # The headline colour. First match wins (README "Status, in three dimensions").
-TONE_ORDER = ("approved", "access", "permitted", "review", "refused", "investigational", "prohibited",
-              "uncontrolled", "none", "not_researched")
+TONE_ORDER = (
+    "approved",
+    "access",
+    "permitted",
+    "review",
+    "refused",
+    "investigational",
+    "prohibited",
+    "uncontrolled",
+    "none",
+    "not_researched",
+)
 TONE_LABELS: dict[str, str] = {
     "approved": "Approved",
     "access": "Open access route (not capped)",
@@ -238,8 +248,14 @@ class Cell:
     @property
     def since(self) -> dt.date | None:
         """When the latest of the dimensions took its present value."""
-        dates = [d for d in (self.control.since if self.control else None,
-                             self.approval_stage.since if self.approval_stage else None) if d]
+        dates = [
+            d
+            for d in (
+                self.control.since if self.control else None,
+                self.approval_stage.since if self.approval_stage else None,
+            )
+            if d
+        ]
         return max(dates, default=None)
 
     @property
@@ -259,7 +275,8 @@ def _latest_per_pair(*, field: str, as_of: dt.date, jurisdiction_ids, therapy_id
     `field` in force on `as_of`, per pair, in one query."""
     through = Decision.therapies.through
     rows = through.objects.filter(
-        decision__state__in=LIVE_STATES, decision__effective_on__lte=as_of,
+        decision__state__in=LIVE_STATES,
+        decision__effective_on__lte=as_of,
     ).exclude(**{f"decision__{field}": ""})
     if jurisdiction_ids is not None:
         rows = rows.filter(decision__jurisdiction_id__in=list(jurisdiction_ids))
@@ -267,12 +284,19 @@ def _latest_per_pair(*, field: str, as_of: dt.date, jurisdiction_ids, therapy_id
         rows = rows.filter(therapy_id__in=list(therapy_ids))
     order = ["-decision__effective_on", "-decision__announced_on", "-decision_id"]
     rows = rows.values_list(
-        "decision__jurisdiction_id", "therapy_id", f"decision__{field}", "decision__effective_on",
-        "decision__effective_precision", "decision_id", "decision__control_instrument", "decision__verified",
+        "decision__jurisdiction_id",
+        "therapy_id",
+        f"decision__{field}",
+        "decision__effective_on",
+        "decision__effective_precision",
+        "decision_id",
+        "decision__control_instrument",
+        "decision__verified",
     )
     if connection.vendor == "postgresql":
         rows = rows.order_by("decision__jurisdiction_id", "therapy_id", *order).distinct(
-            "decision__jurisdiction_id", "therapy_id")
+            "decision__jurisdiction_id", "therapy_id"
+        )
     else:
         rows = rows.order_by(*order)
     latest: dict[tuple[int, int], tuple] = {}
@@ -303,8 +327,9 @@ def _within(on: dt.date | None, precision: str, as_of: dt.date) -> bool:
     return on is not None and precision != Precision.DAY and on <= as_of <= period_end(on, precision)
 
 
-def cell_grid(*, as_of: dt.date, jurisdictions: list[Jurisdiction], therapies: list[Therapy],
-              today: dt.date | None = None) -> dict[tuple[int, int], Cell]:
+def cell_grid(
+    *, as_of: dt.date, jurisdictions: list[Jurisdiction], therapies: list[Therapy], today: dt.date | None = None
+) -> dict[tuple[int, int], Cell]:
     """Every (jurisdiction, therapy) cell on `as_of`, in a fixed number of
     queries whatever the size of the data: coverage, control, stage,
     baselines, programmes (+ their therapies) and the three source tables."""
@@ -326,21 +351,25 @@ def cell_grid(*, as_of: dt.date, jurisdictions: list[Jurisdiction], therapies: l
     jids, tids = [j.pk for j in jurisdictions], [t.pk for t in therapies]
     covered: dict[int, set[int]] = {}
     for jid, tid in Jurisdiction.covers_therapies.through.objects.filter(jurisdiction_id__in=jids).values_list(
-            "jurisdiction_id", "therapy_id"):
+        "jurisdiction_id", "therapy_id"
+    ):
         covered.setdefault(jid, set()).add(tid)
-    controls = {(r[0], r[1]): r for r in _latest_per_pair(field="control", as_of=as_of,
-                                                          jurisdiction_ids=jids, therapy_ids=tids)}
-    stages = {(r[0], r[1]): r for r in _latest_per_pair(field="approval_stage", as_of=as_of,
-                                                        jurisdiction_ids=jids, therapy_ids=tids)}
+    controls = {
+        (r[0], r[1]): r for r in _latest_per_pair(field="control", as_of=as_of, jurisdiction_ids=jids, therapy_ids=tids)
+    }
+    stages = {
+        (r[0], r[1]): r
+        for r in _latest_per_pair(field="approval_stage", as_of=as_of, jurisdiction_ids=jids, therapy_ids=tids)
+    }
     baselines: dict[tuple[int, str], ControlBaseline] = {
-        (b.jurisdiction_id, b.substance.casefold()): b
-        for b in ControlBaseline.objects.filter(jurisdiction_id__in=jids)
+        (b.jurisdiction_id, b.substance.casefold()): b for b in ControlBaseline.objects.filter(jurisdiction_id__in=jids)
     }
     programmes = list(
         AccessProgramme.objects.filter(jurisdiction_id__in=jids)
         .exclude(kind__in=NON_ROUTE_KINDS)
         .filter(Q(opened_on__isnull=True) | Q(opened_on__lte=as_of))
-        .prefetch_related("therapies").order_by("opened_on", "id")
+        .prefetch_related("therapies")
+        .order_by("opened_on", "id")
     )
     # Sources behind the facts in use, counted by grade, one query per table.
     decision_ids = {r[5] for r in controls.values()} | {r[5] for r in stages.values()}
@@ -351,8 +380,10 @@ def cell_grid(*, as_of: dt.date, jurisdictions: list[Jurisdiction], therapies: l
         ("baseline", BaselineSource, "baseline_id", [b.pk for b in baselines.values()]),
     ):
         for owner, grade, is_copy, count in (
-            model.objects.filter(**{f"{fk}__in": list(ids)}).values_list(fk, "grade", "is_copy")
-            .annotate(n=Count("id")).order_by()
+            model.objects.filter(**{f"{fk}__in": list(ids)})
+            .values_list(fk, "grade", "is_copy")
+            .annotate(n=Count("id"))
+            .order_by()
         ):
             grades.setdefault((kind, owner), []).append((grade, is_copy, count))
 
@@ -374,9 +405,14 @@ def cell_grid(*, as_of: dt.date, jurisdictions: list[Jurisdiction], therapies: l
             else:
                 baseline = baselines.get((j.pk, substance))
                 if baseline and (baseline.since_on is None or baseline.since_on <= as_of):
-                    control = ControlInForce(baseline.control, baseline.instrument, baseline.since_on,
-                                             baseline.since_precision, baseline_id=baseline.pk,
-                                             known_before=baseline.known_before)
+                    control = ControlInForce(
+                        baseline.control,
+                        baseline.instrument,
+                        baseline.since_on,
+                        baseline.since_precision,
+                        baseline_id=baseline.pk,
+                        known_before=baseline.known_before,
+                    )
                     facts.append(("baseline", baseline.pk, baseline.verified))
                     if baseline.since_on is None and (baseline.known_before is None or as_of < baseline.known_before):
                         uncertain.append("control start date unknown")
@@ -396,12 +432,29 @@ def cell_grid(*, as_of: dt.date, jurisdictions: list[Jurisdiction], therapies: l
                 if not (p.substance.casefold() == substance or any(pt.pk == t.pk for pt in p.therapies.all())):
                     continue  # general programmes (neither) give no route in a cell
                 state = _route_state(p, as_of)
-                routes.append(Route(p.pk, p.slug, p.name, p.kind, state, p.capped, p.capacity, p.opened_on,
-                                    p.opened_precision, p.closed_on, p.closed_precision, p.known_until,
-                                    p.known_until_precision))
+                routes.append(
+                    Route(
+                        p.pk,
+                        p.slug,
+                        p.name,
+                        p.kind,
+                        state,
+                        p.capped,
+                        p.capacity,
+                        p.opened_on,
+                        p.opened_precision,
+                        p.closed_on,
+                        p.closed_precision,
+                        p.known_until,
+                        p.known_until_precision,
+                    )
+                )
                 facts.append(("programme", p.pk, p.verified))
-                if (_within(p.opened_on, p.opened_precision, as_of) or _within(p.closed_on, p.closed_precision, as_of)
-                        or _within(p.known_until, p.known_until_precision, as_of)):
+                if (
+                    _within(p.opened_on, p.opened_precision, as_of)
+                    or _within(p.closed_on, p.closed_precision, as_of)
+                    or _within(p.known_until, p.known_until_precision, as_of)
+                ):
                     uncertain.append(f"route {p.slug}")
             rows = [row for table, owner, _ in dict.fromkeys(facts) for row in grades.get((table, owner), [])]
             total = sum(count for _, _, count in rows)
@@ -409,17 +462,25 @@ def cell_grid(*, as_of: dt.date, jurisdictions: list[Jurisdiction], therapies: l
             # "official (copy)" only when no original of the best grade is cited.
             best_copy = best is not None and all(is_copy for grade, is_copy, _ in rows if grade == best)
             cells[key] = Cell(
-                jurisdiction_id=j.pk, therapy_id=t.pk, as_of=as_of, control=control, approval_stage=stage,
-                access=tuple(routes), covered=j.covers(t, covered_ids), certain=not uncertain,
+                jurisdiction_id=j.pk,
+                therapy_id=t.pk,
+                as_of=as_of,
+                control=control,
+                approval_stage=stage,
+                access=tuple(routes),
+                covered=j.covers(t, covered_ids),
+                certain=not uncertain,
                 uncertain_because=tuple(uncertain),
                 provenance=Provenance(best, total, any(not verified for _, _, verified in facts), best_copy),
-                reviewed_to=j.reviewed_to, stale=j.reviewed_to is None or j.reviewed_to < stale_before,
+                reviewed_to=j.reviewed_to,
+                stale=j.reviewed_to is None or j.reviewed_to < stale_before,
             )
     return cells
 
 
-def status_matrix(*, as_of: dt.date, jurisdiction_ids: Iterable[int] | None = None,
-                  therapy_ids: Iterable[int] | None = None) -> dict[tuple[int, int], Cell]:
+def status_matrix(
+    *, as_of: dt.date, jurisdiction_ids: Iterable[int] | None = None, therapy_ids: Iterable[int] | None = None
+) -> dict[tuple[int, int], Cell]:
     """Every (jurisdiction, therapy) cell on `as_of` (see `cell_grid`)."""
     jurisdictions = Jurisdiction.objects.order_by("position", "code")
     therapies = therapy_list()
@@ -433,7 +494,8 @@ def status_matrix(*, as_of: dt.date, jurisdiction_ids: Iterable[int] | None = No
 def status_for(*, jurisdiction: Jurisdiction, therapy: Therapy, as_of: dt.date) -> Cell:
     """The cell of one (jurisdiction, therapy) pair on `as_of`."""
     return status_matrix(as_of=as_of, jurisdiction_ids=[jurisdiction.pk], therapy_ids=[therapy.pk])[
-        (jurisdiction.pk, therapy.pk)]
+        (jurisdiction.pk, therapy.pk)
+    ]
 
 
 def decision_list_public() -> QuerySet[Decision]:
@@ -473,8 +535,18 @@ def _versioned_models() -> list:
     # Every save and delete of these writes a simple_history row, so the
     # highest history id changes whenever a draft, a source or a reference
     # row changes; publishes, amendments and retractions also append a Change.
-    return [Decision, Source, Jurisdiction, Regulator, Therapy, AccessProgramme, ProgrammeSource,
-            ControlBaseline, BaselineSource, DatasetRelease]
+    return [
+        Decision,
+        Source,
+        Jurisdiction,
+        Regulator,
+        Therapy,
+        AccessProgramme,
+        ProgrammeSource,
+        ControlBaseline,
+        BaselineSource,
+        DatasetRelease,
+    ]
 
 
 @functools.cache
@@ -571,9 +643,7 @@ def decision_list_for_therapies(queryset: QuerySet[Decision], *, therapy_ids: It
     from django.db.models import Exists, OuterRef
 
     through = Decision.therapies.through
-    return queryset.filter(
-        Exists(through.objects.filter(decision_id=OuterRef("pk"), therapy_id__in=list(therapy_ids)))
-    )
+    return queryset.filter(Exists(through.objects.filter(decision_id=OuterRef("pk"), therapy_id__in=list(therapy_ids))))
 
 
 def decision_list_search(queryset: QuerySet[Decision], *, text: str) -> QuerySet[Decision]:
@@ -592,10 +662,13 @@ def decision_list_feed(queryset: QuerySet[Decision] | None = None, *, limit: int
         queryset = decision_list_api()
     # An imported entry is history: it sorts (and is dated) by its
     # announcement, not by the minute the dataset was loaded.
-    queryset = queryset.annotate(feed_at=Case(
-        When(imported=True, then=Cast("announced_on", DateTimeField())),
-        default=F("recorded_at"), output_field=DateTimeField(),
-    ))
+    queryset = queryset.annotate(
+        feed_at=Case(
+            When(imported=True, then=Cast("announced_on", DateTimeField())),
+            default=F("recorded_at"),
+            output_field=DateTimeField(),
+        )
+    )
     return list(queryset.order_by(F("feed_at").desc(nulls_last=True), "-id")[:limit])
 
 
@@ -606,8 +679,9 @@ class StatusRow:
     cell: Cell
 
 
-def status_rows(*, as_of: dt.date, jurisdictions: list[Jurisdiction] | None = None,
-                therapies: list[Therapy] | None = None) -> list[StatusRow]:
+def status_rows(
+    *, as_of: dt.date, jurisdictions: list[Jurisdiction] | None = None, therapies: list[Therapy] | None = None
+) -> list[StatusRow]:
     """One row per (jurisdiction, therapy) pair, in matrix order, with its
     cell on `as_of`. A fixed number of queries (see `cell_grid`)."""
     if jurisdictions is None:
@@ -642,13 +716,20 @@ def _not_yet_past(field: str, today: dt.date):
     )
 
 
-def upcoming_dates(*, today: dt.date, jurisdiction_ids: Iterable[int] | None = None,
-                   therapy_ids: Iterable[int] | None = None, announced_by: dt.date | None = None) -> list[UpcomingDate]:
+def upcoming_dates(
+    *,
+    today: dt.date,
+    jurisdiction_ids: Iterable[int] | None = None,
+    therapy_ids: Iterable[int] | None = None,
+    announced_by: dt.date | None = None,
+) -> list[UpcomingDate]:
     """Future effective and target dates of live decisions, soonest first.
     With `announced_by`, only decisions announced by then (what was coming
     up as seen on a past date)."""
-    queryset = decision_list_api().filter(state__in=LIVE_STATES).filter(
-        _not_yet_past("effective", today) | _not_yet_past("target", today)
+    queryset = (
+        decision_list_api()
+        .filter(state__in=LIVE_STATES)
+        .filter(_not_yet_past("effective", today) | _not_yet_past("target", today))
     )
     if announced_by is not None:
         queryset = queryset.filter(announced_on__lte=announced_by)
@@ -667,8 +748,11 @@ def upcoming_dates(*, today: dt.date, jurisdiction_ids: Iterable[int] | None = N
 
 
 def jurisdiction_list() -> QuerySet[Jurisdiction]:
-    return (Jurisdiction.objects.select_related("parent").prefetch_related("regulators", "covers_therapies")
-            .order_by("position", "code"))
+    return (
+        Jurisdiction.objects.select_related("parent")
+        .prefetch_related("regulators", "covers_therapies")
+        .order_by("position", "code")
+    )
 
 
 def therapy_list() -> QuerySet[Therapy]:

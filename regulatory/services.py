@@ -38,13 +38,38 @@ from regulatory.models import (
 LATE_REPORT_DAYS = 7
 
 DECISION_FIELDS = (
-    "jurisdiction", "regulator", "kind", "title", "summary",
-    "announced_on", "announced_precision", "effective_on", "effective_precision",
-    "target_on", "target_precision", "substance", "control", "control_instrument", "approval_stage",
-    "access_programme", "verified", "verification_note", "researched_on", "researched_precision",
+    "jurisdiction",
+    "regulator",
+    "kind",
+    "title",
+    "summary",
+    "announced_on",
+    "announced_precision",
+    "effective_on",
+    "effective_precision",
+    "target_on",
+    "target_precision",
+    "substance",
+    "control",
+    "control_instrument",
+    "approval_stage",
+    "access_programme",
+    "verified",
+    "verification_note",
+    "researched_on",
+    "researched_precision",
 )
-SOURCE_FIELDS = ("url", "title", "publisher", "published_on", "published_precision", "grade", "is_copy",
-                 "original_url", "note")
+SOURCE_FIELDS = (
+    "url",
+    "title",
+    "publisher",
+    "published_on",
+    "published_precision",
+    "grade",
+    "is_copy",
+    "original_url",
+    "note",
+)
 
 # Arbitrary constant naming the advisory lock that serialises Change writes.
 _CHANGE_LOCK_KEY = 7_301_947
@@ -83,8 +108,9 @@ def announcement_end(decision: Decision) -> dt.date:
     return period_end(decision.announced_on, decision.announced_precision)
 
 
-def _change_write(*, decision: Decision, kind: str, diff: dict, by=None, note: str = "",
-                  is_import: bool = False) -> Change:
+def _change_write(
+    *, decision: Decision, kind: str, diff: dict, by=None, note: str = "", is_import: bool = False
+) -> Change:
     """Append a Change. Must run inside the caller's transaction."""
     if connection.vendor == "postgresql":
         # Serialise Change inserts until commit, so ids become visible in
@@ -96,9 +122,14 @@ def _change_write(*, decision: Decision, kind: str, diff: dict, by=None, note: s
     # decision is today's news about it.
     late = kind == ChangeKind.PUBLISH and announcement_end(decision) < now.date() - dt.timedelta(days=LATE_REPORT_DAYS)
     return Change.objects.create(
-        decision=decision, kind=kind, diff=diff, note=note, recorded_at=now,
+        decision=decision,
+        kind=kind,
+        diff=diff,
+        note=note,
+        recorded_at=now,
         recorded_by=_user_or_none(by),
-        late_reported=late, is_import=is_import,
+        late_reported=late,
+        is_import=is_import,
     )
 
 
@@ -107,8 +138,9 @@ def _sources_set(decision: Decision, sources: Iterable[Mapping[str, Any]], *, by
     stays keeps its row (and history) and is updated only where it differs;
     the others are deleted or created. A key left out takes the field's default,
     as if the source had been written anew."""
-    wanted = [{name: data.get(name, Source._meta.get_field(name).get_default()) for name in SOURCE_FIELDS}
-              for data in sources]
+    wanted = [
+        {name: data.get(name, Source._meta.get_field(name).get_default()) for name in SOURCE_FIELDS} for data in sources
+    ]
     urls = [data["url"] for data in wanted]
     repeated = sorted({url for url in urls if urls.count(url) > 1})
     if repeated:
@@ -156,8 +188,9 @@ def _decision_claim(*, decision: Decision, version: int | None) -> Decision:
 
 
 @transaction.atomic
-def decision_create(*, by=None, therapies: Iterable, sources: Iterable[Mapping[str, Any]] = (),
-                    slug: str | None = None, **fields: Any) -> Decision:
+def decision_create(
+    *, by=None, therapies: Iterable, sources: Iterable[Mapping[str, Any]] = (), slug: str | None = None, **fields: Any
+) -> Decision:
     """Create a draft decision with its therapies and sources."""
     from django.utils.text import slugify
 
@@ -190,8 +223,10 @@ def _unique_slug(base: str) -> str:
 
 
 EDIT_KINDS = (ChangeKind.AMEND, ChangeKind.CORRECT)
-EDIT_NEEDS_KIND = ("Say whether this edit of a published decision is an amendment or a correction "
-                   "(amend: the facts moved on; correct: the record was wrong).")
+EDIT_NEEDS_KIND = (
+    "Say whether this edit of a published decision is an amendment or a correction "
+    "(amend: the facts moved on; correct: the record was wrong)."
+)
 EDIT_NEEDS_NOTE = "Say in a public note what changed and why; it is shown in the decision's history."
 
 
@@ -216,10 +251,19 @@ def decision_check_edit(*, decision: Decision, change_kind: str | None, note: st
 
 
 @transaction.atomic
-def decision_update(*, decision: Decision, by=None, data: Mapping[str, Any], therapies: Iterable | None = None,
-                    sources: Iterable[Mapping[str, Any]] | None = None, change_kind: str | None = None,
-                    note: str = "", slug: str | None = None, version: int | None = None,
-                    is_import: bool = False) -> Change | None:
+def decision_update(
+    *,
+    decision: Decision,
+    by=None,
+    data: Mapping[str, Any],
+    therapies: Iterable | None = None,
+    sources: Iterable[Mapping[str, Any]] | None = None,
+    change_kind: str | None = None,
+    note: str = "",
+    slug: str | None = None,
+    version: int | None = None,
+    is_import: bool = False,
+) -> Change | None:
     """Edit a decision. A draft is edited silently; an edit that changes a
     live decision needs `change_kind` (amend or correct) and a public `note`
     (EditNeedsKind / EditNeedsNote) and records a Change with the field diff.
@@ -239,8 +283,10 @@ def decision_update(*, decision: Decision, by=None, data: Mapping[str, Any], the
         setattr(decision, name, value)
     if slug is not None and slug != decision.slug:
         if not decision.is_draft:
-            raise SlugIsFixed({"slug": ["The slug of a published decision never changes: links and citations "
-                                        "use it."]}, code="slug_is_fixed")
+            raise SlugIsFixed(
+                {"slug": ["The slug of a published decision never changes: links and citations use it."]},
+                code="slug_is_fixed",
+            )
         decision.slug = slug
     decision.full_clean(exclude=["therapies"])
     decision._history_user = _user_or_none(by)
@@ -265,8 +311,9 @@ def decision_update(*, decision: Decision, by=None, data: Mapping[str, Any], the
 
 
 @transaction.atomic
-def decision_publish(*, decision: Decision, by=None, note: str = "", version: int | None = None,
-                     is_import: bool = False) -> Change:
+def decision_publish(
+    *, decision: Decision, by=None, note: str = "", version: int | None = None, is_import: bool = False
+) -> Change:
     """Publish a draft. It needs at least one source and one therapy."""
     decision = _decision_claim(decision=decision, version=version)
     if not decision.is_draft:
@@ -300,8 +347,9 @@ def decision_retract(*, decision: Decision, by=None, note: str, version: int | N
     decision.state = DecisionState.RETRACTED
     decision._history_user = _user_or_none(by)
     decision.save(update_fields=["state", "updated_at"])
-    return _change_write(decision=decision, kind=ChangeKind.RETRACT, diff={"state": ["published", "retracted"]},
-                         by=by, note=note)
+    return _change_write(
+        decision=decision, kind=ChangeKind.RETRACT, diff={"state": ["published", "retracted"]}, by=by, note=note
+    )
 
 
 @transaction.atomic
@@ -316,8 +364,14 @@ def decision_delete_draft(*, decision: Decision, by=None, version: int | None = 
 
 
 @transaction.atomic
-def jurisdiction_review_record(*, jurisdiction: Jurisdiction, reviewed_to: dt.date | None = None, by=None,
-                               from_dataset: bool = False, note: str = "") -> JurisdictionReview:
+def jurisdiction_review_record(
+    *,
+    jurisdiction: Jurisdiction,
+    reviewed_to: dt.date | None = None,
+    by=None,
+    from_dataset: bool = False,
+    note: str = "",
+) -> JurisdictionReview:
     """Record that `jurisdiction`'s record was checked for events up to
     `reviewed_to` (default today) and nothing else is missing: "reviewed:
     nothing new". Who and when are kept for the audit trail (never shown in
@@ -325,9 +379,12 @@ def jurisdiction_review_record(*, jurisdiction: Jurisdiction, reviewed_to: dt.da
     now = timezone.now()
     reviewed_to = reviewed_to or timezone.localdate()
     review = JurisdictionReview(
-        jurisdiction=jurisdiction, reviewed_to=reviewed_to, recorded_at=now,
+        jurisdiction=jurisdiction,
+        reviewed_to=reviewed_to,
+        recorded_at=now,
         recorded_by=by if getattr(by, "is_authenticated", False) else None,
-        from_dataset=from_dataset, note=note,
+        from_dataset=from_dataset,
+        note=note,
     )
     review.full_clean()
     review.save()

@@ -1,4 +1,5 @@
 """HTML pages for analysts (matrix, timeline, decision, programmes)."""
+
 from django.urls import path
 
 from regulatory import views

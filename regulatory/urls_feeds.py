@@ -1,4 +1,5 @@
 """Feeds and exports: Atom, iCalendar, CSV."""
+
 from django.urls import path
 
 from regulatory import exports, feeds

@@ -27,13 +27,16 @@ COPIES = [("matrix.png", "matrix.png"), ("timeline-overview.png", "timeline.png"
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--no-run", action="store_true", help="copy the last run's screenshots without running the tests")
+    parser.add_argument(
+        "--no-run", action="store_true", help="copy the last run's screenshots without running the tests"
+    )
     args = parser.parse_args()
     shots = Path(os.environ.get("SCREENSHOT_DIR") or ROOT / "test-artifacts" / "screenshots")
     if not args.no_run:
         env = {**os.environ, "REQUIRE_BROWSER": "1", "SCREENSHOT_DIR": str(shots)}
         result = subprocess.run(
-            [sys.executable, "-m", "pytest", "-q", "-m", "browser", "tests/pages/test_browser.py"], cwd=ROOT, env=env)
+            [sys.executable, "-m", "pytest", "-q", "-m", "browser", "tests/pages/test_browser.py"], cwd=ROOT, env=env
+        )
         if result.returncode != 0:
             print("The browser tests failed; docs/img/ was left as it was.", file=sys.stderr)
             return result.returncode

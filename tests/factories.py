@@ -59,10 +59,14 @@ class TherapyFactory(factory.django.DjangoModelFactory):
 
 
 _STATUS_SHORTHAND = {
-    "": ("", ""), "prohibited": ("prohibited", ""), "medical_use_permitted": ("medical_use_permitted", ""),
+    "": ("", ""),
+    "prohibited": ("prohibited", ""),
+    "medical_use_permitted": ("medical_use_permitted", ""),
     "not_controlled": ("not_controlled", ""),
-    **{stage: ("", stage) for stage in ("none", "investigational", "under_review", "approved", "not_approved",
-                                        "withdrawn")},
+    **{
+        stage: ("", stage)
+        for stage in ("none", "investigational", "under_review", "approved", "not_approved", "withdrawn")
+    },
 }
 
 

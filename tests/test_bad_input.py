@@ -27,11 +27,24 @@ def payload() -> dict:
     RegulatorFactory(code="fda", jurisdiction=us)
     TherapyFactory(slug="mdma-ptsd")
     return {
-        "jurisdiction": "us", "regulator": "fda", "therapies": ["mdma-ptsd"], "kind": "refusal",
-        "title": "Complete response letter", "summary": "The FDA declined to approve the application.",
-        "announced_on": "2024-08-09", "effective_on": "2024-08-09", "status": "not_approved",
-        "sources": [{"url": "https://example.gov/letter", "title": "Letter", "publisher": "FDA",
-                     "published_on": "2024-08-09", "grade": "official"}],
+        "jurisdiction": "us",
+        "regulator": "fda",
+        "therapies": ["mdma-ptsd"],
+        "kind": "refusal",
+        "title": "Complete response letter",
+        "summary": "The FDA declined to approve the application.",
+        "announced_on": "2024-08-09",
+        "effective_on": "2024-08-09",
+        "status": "not_approved",
+        "sources": [
+            {
+                "url": "https://example.gov/letter",
+                "title": "Letter",
+                "publisher": "FDA",
+                "published_on": "2024-08-09",
+                "grade": "official",
+            }
+        ],
     }
 
 
@@ -39,8 +52,9 @@ def _post_raw(client, body: str, content_type: str = "application/json"):
     return client.generic("POST", LIST, body.encode("utf-8"), content_type=content_type)
 
 
-@pytest.mark.parametrize("field", ["title", "summary", "jurisdiction", "kind", "status", "announced_on",
-                                   "verification_note", "note"])
+@pytest.mark.parametrize(
+    "field", ["title", "summary", "jurisdiction", "kind", "status", "announced_on", "verification_note", "note"]
+)
 def test_it_refuses_a_nul_byte_in_a_json_field_naming_it(alice_client, payload, field):
     payload[field] = "a" + NUL + "b"
 
@@ -90,16 +104,32 @@ def test_it_refuses_a_nul_byte_in_a_form_body_naming_the_field(alice_client, pay
 def test_it_refuses_a_nul_byte_in_an_urlencoded_put(alice_client, payload):
     decision = published_decision()
 
-    response = alice_client.generic("PATCH", f"{LIST}{decision.pk}/", "title=a%00b&change_kind=amend&note=x",
-                                    content_type="application/x-www-form-urlencoded")
+    response = alice_client.generic(
+        "PATCH",
+        f"{LIST}{decision.pk}/",
+        "title=a%00b&change_kind=amend&note=x",
+        content_type="application/x-www-form-urlencoded",
+    )
 
     assert response.status_code == 400
     assert "title" in response.json()
 
 
-@pytest.mark.parametrize("path", ["/", "/timeline/", "/programmes/", "/feeds/decisions.atom", "/feeds/upcoming.ics",
-                                  "/exports/decisions.csv", "/api/v1/decisions/", "/api/v1/status/",
-                                  "/subscribe/", "/admin/login/"])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/",
+        "/timeline/",
+        "/programmes/",
+        "/feeds/decisions.atom",
+        "/feeds/upcoming.ics",
+        "/exports/decisions.csv",
+        "/api/v1/decisions/",
+        "/api/v1/status/",
+        "/subscribe/",
+        "/admin/login/",
+    ],
+)
 def test_it_refuses_a_nul_byte_in_any_query_parameter(client, path):
     response = client.get(path, {"jurisdiction": "us" + NUL})
 
@@ -154,8 +184,9 @@ def test_it_refuses_a_json_body_over_the_upload_limit_with_413(alice_client, pay
 def test_it_refuses_a_form_body_over_the_upload_limit(alice_client, payload, settings):
     settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 10_000
 
-    response = alice_client.generic("POST", LIST, "summary=" + "x" * 20_000,
-                                    content_type="application/x-www-form-urlencoded")
+    response = alice_client.generic(
+        "POST", LIST, "summary=" + "x" * 20_000, content_type="application/x-www-form-urlencoded"
+    )
 
     assert response.status_code == 413
     assert "body" in response.json()
@@ -211,9 +242,16 @@ def test_it_refuses_null_where_the_api_never_returns_it_naming_the_field(alice_c
     assert null_field in json.dumps(response.json())
 
 
-@pytest.mark.parametrize(("field", "value"), [("announced_on", "9999-12-31"), ("announced_on", "1899-12-31"),
-                                              ("effective_on", "9999-12-31"), ("target_on", "2201-01-01"),
-                                              ("announced_on", "0001-01-01")])
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("announced_on", "9999-12-31"),
+        ("announced_on", "1899-12-31"),
+        ("effective_on", "9999-12-31"),
+        ("target_on", "2201-01-01"),
+        ("announced_on", "0001-01-01"),
+    ],
+)
 def test_it_refuses_a_date_out_of_range_naming_the_field(alice_client, payload, field, value):
     payload.update(effective_on=None, status=None)
     payload[field] = value
@@ -243,10 +281,16 @@ def test_it_accepts_the_ends_of_the_range(alice_client, payload):
 # --- the admin ----------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("query", ["announced_on__year=9999&announced_on__month=12",
-                                   "announced_on__year=99999999999999999999",
-                                   "announced_on__year=2024&announced_on__month=99999999999999999999999",
-                                   "announced_on__year=%00", "announced_on__year=-1"])
+@pytest.mark.parametrize(
+    "query",
+    [
+        "announced_on__year=9999&announced_on__month=12",
+        "announced_on__year=99999999999999999999",
+        "announced_on__year=2024&announced_on__month=99999999999999999999999",
+        "announced_on__year=%00",
+        "announced_on__year=-1",
+    ],
+)
 def test_it_refuses_an_admin_date_filter_out_of_range_naming_it(client, alice, query):
     client.force_login(alice)
 
@@ -286,17 +330,25 @@ def test_it_serves_the_calendar_with_a_far_future_date_already_stored(client):
 @pytest.mark.parametrize("precision", ["day", "month", "year"])
 def test_it_draws_the_timeline_with_a_far_future_date_already_stored(client, precision):
     decision = published_decision()
-    Decision.objects.filter(pk=decision.pk).update(target_on=datetime.date(9999, 12, 1), target_precision=precision,
-                                                   effective_on=datetime.date(9999, 12, 31))
+    Decision.objects.filter(pk=decision.pk).update(
+        target_on=datetime.date(9999, 12, 1), target_precision=precision, effective_on=datetime.date(9999, 12, 31)
+    )
     therapy = decision.therapies.get()
 
     for path in ("/timeline/", f"/timeline/?therapy={therapy.slug}", f"/decisions/{decision.pk}/", "/"):
         assert client.get(path).status_code == 200, path
 
 
-@pytest.mark.parametrize(("field", "value"), [("announced_on", "9999-12-31"), ("effective_on", "9999-12-31"),
-                                              ("target_on", "2201-01-01"), ("announced_on", "1899-12-31"),
-                                              ("sources-0-published_on", "9999-12-31")])
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("announced_on", "9999-12-31"),
+        ("effective_on", "9999-12-31"),
+        ("target_on", "2201-01-01"),
+        ("announced_on", "1899-12-31"),
+        ("sources-0-published_on", "9999-12-31"),
+    ],
+)
 def test_it_refuses_an_admin_date_out_of_range_naming_the_field(client, alice, field, value):
     from django.urls import reverse
 
@@ -306,8 +358,9 @@ def test_it_refuses_an_admin_date_out_of_range_naming_the_field(client, alice, f
     decision = DecisionFactory(announced_on=datetime.date(2024, 2, 9))
     client.force_login(alice)
 
-    response = client.post(reverse("admin:regulatory_decision_change", args=[decision.pk]),
-                           _form_data(decision, **{field: value}))
+    response = client.post(
+        reverse("admin:regulatory_decision_change", args=[decision.pk]), _form_data(decision, **{field: value})
+    )
 
     assert response.status_code == 200  # the form again, with the error
     assert b"Enter a date from 1900-01-01 to 2200-12-31." in response.content
@@ -325,8 +378,9 @@ def test_it_refuses_a_nul_byte_in_an_admin_form_naming_the_field(client, alice):
     decision = DecisionFactory()
     client.force_login(alice)
 
-    response = client.post(reverse("admin:regulatory_decision_change", args=[decision.pk]),
-                           _form_data(decision, title="A\x00B"))
+    response = client.post(
+        reverse("admin:regulatory_decision_change", args=[decision.pk]), _form_data(decision, title="A\x00B")
+    )
 
     assert response.status_code == 400
     assert b"title" in response.content

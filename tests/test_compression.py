@@ -27,8 +27,9 @@ def kept_bodies(settings):
     settings.RESPONSE_CACHE_SECONDS = 600
 
 
-@pytest.mark.parametrize("path", ["/api/v1/decisions/", "/timeline/", "/", "/feeds/decisions.atom",
-                                  "/exports/decisions.csv"])
+@pytest.mark.parametrize(
+    "path", ["/api/v1/decisions/", "/timeline/", "/", "/feeds/decisions.atom", "/exports/decisions.csv"]
+)
 def test_it_compresses_a_public_read_with_its_own_strong_etag(client, record, path):
     plain = client.get(path)
     packed = client.get(path, **GZIP)
@@ -41,7 +42,7 @@ def test_it_compresses_a_public_read_with_its_own_strong_etag(client, record, pa
     assert int(packed["Content-Length"]) == len(packed.content) < len(plain.content)
 
 
-@pytest.mark.parametrize("form", ['{}', 'W/{}', '"other", {}'])
+@pytest.mark.parametrize("form", ["{}", "W/{}", '"other", {}'])
 def test_it_answers_304_to_the_compressed_etag_in_any_form(client, record, form):
     etag = client.get("/api/v1/decisions/", **GZIP)["ETag"]
 
@@ -61,8 +62,9 @@ def test_it_answers_304_to_the_identity_etag_with_the_identity_etag(client, reco
 
 
 @pytest.mark.parametrize("path", ["/api/v1/decisions/", "/timeline/"])
-def test_it_compresses_kept_bodies_and_answers_304_on_the_short_path(client, record, kept_bodies, path,
-                                                                     django_assert_max_num_queries):
+def test_it_compresses_kept_bodies_and_answers_304_on_the_short_path(
+    client, record, kept_bodies, path, django_assert_max_num_queries
+):
     first = client.get(path, **GZIP)
     with django_assert_max_num_queries(2):  # the record version, once a request: the body is kept
         second = client.get(path, **GZIP)

@@ -99,9 +99,13 @@ def test_it_makes_us_mdma_ptsd_investigational_from_its_breakthrough_designation
     assert (btd.approval_stage, btd.effective_on) == ("investigational", dt.date(2017, 8, 16))
 
 
-@pytest.mark.parametrize(("key", "therapy", "day"), [
-    ("US-35", "psilocybin-trd", dt.date(2018, 10, 23)), ("US-36", "psilocybin-mdd", dt.date(2019, 11, 22)),
-])
+@pytest.mark.parametrize(
+    ("key", "therapy", "day"),
+    [
+        ("US-35", "psilocybin-trd", dt.date(2018, 10, 23)),
+        ("US-36", "psilocybin-mdd", dt.date(2019, 11, 22)),
+    ],
+)
 def test_it_sets_us_psilocybin_approval_stage_from_its_designations(dataset, key, therapy, day):
     designation = _decision(key)
     assert (designation.approval_stage, designation.effective_on) == ("investigational", day)
@@ -110,8 +114,11 @@ def test_it_sets_us_psilocybin_approval_stage_from_its_designations(dataset, key
 
 def test_it_never_records_a_later_us_psilocybin_stage_than_investigational(dataset):
     # The rolling NDA for COMP360 was still to be completed (facts 14.5).
-    stages = set(Decision.objects.filter(jurisdiction__code="us", therapies__substance="Psilocybin")
-                 .exclude(approval_stage="").values_list("approval_stage", flat=True))
+    stages = set(
+        Decision.objects.filter(jurisdiction__code="us", therapies__substance="Psilocybin")
+        .exclude(approval_stage="")
+        .values_list("approval_stage", flat=True)
+    )
     assert stages == {"investigational"}
 
 
@@ -139,14 +146,19 @@ def test_it_moves_australian_mdma_and_psilocybine_to_schedule_8_only_from_1_july
     assert final.control_instrument.startswith("Schedule 8, Poisons Standard")
     assert set(final.therapies.values_list("slug", flat=True)) == {"mdma-ptsd", "psilocybin-trd"}
     assert final.access_programme.slug == "au-authorised-prescriber-mdma-psilocybine"
-    assert AccessProgramme.objects.get(slug="au-authorised-prescriber-mdma-psilocybine").opened_on == dt.date(2023, 7, 1)
+    assert AccessProgramme.objects.get(slug="au-authorised-prescriber-mdma-psilocybine").opened_on == dt.date(
+        2023, 7, 1
+    )
 
 
 def test_it_keeps_other_australian_uses_in_schedule_9(dataset):
     # No decision permits MDMA or psilocybin for depression: the Schedule 9
     # baselines stay in force for those therapies.
-    assert not Decision.objects.filter(jurisdiction__code="au", therapies__slug__in=["psilocybin-mdd", "mdma-mdd"]) \
-        .exclude(control="").exists()
+    assert (
+        not Decision.objects.filter(jurisdiction__code="au", therapies__slug__in=["psilocybin-mdd", "mdma-mdd"])
+        .exclude(control="")
+        .exists()
+    )
     for substance in ("MDMA", "Psilocybin"):
         baseline = ControlBaseline.objects.get(jurisdiction__code="au", substance=substance)
         assert baseline.control == "prohibited" and baseline.instrument.startswith("Schedule 9, Poisons Standard")
@@ -258,7 +270,10 @@ def test_it_records_the_canadian_special_access_program_reopening(dataset):
 def test_it_records_the_german_programme_as_unknown_after_its_listed_end(dataset):
     programme = AccessProgramme.objects.get(slug="de-psilocybin-compassionate-use")
     assert (programme.opened_on, programme.known_until, programme.closed_on) == (
-        dt.date(2025, 7, 11), dt.date(2026, 7, 11), None)
+        dt.date(2025, 7, 11),
+        dt.date(2026, 7, 11),
+        None,
+    )
     assert programme.regulator.code == "bfarm"
     assert _decision("DE-1").access_programme == programme
 
@@ -292,29 +307,53 @@ def test_it_records_the_ema_depression_guideline_coming_into_force(dataset):
 def test_it_loads_the_access_programmes_by_jurisdiction(dataset):
     slugs = set(AccessProgramme.objects.values_list("slug", flat=True))
     assert {
-        "us-mdma-expanded-access", "us-right-to-try", "us-commissioners-national-priority-voucher",
-        "au-authorised-prescriber-mdma-psilocybine", "au-sas-category-a", "au-sas-category-b",
-        "au-sas-category-c", "au-clinical-trial-schemes", "eu-compassionate-use-article-83",
-        "eu-national-compassionate-use-programmes", "de-psilocybin-compassionate-use",
-        "cz-magistral-psilocybin", "ca-special-access-program", "ca-section-56-exemption",
-        "ch-limited-medical-use", "nz-approval-unapproved-controlled-medicine",
-        "gb-home-office-schedule-1-licence", "us-nm-medical-psilocybin", "us-or-psilocybin-services",
-        "us-co-natural-medicine", "ch-limited-medical-use-1988-1993",
+        "us-mdma-expanded-access",
+        "us-right-to-try",
+        "us-commissioners-national-priority-voucher",
+        "au-authorised-prescriber-mdma-psilocybine",
+        "au-sas-category-a",
+        "au-sas-category-b",
+        "au-sas-category-c",
+        "au-clinical-trial-schemes",
+        "eu-compassionate-use-article-83",
+        "eu-national-compassionate-use-programmes",
+        "de-psilocybin-compassionate-use",
+        "cz-magistral-psilocybin",
+        "ca-special-access-program",
+        "ca-section-56-exemption",
+        "ch-limited-medical-use",
+        "nz-approval-unapproved-controlled-medicine",
+        "gb-home-office-schedule-1-licence",
+        "us-nm-medical-psilocybin",
+        "us-or-psilocybin-services",
+        "us-co-natural-medicine",
+        "ch-limited-medical-use-1988-1993",
     } == slugs
 
 
-@pytest.mark.parametrize(("slug", "kind"), [
-    ("us-commissioners-national-priority-voucher", "review_pathway"),
-    ("au-clinical-trial-schemes", "clinical_trial_scheme"),
-])
+@pytest.mark.parametrize(
+    ("slug", "kind"),
+    [
+        ("us-commissioners-national-priority-voucher", "review_pathway"),
+        ("au-clinical-trial-schemes", "clinical_trial_scheme"),
+    ],
+)
 def test_it_marks_programmes_that_give_no_patient_access(dataset, slug, kind):
     assert AccessProgramme.objects.get(slug=slug).kind == kind
 
 
-@pytest.mark.parametrize("slug", [
-    "us-right-to-try", "au-sas-category-a", "au-sas-category-b", "au-sas-category-c",
-    "eu-compassionate-use-article-83", "eu-national-compassionate-use-programmes", "gb-home-office-schedule-1-licence",
-])
+@pytest.mark.parametrize(
+    "slug",
+    [
+        "us-right-to-try",
+        "au-sas-category-a",
+        "au-sas-category-b",
+        "au-sas-category-c",
+        "eu-compassionate-use-article-83",
+        "eu-national-compassionate-use-programmes",
+        "gb-home-office-schedule-1-licence",
+    ],
+)
 def test_it_leaves_general_schemes_that_reach_no_psychedelic_out_of_every_cell(dataset, slug):
     # Neither therapies nor a substance: the programme is general and shows in no cell.
     programme = AccessProgramme.objects.get(slug=slug)
@@ -324,11 +363,19 @@ def test_it_leaves_general_schemes_that_reach_no_psychedelic_out_of_every_cell(d
 # --- the December 2026 audit (section 14 of the reference facts) -----------------
 
 LOW_AUTHORITY_HOSTS = (
-    "dev.funandflip.com", "newsblogging.net", "git.livingip.xyz", "thehappybroadcast.com",
-    "tokersguide.com", "growcola.com", "weedman.ai", "bfweb.us",
+    "dev.funandflip.com",
+    "newsblogging.net",
+    "git.livingip.xyz",
+    "thehappybroadcast.com",
+    "tokersguide.com",
+    "growcola.com",
+    "weedman.ai",
+    "bfweb.us",
 )
 NEVER_READ_URLS = (
-    "time.com/7295413", "honisoit.com", "ir.compasspathways.com",
+    "time.com/7295413",
+    "honisoit.com",
+    "ir.compasspathways.com",
 )
 RIGHT_TO_TRY_ROWS = ["US-33", "US-37", "US-38", "US-45", "US-46"]
 
@@ -349,9 +396,14 @@ def test_it_sets_no_control_from_the_court_vacatur(dataset):
     assert (vacatur.control, vacatur.approval_stage) == ("", "")
 
 
-@pytest.mark.parametrize(("key", "effective"), [
-    ("US-2", dt.date(1985, 7, 1)), ("US-4", dt.date(1986, 11, 13)), ("US-5", dt.date(1988, 3, 23)),
-])
+@pytest.mark.parametrize(
+    ("key", "effective"),
+    [
+        ("US-2", dt.date(1985, 7, 1)),
+        ("US-4", dt.date(1986, 11, 13)),
+        ("US-5", dt.date(1988, 3, 23)),
+    ],
+)
 def test_it_controls_us_mdma_from_each_schedule_i_instrument(dataset, key, effective):
     decision = _decision(key)
     assert (decision.substance, decision.control, decision.effective_on) == ("MDMA", "prohibited", effective)
@@ -386,10 +438,17 @@ def test_it_gives_the_czech_cap_in_milligrams(dataset):
     assert "grams" not in _decision("CZ-4").summary
 
 
-@pytest.mark.parametrize(("key", "day"), [
-    ("US-40", dt.date(2025, 6, 23)), ("CA-3", dt.date(2020, 12, 11)), ("CA-6", dt.date(2023, 1, 16)),
-    ("A7", dt.date(2025, 7, 24)), ("A10", dt.date(2025, 4, 7)), ("A11", dt.date(2026, 6, 23)),
-])
+@pytest.mark.parametrize(
+    ("key", "day"),
+    [
+        ("US-40", dt.date(2025, 6, 23)),
+        ("CA-3", dt.date(2020, 12, 11)),
+        ("CA-6", dt.date(2023, 1, 16)),
+        ("A7", dt.date(2025, 7, 24)),
+        ("A10", dt.date(2025, 4, 7)),
+        ("A11", dt.date(2026, 6, 23)),
+    ],
+)
 def test_it_dates_corrected_and_added_rows_to_the_day(dataset, key, day):
     decision = _decision(key)
     assert (decision.announced_on, decision.announced_precision) == (day, Precision.DAY)
@@ -438,10 +497,16 @@ def test_it_cites_the_tga_itself_for_the_australian_rescheduling(dataset, key):
     assert _decision(key).sources.filter(url__contains="tga.gov.au", grade="official").exists()
 
 
-@pytest.mark.parametrize(("key", "host"), [
-    ("US-37", "fda.gov"), ("US-19", "regulations.justia.com"), ("NZ-1", "miragenews.com"),
-    ("US-46", "govinfo.gov"), ("CA-6", "alberta.ca"),
-])
+@pytest.mark.parametrize(
+    ("key", "host"),
+    [
+        ("US-37", "fda.gov"),
+        ("US-19", "regulations.justia.com"),
+        ("NZ-1", "miragenews.com"),
+        ("US-46", "govinfo.gov"),
+        ("CA-6", "alberta.ca"),
+    ],
+)
 def test_it_cites_an_official_document_beside_secondary_reports(dataset, key, host):
     assert _decision(key).sources.filter(url__contains=host).exists()
 
@@ -512,9 +577,16 @@ def test_it_ships_nothing_announced_after_the_sources_thin_out(dataset):
     assert not Decision.objects.filter(announced_on__gt=dt.date(2026, 7, 11)).exists()
 
 
-@pytest.mark.parametrize("phrase", [
-    "uAspire", "Resilient", "rolling NDA completed", "pilot started", "first patients treated",
-])
+@pytest.mark.parametrize(
+    "phrase",
+    [
+        "uAspire",
+        "Resilient",
+        "rolling NDA completed",
+        "pilot started",
+        "first patients treated",
+    ],
+)
 def test_it_ships_no_still_to_check_item_as_fact(dataset, phrase):
     assert not Decision.objects.filter(title__icontains=phrase).exists()
     assert not Decision.objects.filter(summary__icontains=phrase).exists()
@@ -527,10 +599,15 @@ def test_it_leaves_out_the_undated_tga_authorised_prescriber_review(dataset):
 # --- baselines -----------------------------------------------------------------------
 
 BASELINES = {
-    ("us", "Psilocybin"): ("1971-05-01", True), ("us", "MDMA"): ("1985-07-01", True),
-    ("au", "Psilocybin"): (None, True), ("au", "MDMA"): (None, True),
-    ("gb", "Psilocybin"): ("1973-07-01", True), ("gb", "MDMA"): (None, True),
-    ("nz", "Psilocybin"): (None, True), ("cz", "Psilocybin"): (None, True), ("de", "Psilocybin"): (None, True),
+    ("us", "Psilocybin"): ("1971-05-01", True),
+    ("us", "MDMA"): ("1985-07-01", True),
+    ("au", "Psilocybin"): (None, True),
+    ("au", "MDMA"): (None, True),
+    ("gb", "Psilocybin"): ("1973-07-01", True),
+    ("gb", "MDMA"): (None, True),
+    ("nz", "Psilocybin"): (None, True),
+    ("cz", "Psilocybin"): (None, True),
+    ("de", "Psilocybin"): (None, True),
 }
 
 
@@ -567,9 +644,13 @@ def test_it_dates_uk_psilocybin_class_a_from_1973_on_an_official_source(dataset)
     assert baseline.sources.filter(grade="official", url__startswith="https://hansard.parliament.uk/").exists()
 
 
-@pytest.mark.parametrize(("code", "substance", "better_source"), [
-    ("gb", "MDMA", "docslib.org/doc/747438"), ("de", "Psilocybin", "dorsch.hogrefe.com"),
-])
+@pytest.mark.parametrize(
+    ("code", "substance", "better_source"),
+    [
+        ("gb", "MDMA", "docslib.org/doc/747438"),
+        ("de", "Psilocybin", "dorsch.hogrefe.com"),
+    ],
+)
 def test_it_verifies_weak_baselines_only_with_a_better_source_beside_them(dataset, code, substance, better_source):
     # The reference marked these weak; they ship verified only because a stored
     # page of more authority confirmed them.
@@ -596,7 +677,20 @@ def test_it_never_claims_a_review_later_than_the_stored_pages_support(dataset):
     assert reviewed["us-co"] == dt.date(2024, 12, 31)
     assert reviewed["no"] is None
     assert {code for code, day in reviewed.items() if day} == {
-        "us", "au", "eu", "de", "cz", "nl", "ch", "ca", "nz", "gb", "us-nm", "us-or", "us-co"}
+        "us",
+        "au",
+        "eu",
+        "de",
+        "cz",
+        "nl",
+        "ch",
+        "ca",
+        "nz",
+        "gb",
+        "us-nm",
+        "us-or",
+        "us-co",
+    }
 
 
 def test_it_records_what_each_jurisdiction_covers(dataset):
@@ -626,10 +720,17 @@ def test_it_grades_journal_articles_as_literature(dataset, key):
     assert "literature" in grades and "official" not in grades
 
 
-@pytest.mark.parametrize("url_part", [
-    "toad.com/drugs/norml", "regulations.justia.com", "openjurist.org", "miragenews.com/nz-psychiatrist",
-    "parallelparliament.co.uk", "crweworld.com",
-])
+@pytest.mark.parametrize(
+    "url_part",
+    [
+        "toad.com/drugs/norml",
+        "regulations.justia.com",
+        "openjurist.org",
+        "miragenews.com/nz-psychiatrist",
+        "parallelparliament.co.uk",
+        "crweworld.com",
+    ],
+)
 def test_it_marks_copies_of_official_documents(dataset, url_part):
     sources = Source.objects.filter(url__contains=url_part)
     assert sources.exists()

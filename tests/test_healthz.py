@@ -80,13 +80,19 @@ def test_it_shows_nothing_more_to_anyone_without_a_configured_token(client, sett
 @pytest.mark.parametrize("how", ["bearer", "header", "query"])
 def test_it_shows_the_details_to_a_caller_with_the_token(client, settings, token, how):
     settings.CELERY_BROKER_URL = "redis://127.0.0.1:1/0"
-    kwargs = {"bearer": {"HTTP_AUTHORIZATION": f"Bearer {token}"}, "header": {"HTTP_X_HEALTHZ_TOKEN": token},
-              "query": {"data": {"token": token}}}[how]
+    kwargs = {
+        "bearer": {"HTTP_AUTHORIZATION": f"Bearer {token}"},
+        "header": {"HTTP_X_HEALTHZ_TOKEN": token},
+        "query": {"data": {"token": token}},
+    }[how]
 
     body = client.get("/healthz", **kwargs).json()
 
-    assert body["checks"]["database"] == {"ok": True, "vendor": body["checks"]["database"]["vendor"],
-                                          "ms": body["checks"]["database"]["ms"]}
+    assert body["checks"]["database"] == {
+        "ok": True,
+        "vendor": body["checks"]["database"]["vendor"],
+        "ms": body["checks"]["database"]["ms"],
+    }
 
 
 @pytest.mark.django_db
@@ -168,9 +174,23 @@ def test_it_is_healthy_with_a_real_worker_and_reports_one_that_died(client, toke
     if not os.environ.get("REDIS_URL"):
         pytest.skip("needs REDIS_URL (make test starts an embedded Redis)")
     worker = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "config", "worker", "--pool=solo", "-n", "healthz@%h",
-         "--without-gossip", "--without-mingle", "-l", "warning"],
-        cwd=ROOT, start_new_session=True,
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "config",
+            "worker",
+            "--pool=solo",
+            "-n",
+            "healthz@%h",
+            "--without-gossip",
+            "--without-mingle",
+            "-l",
+            "warning",
+        ],
+        cwd=ROOT,
+        start_new_session=True,
     )
     try:
         deadline = time.monotonic() + 60

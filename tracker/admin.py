@@ -154,12 +154,32 @@ class DeliveryRowAdmin(ReadOnlyAdmin):
 
 @admin.register(Notification)
 class NotificationAdmin(DeliveryRowAdmin):
-    list_display = ("id", "change_link", "subscriber", "subscriber_email", "status", "attempts", "sent_at",
-                    "last_error")
+    list_display = (
+        "id",
+        "change_link",
+        "subscriber",
+        "subscriber_email",
+        "status",
+        "attempts",
+        "sent_at",
+        "last_error",
+    )
     list_filter = (StatusFilter, "change__kind")
     list_select_related = ("subscriber", "change__decision")
-    fields = ("subscriber", "subscriber_email", "change", "status", "created_at", "claimed_at", "attempts", "sent_at",
-              "failed_at", "cancelled_at", "last_error", "message_id")
+    fields = (
+        "subscriber",
+        "subscriber_email",
+        "change",
+        "status",
+        "created_at",
+        "claimed_at",
+        "attempts",
+        "sent_at",
+        "failed_at",
+        "cancelled_at",
+        "last_error",
+        "message_id",
+    )
     readonly_fields = fields
 
     @admin.display(description="change", ordering="change_id")
@@ -170,12 +190,37 @@ class NotificationAdmin(DeliveryRowAdmin):
 
 @admin.register(DigestDelivery)
 class DigestDeliveryAdmin(DeliveryRowAdmin):
-    list_display = ("id", "subscriber", "subscriber_email", "cadence", "period", "change_count", "status", "attempts",
-                    "sent_at", "last_error")
+    list_display = (
+        "id",
+        "subscriber",
+        "subscriber_email",
+        "cadence",
+        "period",
+        "change_count",
+        "status",
+        "attempts",
+        "sent_at",
+        "last_error",
+    )
     list_filter = (StatusFilter, "cadence")
-    fields = ("subscriber", "subscriber_email", "cadence", "period", "after_change_id", "upto_change_id",
-              "change_count", "status", "created_at", "claimed_at", "attempts", "sent_at", "failed_at",
-              "cancelled_at", "last_error", "message_id")
+    fields = (
+        "subscriber",
+        "subscriber_email",
+        "cadence",
+        "period",
+        "after_change_id",
+        "upto_change_id",
+        "change_count",
+        "status",
+        "created_at",
+        "claimed_at",
+        "attempts",
+        "sent_at",
+        "failed_at",
+        "cancelled_at",
+        "last_error",
+        "message_id",
+    )
     readonly_fields = fields
 
 
@@ -222,10 +267,22 @@ class SubscriptionInline(ReadOnlyInline):
 class SubscriberAdmin(ReadOnlyAdmin):
     list_display = ("__str__", "email", "state", "created_at", "confirmed_at", "daily_watermark", "weekly_watermark")
     search_fields = ("email",)
-    list_filter = (("confirmed_at", admin.EmptyFieldListFilter), ("unsubscribed_at", admin.EmptyFieldListFilter),
-                   ("suppressed_at", admin.EmptyFieldListFilter))
-    fields = ("email", "state", "created_at", "confirmed_at", "unsubscribed_at", "suppressed_at", "suppressed_reason",
-              "daily_watermark", "weekly_watermark")
+    list_filter = (
+        ("confirmed_at", admin.EmptyFieldListFilter),
+        ("unsubscribed_at", admin.EmptyFieldListFilter),
+        ("suppressed_at", admin.EmptyFieldListFilter),
+    )
+    fields = (
+        "email",
+        "state",
+        "created_at",
+        "confirmed_at",
+        "unsubscribed_at",
+        "suppressed_at",
+        "suppressed_reason",
+        "daily_watermark",
+        "weekly_watermark",
+    )
     readonly_fields = fields
     inlines = [SubscriptionInline, NotificationInline, DigestInline]
     address_columns = {"email": "", "suppressed_reason": "suppressed_reason_hidden"}
@@ -249,13 +306,34 @@ class SubscriberAdmin(ReadOnlyAdmin):
 class ChangeDeliveryAdmin(ReadOnlyAdmin):
     """The overview: one row per change, with its notifications by status."""
 
-    list_display = ("id", "decision_title", "kind", "recorded_at", "is_import", "fan_out", "sent", "pending", "failed",
-                    "cancelled")
+    list_display = (
+        "id",
+        "decision_title",
+        "kind",
+        "recorded_at",
+        "is_import",
+        "fan_out",
+        "sent",
+        "pending",
+        "failed",
+        "cancelled",
+    )
     list_filter = ("kind", "is_import")
     search_fields = ("decision__title",)
     ordering = ("-id",)
-    fields = ("decision_title", "kind", "recorded_at", "is_import", "late_reported", "fan_out", "sent", "pending",
-              "failed", "cancelled", "notifications")
+    fields = (
+        "decision_title",
+        "kind",
+        "recorded_at",
+        "is_import",
+        "late_reported",
+        "fan_out",
+        "sent",
+        "pending",
+        "failed",
+        "cancelled",
+        "notifications",
+    )
     readonly_fields = fields
 
     def get_queryset(self, request: HttpRequest) -> QuerySet:

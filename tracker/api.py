@@ -22,8 +22,7 @@ from tracker.models import Cadence
 from tracker.parsers import DepthLimitedJSONParser
 
 ACCEPTED_TEXT = (
-    "If this address can receive mail, a confirmation link is on its way. "
-    "Nothing else is sent until it is opened."
+    "If this address can receive mail, a confirmation link is on its way. Nothing else is sent until it is opened."
 )
 
 _Detail = inline_serializer("SubscriptionDetail", fields={"detail": serializers.CharField()})
@@ -33,7 +32,8 @@ def rate_limited_response(wait: int) -> Response:
     minutes = max(1, round(wait / 60))
     return Response(
         {"detail": f"Too many subscription requests; try again in about {minutes} minute(s)."},
-        status=status.HTTP_429_TOO_MANY_REQUESTS, headers={"Retry-After": str(wait)},
+        status=status.HTTP_429_TOO_MANY_REQUESTS,
+        headers={"Retry-After": str(wait)},
     )
 
 
@@ -46,20 +46,32 @@ class SubscriptionCreateApi(APIView):
     permission_classes = [AllowAny]
     # DRF's defaults, with JSON depth-limited: anyone can post here. (api_settings
     # has imported the dotted paths; the stubs type the setting as the strings.)
-    parser_classes = [DepthLimitedJSONParser, *(
-        p for p in cast(list[type[BaseParser]], api_settings.DEFAULT_PARSER_CLASSES) if p is not JSONParser
-    )]
+    parser_classes = [
+        DepthLimitedJSONParser,
+        *(p for p in cast(list[type[BaseParser]], api_settings.DEFAULT_PARSER_CLASSES) if p is not JSONParser),
+    ]
 
     class InputSerializer(serializers.Serializer):
         email = serializers.CharField(max_length=EMAIL_MAX_LENGTH)
         cadence = serializers.ChoiceField(choices=Cadence.choices)
-        jurisdictions = serializers.ListField(child=serializers.CharField(max_length=64), required=False,
-                                              max_length=100,
-                                              help_text="Jurisdiction codes, e.g. us, au, eu. Empty: all.")
-        therapies = serializers.ListField(child=serializers.CharField(max_length=64), required=False,
-                                          max_length=100, help_text="Therapy slugs, e.g. mdma-ptsd. Empty: all.")
-        kinds = serializers.ListField(child=serializers.ChoiceField(choices=DecisionKind.choices), required=False,
-                                      max_length=50, help_text="Decision kinds. Empty: all.")
+        jurisdictions = serializers.ListField(
+            child=serializers.CharField(max_length=64),
+            required=False,
+            max_length=100,
+            help_text="Jurisdiction codes, e.g. us, au, eu. Empty: all.",
+        )
+        therapies = serializers.ListField(
+            child=serializers.CharField(max_length=64),
+            required=False,
+            max_length=100,
+            help_text="Therapy slugs, e.g. mdma-ptsd. Empty: all.",
+        )
+        kinds = serializers.ListField(
+            child=serializers.ChoiceField(choices=DecisionKind.choices),
+            required=False,
+            max_length=50,
+            help_text="Decision kinds. Empty: all.",
+        )
 
         def validate_email(self, value: str) -> str:
             try:
@@ -69,8 +81,10 @@ class SubscriptionCreateApi(APIView):
 
         def validate(self, data: dict) -> dict:
             data["scope"] = services.scope_validate(
-                cadence=data["cadence"], jurisdictions=data.get("jurisdictions", []),
-                therapies=data.get("therapies", []), kinds=data.get("kinds", []),
+                cadence=data["cadence"],
+                jurisdictions=data.get("jurisdictions", []),
+                therapies=data.get("therapies", []),
+                kinds=data.get("kinds", []),
             )
             return data
 
@@ -79,7 +93,8 @@ class SubscriptionCreateApi(APIView):
         request=InputSerializer,
         responses={
             202: OpenApiResponse(
-                _Detail, description="Accepted; a confirmation email is sent if the address can receive one.",
+                _Detail,
+                description="Accepted; a confirmation email is sent if the address can receive one.",
             ),
             400: OpenApiResponse(description="A field is invalid; the body names it."),
             429: OpenApiResponse(_Detail, description="Too many requests from this client or for this address."),

@@ -20,12 +20,14 @@ def claim_timeout_check(app_configs: Any = None, **kwargs: Any) -> list[Error]:
     timeout, email_timeout = settings.TRACKER_CLAIM_TIMEOUT, settings.EMAIL_TIMEOUT
     if timeout / 4 + 2 * email_timeout <= timeout / 2:
         return []
-    return [Error(
-        f"TRACKER_CLAIM_TIMEOUT must be at least 8 x EMAIL_TIMEOUT = {8 * email_timeout} s, got {timeout}: "
-        "a running batch could lose its claims between two renewals.",
-        hint="Raise TRACKER_CLAIM_TIMEOUT or lower EMAIL_TIMEOUT.",
-        id="tracker.E001",
-    )]
+    return [
+        Error(
+            f"TRACKER_CLAIM_TIMEOUT must be at least 8 x EMAIL_TIMEOUT = {8 * email_timeout} s, got {timeout}: "
+            "a running batch could lose its claims between two renewals.",
+            hint="Raise TRACKER_CLAIM_TIMEOUT or lower EMAIL_TIMEOUT.",
+            id="tracker.E001",
+        )
+    ]
 
 
 @register(TAG)
@@ -35,9 +37,11 @@ def heartbeat_check(app_configs: Any = None, **kwargs: Any) -> list[Error]:
     interval, timeout = settings.TRACKER_HEARTBEAT_INTERVAL, settings.TRACKER_HEARTBEAT_TIMEOUT
     if 3 * interval <= timeout:
         return []
-    return [Error(
-        f"TRACKER_HEARTBEAT_TIMEOUT must be at least 3 x TRACKER_HEARTBEAT_INTERVAL = {3 * interval} s, "
-        f"got {timeout}: a live worker's claims could be released between two of its beats.",
-        hint="Raise TRACKER_HEARTBEAT_TIMEOUT or lower TRACKER_HEARTBEAT_INTERVAL.",
-        id="tracker.E002",
-    )]
+    return [
+        Error(
+            f"TRACKER_HEARTBEAT_TIMEOUT must be at least 3 x TRACKER_HEARTBEAT_INTERVAL = {3 * interval} s, "
+            f"got {timeout}: a live worker's claims could be released between two of its beats.",
+            hint="Raise TRACKER_HEARTBEAT_TIMEOUT or lower TRACKER_HEARTBEAT_INTERVAL.",
+            id="tracker.E002",
+        )
+    ]

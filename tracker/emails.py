@@ -112,8 +112,12 @@ class Recipient:
 
     @classmethod
     def of(cls, subscriber: Subscriber, *, message_id: str) -> Recipient:
-        return cls(email=subscriber.email, message_id=message_id,
-                   manage_url=manage_url(subscriber), unsubscribe_url=unsubscribe_url(subscriber))
+        return cls(
+            email=subscriber.email,
+            message_id=message_id,
+            manage_url=manage_url(subscriber),
+            unsubscribe_url=unsubscribe_url(subscriber),
+        )
 
     @property
     def links(self) -> dict[str, str]:
@@ -142,8 +146,11 @@ def confirmation_message(subscription: Subscription) -> EmailMultiAlternatives:
         "max_age_days": settings.TRACKER_CONFIRM_MAX_AGE_DAYS,
     }
     return _message(
-        kind="confirm", context=context, to=subscriber.email,
-        message_id=f"<confirm-{subscription.pk}@{site_host()}>", headers={},
+        kind="confirm",
+        context=context,
+        to=subscriber.email,
+        message_id=f"<confirm-{subscription.pk}@{site_host()}>",
+        headers={},
     )
 
 
@@ -174,8 +181,9 @@ def change_email(change: Change, recipient: Recipient) -> EmailMultiAlternatives
     """The instant email about one change, for one subscriber."""
     headers, links = _list_headers(recipient)
     context = {**change_context(change), **links}
-    return _message(kind="change", context=context, to=recipient.email, message_id=recipient.message_id,
-                    headers=headers)
+    return _message(
+        kind="change", context=context, to=recipient.email, message_id=recipient.message_id, headers=headers
+    )
 
 
 def digest_email(cadence: str, period: str, changes: Sequence[Change], recipient: Recipient) -> EmailMultiAlternatives:
@@ -192,8 +200,9 @@ def digest_email(cadence: str, period: str, changes: Sequence[Change], recipient
         "count": len(changes),
         **links,
     }
-    return _message(kind="digest", context=context, to=recipient.email, message_id=recipient.message_id,
-                    headers=headers)
+    return _message(
+        kind="digest", context=context, to=recipient.email, message_id=recipient.message_id, headers=headers
+    )
 
 
 # --- Rendering once, addressing many times ---------------------------------------
@@ -272,10 +281,12 @@ class _Rendered:
         # values would make one that long gets the email built in full.
         self.long_line_risks = [
             (len(line), {name: line.count(_STAND_IN[name]) for name in _FIELDS})
-            for line in body.split(b"\r\n") if _PLACEHOLDER_PATTERN.search(line)
+            for line in body.split(b"\r\n")
+            if _PLACEHOLDER_PATTERN.search(line)
         ]
-        self.boundaries = re.findall(rb'boundary="([^"]+)"', b"".join(h for h in self.headers if isinstance(h, bytes))
-                                     + body)
+        self.boundaries = re.findall(
+            rb'boundary="([^"]+)"', b"".join(h for h in self.headers if isinstance(h, bytes)) + body
+        )
 
     @classmethod
     def of(cls, message: EmailMultiAlternatives) -> _Rendered | None:
@@ -294,15 +305,18 @@ class _Rendered:
         if any(boundary in value for value in values.values() for boundary in self.boundaries):
             return None
         growth = {name: len(values[name]) - len(_STAND_IN[name]) for name in _FIELDS}
-        if any(length + sum(count * growth[name] for name, count in counts.items()) > _MAX_LINE
-               for length, counts in self.long_line_risks):
+        if any(
+            length + sum(count * growth[name] for name, count in counts.items()) > _MAX_LINE
+            for length, counts in self.long_line_risks
+        ):
             return None
 
         def substitute(data: bytes) -> bytes:
             return _PLACEHOLDER_PATTERN.sub(lambda match: values[_FIELD_OF[match.group()]], data)
 
         head = b"".join(
-            header if isinstance(header, bytes)
+            header
+            if isinstance(header, bytes)
             else self.policy.fold_binary(header[0], substitute(header[1].encode()).decode())
             for header in self.headers
         )
@@ -324,12 +338,14 @@ class Personaliser:
         """Whether the content `key` names has been rendered already."""
         return key in self._rendered
 
-    def outgoing(self, *, key: Hashable, recipient: Recipient,
-                 render: Callable[[Recipient], EmailMultiAlternatives]) -> Outgoing:
+    def outgoing(
+        self, *, key: Hashable, recipient: Recipient, render: Callable[[Recipient], EmailMultiAlternatives]
+    ) -> Outgoing:
         return Outgoing(recipient, self._raw(key, recipient, render), lambda: render(recipient))
 
-    def _raw(self, key: Hashable, recipient: Recipient,
-             render: Callable[[Recipient], EmailMultiAlternatives]) -> bytes | None:
+    def _raw(
+        self, key: Hashable, recipient: Recipient, render: Callable[[Recipient], EmailMultiAlternatives]
+    ) -> bytes | None:
         if not _substitutable(recipient):
             return None
         if key not in self._rendered:
@@ -341,5 +357,9 @@ class Personaliser:
 def _substitutable(recipient: Recipient) -> bool:
     """True when the recipient's values go into the bytes unchanged: Django
     would neither encode the address nor escape the links."""
-    return bool(_SAFE_URL.match(recipient.manage_url) and _SAFE_URL.match(recipient.unsubscribe_url)
-                and _SAFE_MESSAGE_ID.match(recipient.message_id) and _SAFE_ADDRESS.match(recipient.email))
+    return bool(
+        _SAFE_URL.match(recipient.manage_url)
+        and _SAFE_URL.match(recipient.unsubscribe_url)
+        and _SAFE_MESSAGE_ID.match(recipient.message_id)
+        and _SAFE_ADDRESS.match(recipient.email)
+    )

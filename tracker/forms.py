@@ -17,19 +17,27 @@ from tracker.models import Cadence
 
 class ScopeForm(forms.Form):
     cadence = forms.ChoiceField(choices=Cadence.choices, initial=Cadence.INSTANT, widget=forms.RadioSelect)
-    jurisdictions = forms.MultipleChoiceField(required=False, widget=forms.CheckboxSelectMultiple,
-                                              help_text="None ticked: every jurisdiction.")
-    therapies = forms.MultipleChoiceField(required=False, widget=forms.CheckboxSelectMultiple,
-                                          help_text="None ticked: every therapy.")
-    kinds = forms.MultipleChoiceField(choices=DecisionKind.choices, required=False,
-                                      widget=forms.CheckboxSelectMultiple, label="Kinds of decision",
-                                      help_text="None ticked: every kind.")
+    jurisdictions = forms.MultipleChoiceField(
+        required=False, widget=forms.CheckboxSelectMultiple, help_text="None ticked: every jurisdiction."
+    )
+    therapies = forms.MultipleChoiceField(
+        required=False, widget=forms.CheckboxSelectMultiple, help_text="None ticked: every therapy."
+    )
+    kinds = forms.MultipleChoiceField(
+        choices=DecisionKind.choices,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        label="Kinds of decision",
+        help_text="None ticked: every kind.",
+    )
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         jurisdictions, therapies = selectors.scope_choices()
         # Both are the MultipleChoiceFields declared above; `fields` is typed for any Field.
-        cast(forms.MultipleChoiceField, self.fields["jurisdictions"]).choices = [(j.code, j.name) for j in jurisdictions]
+        cast(forms.MultipleChoiceField, self.fields["jurisdictions"]).choices = [
+            (j.code, j.name) for j in jurisdictions
+        ]
         cast(forms.MultipleChoiceField, self.fields["therapies"]).choices = [(t.slug, t.name) for t in therapies]
 
     def clean(self) -> dict[str, Any]:
@@ -39,8 +47,10 @@ class ScopeForm(forms.Form):
             return data
         try:
             data["scope"] = services.scope_validate(
-                cadence=data["cadence"], jurisdictions=data.get("jurisdictions") or [],
-                therapies=data.get("therapies") or [], kinds=data.get("kinds") or [],
+                cadence=data["cadence"],
+                jurisdictions=data.get("jurisdictions") or [],
+                therapies=data.get("therapies") or [],
+                kinds=data.get("kinds") or [],
             )
         except ValidationError as exc:
             for name, messages in exc.message_dict.items():
@@ -49,8 +59,7 @@ class ScopeForm(forms.Form):
 
 
 class SubscribeForm(ScopeForm):
-    email = forms.CharField(max_length=EMAIL_MAX_LENGTH,
-                            widget=forms.EmailInput(attrs={"autocomplete": "email"}))
+    email = forms.CharField(max_length=EMAIL_MAX_LENGTH, widget=forms.EmailInput(attrs={"autocomplete": "email"}))
     field_order = ["email", "cadence", "jurisdictions", "therapies", "kinds"]
 
     def clean_email(self) -> str:

@@ -37,11 +37,13 @@ class SubscriberQuerySet(models.QuerySet):
 class Subscriber(models.Model):
     email = models.EmailField(max_length=254)
     created_at = models.DateTimeField(auto_now_add=True)
-    confirmed_at = models.DateTimeField(null=True, blank=True,
-                                        help_text="When the address was first confirmed (or imported).")
+    confirmed_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the address was first confirmed (or imported)."
+    )
     unsubscribed_at = models.DateTimeField(null=True, blank=True)
-    suppressed_at = models.DateTimeField(null=True, blank=True,
-                                         help_text="Set when the address bounced permanently; no mail is sent.")
+    suppressed_at = models.DateTimeField(
+        null=True, blank=True, help_text="Set when the address bounced permanently; no mail is sent."
+    )
     suppressed_reason = models.CharField(max_length=500, blank=True)
     # Watermarks: the id of the last Change covered by a sent digest of that
     # cadence. They only move forward: when a digest is sent, or when the
@@ -87,14 +89,18 @@ class Subscription(models.Model):
 
     subscriber = models.ForeignKey(Subscriber, on_delete=models.CASCADE, related_name="subscriptions")
     cadence = models.CharField(max_length=8, choices=Cadence.choices)
-    jurisdictions = models.ManyToManyField(Jurisdiction, blank=True, related_name="+",
-                                           help_text="Empty means every jurisdiction. A union (eu) covers its members.")
-    therapies = models.ManyToManyField(Therapy, blank=True, related_name="+",
-                                       help_text="Empty means every therapy.")
+    jurisdictions = models.ManyToManyField(
+        Jurisdiction,
+        blank=True,
+        related_name="+",
+        help_text="Empty means every jurisdiction. A union (eu) covers its members.",
+    )
+    therapies = models.ManyToManyField(Therapy, blank=True, related_name="+", help_text="Empty means every therapy.")
     created_at = models.DateTimeField(auto_now_add=True)
     confirmed_at = models.DateTimeField(null=True, blank=True)
     starts_after_change_id = models.BigIntegerField(
-        null=True, blank=True,
+        null=True,
+        blank=True,
         help_text="The latest Change when the subscription was confirmed: history before it is never sent.",
     )
     confirmation_sent_at = models.DateTimeField(null=True, blank=True)
@@ -103,10 +109,10 @@ class Subscription(models.Model):
     class Meta:
         ordering = ["id"]
         indexes = [
-            models.Index(fields=["subscriber", "cadence"], name="subscription_confirmed",
-                         condition=Q(confirmed_at__isnull=False)),
-            models.Index(fields=["created_at"], name="subscription_pending",
-                         condition=Q(confirmed_at__isnull=True)),
+            models.Index(
+                fields=["subscriber", "cadence"], name="subscription_confirmed", condition=Q(confirmed_at__isnull=False)
+            ),
+            models.Index(fields=["created_at"], name="subscription_pending", condition=Q(confirmed_at__isnull=True)),
         ]
         constraints = [
             models.CheckConstraint(condition=Q(cadence__in=Cadence.values), name="subscription_cadence_valid"),
@@ -207,8 +213,9 @@ class DeliveryRow(models.Model):
     attempts = models.PositiveSmallIntegerField(default=0)
     sent_at = models.DateTimeField(null=True, blank=True)
     failed_at = models.DateTimeField(null=True, blank=True)
-    cancelled_at = models.DateTimeField(null=True, blank=True,
-                                        help_text="Not sent because the subscriber left or was suppressed first.")
+    cancelled_at = models.DateTimeField(
+        null=True, blank=True, help_text="Not sent because the subscriber left or was suppressed first."
+    )
     last_error = models.CharField(max_length=500, blank=True)
     message_id = models.CharField(max_length=200, blank=True)
 
@@ -239,8 +246,7 @@ class Notification(DeliveryRow):
     # (change, subscriber) indexes below lead with each of them already, and
     # every index costs each insert and each "sent" update.
     subscriber = models.ForeignKey(Subscriber, on_delete=models.CASCADE, related_name="notifications", db_index=False)
-    change = models.ForeignKey(Change, on_delete=models.PROTECT, related_name="tracker_notifications",
-                               db_index=False)
+    change = models.ForeignKey(Change, on_delete=models.PROTECT, related_name="tracker_notifications", db_index=False)
 
     class Meta:
         ordering = ["-id"]
@@ -277,14 +283,17 @@ class DigestDelivery(DeliveryRow):
             # Failed or cancelled rows do not block a later digest from the same
             # watermark: those changes were never mailed, so they go out next time.
             models.UniqueConstraint(
-                fields=["subscriber", "cadence", "after_change_id"], name="digest_unique_per_watermark",
+                fields=["subscriber", "cadence", "after_change_id"],
+                name="digest_unique_per_watermark",
                 condition=Q(failed_at__isnull=True, cancelled_at__isnull=True),
             ),
             models.CheckConstraint(
-                condition=Q(cadence__in=[c.value for c in DIGEST_CADENCES]), name="digest_cadence_valid",
+                condition=Q(cadence__in=[c.value for c in DIGEST_CADENCES]),
+                name="digest_cadence_valid",
             ),
             models.CheckConstraint(
-                condition=Q(upto_change_id__gt=models.F("after_change_id")), name="digest_range_not_empty",
+                condition=Q(upto_change_id__gt=models.F("after_change_id")),
+                name="digest_range_not_empty",
             ),
         ]
         indexes = [

@@ -117,9 +117,9 @@ def changes_for_delivery(change_ids: Iterable[int]) -> dict[int, Change]:
 
 
 def _changes_for_delivery() -> QuerySet[Change]:
-    return Change.objects.select_related(
-        "decision__jurisdiction__parent", "decision__regulator"
-    ).prefetch_related("decision__therapies", "decision__sources")
+    return Change.objects.select_related("decision__jurisdiction__parent", "decision__regulator").prefetch_related(
+        "decision__therapies", "decision__sources"
+    )
 
 
 def subscriptions_matching(*, change_id: int, scope: ChangeScope, cadence: str) -> QuerySet[Subscription]:
@@ -191,8 +191,7 @@ def digest_build(*, cadence: str, bounds: Mapping[int, tuple[int, int]]) -> dict
     # One window of change ids for the whole chunk: from the lowest point any
     # subscriber in it still needs to the highest upto.
     low = min(
-        max(bounds[sid][0], min(s.starts_after_change_id for s in scopes))
-        for sid, scopes in by_subscriber.items()
+        max(bounds[sid][0], min(s.starts_after_change_id for s in scopes)) for sid, scopes in by_subscriber.items()
     )
     high = max(bounds[sid][1] for sid in by_subscriber)
     if high <= low:
@@ -205,7 +204,8 @@ def digest_build(*, cadence: str, bounds: Mapping[int, tuple[int, int]]) -> dict
     for subscriber_id, subscription_scopes in by_subscriber.items():
         after, upto = bounds[subscriber_id]
         matched = [
-            change for change in changes
+            change
+            for change in changes
             if after < change.pk <= upto and any(s.matches(change.pk, scopes[change.pk]) for s in subscription_scopes)
         ]
         if matched:
@@ -213,19 +213,24 @@ def digest_build(*, cadence: str, bounds: Mapping[int, tuple[int, int]]) -> dict
     return result
 
 
-def change_ids_matching(*, changes: QuerySet[Change], scope: SubscriptionScope,
-                        covered_by: Iterable[SubscriptionScope] = ()) -> list[int]:
+def change_ids_matching(
+    *, changes: QuerySet[Change], scope: SubscriptionScope, covered_by: Iterable[SubscriptionScope] = ()
+) -> list[int]:
     """Ids of `changes` (dataset imports left out) that `scope` matches and
     none of `covered_by` does, in order. Three queries."""
     rows = list(
-        changes.filter(is_import=False).select_related("decision").prefetch_related("decision__therapies").order_by("pk")
+        changes.filter(is_import=False)
+        .select_related("decision")
+        .prefetch_related("decision__therapies")
+        .order_by("pk")
     )
     if not rows:
         return []
     scopes = change_scopes(rows)
     others = list(covered_by)
     return [
-        change.pk for change in rows
+        change.pk
+        for change in rows
         if scope.matches(change.pk, scopes[change.pk])
         and not any(other.matches(change.pk, scopes[change.pk]) for other in others)
     ]
@@ -247,32 +252,38 @@ def subscription_scopes_of(*, subscriber_ids: Iterable[int], cadence: str) -> di
     digest chunk holds thousands of them)."""
     rows = list(
         Subscription.objects.filter(subscriber_id__in=list(subscriber_ids), cadence=cadence, confirmed_at__isnull=False)
-        .order_by("pk").values_list("pk", "subscriber_id", "starts_after_change_id")
+        .order_by("pk")
+        .values_list("pk", "subscriber_id", "starts_after_change_id")
     )
     if not rows:
         return {}
     ids = [pk for pk, _, _ in rows]
     jurisdictions: dict[int, set[int]] = {}
     for subscription_id, jurisdiction_id in Subscription.jurisdictions.through.objects.filter(
-            subscription_id__in=ids).values_list("subscription_id", "jurisdiction_id"):
+        subscription_id__in=ids
+    ).values_list("subscription_id", "jurisdiction_id"):
         jurisdictions.setdefault(subscription_id, set()).add(jurisdiction_id)
     therapies: dict[int, set[int]] = {}
     for subscription_id, therapy_id in Subscription.therapies.through.objects.filter(
-            subscription_id__in=ids).values_list("subscription_id", "therapy_id"):
+        subscription_id__in=ids
+    ).values_list("subscription_id", "therapy_id"):
         therapies.setdefault(subscription_id, set()).add(therapy_id)
     kinds: dict[int, set[str]] = {}
     for subscription_id, kind in SubscriptionKind.objects.filter(subscription_id__in=ids).values_list(
-            "subscription_id", "kind"):
+        "subscription_id", "kind"
+    ):
         kinds.setdefault(subscription_id, set()).add(kind)
     by_subscriber: dict[int, list[SubscriptionScope]] = {}
     for pk, subscriber_id, starts_after in rows:
-        by_subscriber.setdefault(subscriber_id, []).append(SubscriptionScope(
-            subscriber_id=subscriber_id,
-            starts_after_change_id=starts_after or 0,
-            jurisdiction_ids=frozenset(jurisdictions.get(pk, ())),
-            therapy_ids=frozenset(therapies.get(pk, ())),
-            kinds=frozenset(kinds.get(pk, ())),
-        ))
+        by_subscriber.setdefault(subscriber_id, []).append(
+            SubscriptionScope(
+                subscriber_id=subscriber_id,
+                starts_after_change_id=starts_after or 0,
+                jurisdiction_ids=frozenset(jurisdictions.get(pk, ())),
+                therapy_ids=frozenset(therapies.get(pk, ())),
+                kinds=frozenset(kinds.get(pk, ())),
+            )
+        )
     return by_subscriber
 
 
@@ -330,7 +341,8 @@ def digest_groups(changes: Iterable[Change]) -> list[DigestGroup]:
         decision = change.decision
         therapies = list(decision.therapies.all())
         key = (
-            decision.jurisdiction.position, decision.jurisdiction.code,
+            decision.jurisdiction.position,
+            decision.jurisdiction.code,
             tuple((t.position, t.slug) for t in therapies),
         )
         if key not in groups:
@@ -343,6 +355,7 @@ def digest_groups(changes: Iterable[Change]) -> list[DigestGroup]:
 
 
 # --- Admin ---------------------------------------------------------------------
+
 
 def change_delivery_overview() -> QuerySet[ChangeDelivery]:
     """Changes with their notification counts by status, in one query."""
@@ -398,8 +411,10 @@ def subscription_for_confirm_link(*, subscriber_id: int, subscription_id: int) -
     shows it (reads only); None when it no longer exists or its address is
     suppressed, the cases in which confirming it is refused."""
     subscription = (
-        Subscription.objects.select_related("subscriber").prefetch_related("jurisdictions", "therapies", "kind_rows")
-        .filter(pk=subscription_id, subscriber_id=subscriber_id).first()
+        Subscription.objects.select_related("subscriber")
+        .prefetch_related("jurisdictions", "therapies", "kind_rows")
+        .filter(pk=subscription_id, subscriber_id=subscriber_id)
+        .first()
     )
     if subscription is None or subscription.subscriber.suppressed_at is not None:
         return None

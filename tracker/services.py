@@ -47,6 +47,7 @@ CACHE_UNAVAILABLE: tuple[type[Exception], ...] = (RedisConnectionError, RedisTim
 
 # --- Validation shared by the API, the pages and the importer ---------------
 
+
 @dataclass(frozen=True)
 class Scope:
     """A validated subscription request: cadence and scope (empty = all)."""
@@ -57,8 +58,12 @@ class Scope:
     kinds: tuple[str, ...] = ()
 
     def key(self) -> tuple:
-        return (self.cadence, frozenset(j.pk for j in self.jurisdictions),
-                frozenset(t.pk for t in self.therapies), frozenset(self.kinds))
+        return (
+            self.cadence,
+            frozenset(j.pk for j in self.jurisdictions),
+            frozenset(t.pk for t in self.therapies),
+            frozenset(self.kinds),
+        )
 
 
 def email_validate(email: str) -> str:
@@ -67,8 +72,9 @@ def email_validate(email: str) -> str:
     return email_normalise(email)
 
 
-def scope_validate(*, cadence: str, jurisdictions: Iterable[str] = (), therapies: Iterable[str] = (),
-                   kinds: Iterable[str] = ()) -> Scope:
+def scope_validate(
+    *, cadence: str, jurisdictions: Iterable[str] = (), therapies: Iterable[str] = (), kinds: Iterable[str] = ()
+) -> Scope:
     """Resolve codes, slugs and kinds; ValidationError naming every bad field."""
     errors: dict[str, str] = {}
     if cadence not in Cadence.values:
@@ -123,6 +129,7 @@ broker_outage = _Outage()
 
 # --- Rate limits -------------------------------------------------------------
 
+
 def rate_limit_hit(*, scope: str, key: str, limit: int, window: int = RATE_WINDOW_SECONDS) -> int | None:
     """Count one request against a fixed window; when the count is over
     `limit`, return the seconds until the window ends (for Retry-After).
@@ -155,8 +162,9 @@ def rate_limit_hit(*, scope: str, key: str, limit: int, window: int = RATE_WINDO
 def address_rate_limit_hit(*, email: str) -> int | None:
     """The per-address subscribe limit for a normalised address (see
     email_validate): every variant of one mailbox counts against one key."""
-    return rate_limit_hit(scope="subscribe-address", key=email_rate_key(email),
-                          limit=settings.SUBSCRIBE_RATE_PER_ADDRESS)
+    return rate_limit_hit(
+        scope="subscribe-address", key=email_rate_key(email), limit=settings.SUBSCRIBE_RATE_PER_ADDRESS
+    )
 
 
 def _rate_count(cache_key: str, window: int) -> int:
@@ -181,6 +189,7 @@ def client_address(meta: dict) -> str:
 
 # --- Subscribing -------------------------------------------------------------
 
+
 def _subscriber_get_or_create(email: str) -> Subscriber:
     subscriber = Subscriber.objects.by_email(email).select_for_update().first()
     if subscriber is not None:
@@ -201,8 +210,12 @@ def _scope_set(subscription: Subscription, scope: Scope) -> None:
 
 
 def _scope_key(subscription: Subscription) -> tuple:
-    return (subscription.cadence, frozenset(j.pk for j in subscription.jurisdictions.all()),
-            frozenset(t.pk for t in subscription.therapies.all()), frozenset(subscription.kinds))
+    return (
+        subscription.cadence,
+        frozenset(j.pk for j in subscription.jurisdictions.all()),
+        frozenset(t.pk for t in subscription.therapies.all()),
+        frozenset(subscription.kinds),
+    )
 
 
 @transaction.atomic
@@ -246,8 +259,10 @@ def subscription_confirm(*, subscriber_id: int, subscription_id: int) -> Subscri
     recorded from now on. None when it no longer exists or the address is
     suppressed."""
     subscription = (
-        Subscription.objects.select_for_update().select_related("subscriber")
-        .filter(pk=subscription_id, subscriber_id=subscriber_id).first()
+        Subscription.objects.select_for_update()
+        .select_related("subscriber")
+        .filter(pk=subscription_id, subscriber_id=subscriber_id)
+        .first()
     )
     if subscription is None or subscription.subscriber.suppressed_at is not None:
         return None
@@ -286,6 +301,7 @@ def _subscriber_activate(subscriber: Subscriber, now) -> None:
 
 # --- Managing (the signed manage link proves the mailbox) --------------------
 
+
 @transaction.atomic
 def subscription_add(*, subscriber: Subscriber, scope: Scope) -> Subscription:
     """Add a confirmed subscription from the manage page; it starts now.
@@ -298,11 +314,16 @@ def subscription_add(*, subscriber: Subscriber, scope: Scope) -> Subscription:
     if subscriber.suppressed_at is not None:
         raise ValidationError("Mail to this address bounced permanently, so nothing can be sent to it.")
     if subscriber.unsubscribed_at is not None:
-        raise ValidationError("This address unsubscribed. To receive mail again, subscribe on the subscribe "
-                              "page: a confirmation link will be sent to it.")
+        raise ValidationError(
+            "This address unsubscribed. To receive mail again, subscribe on the subscribe "
+            "page: a confirmation link will be sent to it."
+        )
     now = timezone.now()
     subscription = Subscription.objects.create(
-        subscriber=subscriber, cadence=scope.cadence, confirmed_at=now, starts_after_change_id=change_latest_id(),
+        subscriber=subscriber,
+        cadence=scope.cadence,
+        confirmed_at=now,
+        starts_after_change_id=change_latest_id(),
     )
     _scope_set(subscription, scope)
     _subscriber_activate(subscriber, now)
@@ -318,7 +339,8 @@ def subscription_update(*, subscription: Subscription, scope: Scope) -> Subscrip
     and the digest planner move its watermarks under the same lock."""
     subscriber = Subscriber.objects.select_for_update().get(pk=subscription.subscriber_id)
     subscription = (
-        Subscription.objects.select_for_update().prefetch_related("jurisdictions", "therapies", "kind_rows")
+        Subscription.objects.select_for_update()
+        .prefetch_related("jurisdictions", "therapies", "kind_rows")
         .get(pk=subscription.pk)
     )
     if subscription.cadence != scope.cadence:
@@ -353,25 +375,32 @@ def _cadence_switch(subscriber: Subscriber, subscription: Subscription, cadence:
         starts_after = latest
         to_mail = selectors.change_ids_matching(
             changes=selectors.changes_not_fanned_out_to(
-                subscriber_id=subscriber.pk, after=old_scope.starts_after_change_id, upto=latest),
+                subscriber_id=subscriber.pk, after=old_scope.starts_after_change_id, upto=latest
+            ),
             scope=old_scope,
         )
     else:
-        mailed_upto = max(old_scope.starts_after_change_id,
-                          getattr(subscriber, Subscriber.watermark_field(old_cadence)))
+        mailed_upto = max(
+            old_scope.starts_after_change_id, getattr(subscriber, Subscriber.watermark_field(old_cadence))
+        )
         if cadence == Cadence.INSTANT:
             starts_after = latest
             to_mail = selectors.change_ids_matching(
-                changes=Change.objects.filter(pk__gt=mailed_upto, pk__lte=latest), scope=old_scope,
+                changes=Change.objects.filter(pk__gt=mailed_upto, pk__lte=latest),
+                scope=old_scope,
             )
         else:
             starts_after = mailed_upto
             new_watermark = getattr(subscriber, Subscriber.watermark_field(cadence))
             if new_watermark > mailed_upto:
-                others = subscriber.subscriptions.filter(cadence=cadence, confirmed_at__isnull=False).exclude(
-                    pk=subscription.pk).prefetch_related("jurisdictions", "therapies", "kind_rows")
+                others = (
+                    subscriber.subscriptions.filter(cadence=cadence, confirmed_at__isnull=False)
+                    .exclude(pk=subscription.pk)
+                    .prefetch_related("jurisdictions", "therapies", "kind_rows")
+                )
                 to_mail = selectors.change_ids_matching(
-                    changes=Change.objects.filter(pk__gt=mailed_upto, pk__lte=new_watermark), scope=old_scope,
+                    changes=Change.objects.filter(pk__gt=mailed_upto, pk__lte=new_watermark),
+                    scope=old_scope,
                     covered_by=[selectors.subscription_scope(other) for other in others],
                 )
     subscription.cadence = cadence
@@ -382,7 +411,7 @@ def _cadence_switch(subscriber: Subscriber, subscription: Subscription, cadence:
         from tracker.tasks import enqueue, notification_send_batch
 
         size = settings.TRACKER_SEND_BATCH
-        batches = [notification_ids[i:i + size] for i in range(0, len(notification_ids), size)]
+        batches = [notification_ids[i : i + size] for i in range(0, len(notification_ids), size)]
         transaction.on_commit(lambda: [enqueue(notification_send_batch, batch) for batch in batches])
 
 
@@ -470,12 +499,16 @@ def _subscriber_import_one(*, email: str, scope: Scope) -> str:
     if subscriber.suppressed_at is not None:
         raise ValidationError(f"{email} bounced permanently ({subscriber.suppressed_reason}); not imported")
     existing = subscriber.subscriptions.filter(confirmed_at__isnull=False).prefetch_related(
-        "jurisdictions", "therapies", "kind_rows")
+        "jurisdictions", "therapies", "kind_rows"
+    )
     if any(_scope_key(s) == scope.key() for s in existing):
         return "unchanged"
     now = timezone.now()
     subscription = Subscription.objects.create(
-        subscriber=subscriber, cadence=scope.cadence, confirmed_at=now, starts_after_change_id=change_latest_id(),
+        subscriber=subscriber,
+        cadence=scope.cadence,
+        confirmed_at=now,
+        starts_after_change_id=change_latest_id(),
     )
     _scope_set(subscription, scope)
     _subscriber_activate(subscriber, now)

@@ -29,11 +29,7 @@ def sendmail(smtp: smtplib.SMTP, sender: str, recipient: str, message: bytes, *,
         smtp.sendmail(sender, [recipient], message)
         return
     options = f" SIZE={len(message)}" if smtp.has_extn("size") else ""
-    smtp.send(
-        f"MAIL FROM:{smtplib.quoteaddr(sender)}{options}\r\n"
-        f"RCPT TO:{smtplib.quoteaddr(recipient)}\r\n"
-        "DATA\r\n"
-    )
+    smtp.send(f"MAIL FROM:{smtplib.quoteaddr(sender)}{options}\r\nRCPT TO:{smtplib.quoteaddr(recipient)}\r\nDATA\r\n")
     # Every answer is read, whatever the first ones said: they are on the wire.
     mail_code, mail_reply = smtp.getreply()
     rcpt_code, rcpt_reply = smtp.getreply()

@@ -29,7 +29,8 @@ logger = logging.getLogger(__name__)
 
 # Soft limit, then a minute for the task to give its rows back before the kill.
 _LIMITS: dict[str, Any] = {
-    "soft_time_limit": settings.TRACKER_TASK_TIME_LIMIT, "time_limit": settings.TRACKER_TASK_TIME_LIMIT + 60,
+    "soft_time_limit": settings.TRACKER_TASK_TIME_LIMIT,
+    "time_limit": settings.TRACKER_TASK_TIME_LIMIT + 60,
 }
 _PLAN_LIMITS: dict[str, Any] = {
     "soft_time_limit": settings.TRACKER_DIGEST_PLAN_TIME_LIMIT,
@@ -52,8 +53,12 @@ def enqueue(task: Task, *args: object) -> bool:
 
 def _retry_later(task: Task, ids: list[int]) -> None:
     if task.request.retries >= task.max_retries:
-        logger.warning("%s: %d row(s) still failing after %d retries; left for the sweeper",
-                       task.name, len(ids), task.request.retries)
+        logger.warning(
+            "%s: %d row(s) still failing after %d retries; left for the sweeper",
+            task.name,
+            len(ids),
+            task.request.retries,
+        )
         return
     raise task.retry(args=[ids], countdown=delivery.retry_countdown(task.request.retries))
 
@@ -128,15 +133,20 @@ def requeue(plan: delivery.SweepPlan) -> None:
 
 
 def _stalled_sweep() -> None:
-    plan = delivery.stalled_sweep(stale_after=settings.TRACKER_STALE_AFTER,
-                                  claim_timeout=settings.TRACKER_CLAIM_TIMEOUT)
+    plan = delivery.stalled_sweep(
+        stale_after=settings.TRACKER_STALE_AFTER, claim_timeout=settings.TRACKER_CLAIM_TIMEOUT
+    )
     requeue(plan)
     if plan.change_ids or plan.notification_batches or plan.digest_batches or plan.claims_released or plan.given_up:
         logger.info(
             "Sweeper: %d fan-out(s), %d notification batch(es), %d digest batch(es), %d confirmation(s) queued; "
             "%d claim(s) released, %d row(s) given up",
-            len(plan.change_ids), len(plan.notification_batches), len(plan.digest_batches),
-            len(plan.confirmation_ids), plan.claims_released, plan.given_up,
+            len(plan.change_ids),
+            len(plan.notification_batches),
+            len(plan.digest_batches),
+            len(plan.confirmation_ids),
+            plan.claims_released,
+            plan.given_up,
         )
 
 
@@ -154,19 +164,24 @@ def stalled_heal() -> None:
     if plan.change_ids or plan.notification_batches or plan.digest_batches or plan.claims_released:
         logger.info(
             "Heal: %d fan-out(s), %d notification batch(es), %d digest batch(es) queued; %d claim(s) released",
-            len(plan.change_ids), len(plan.notification_batches), len(plan.digest_batches), plan.claims_released,
+            len(plan.change_ids),
+            len(plan.notification_batches),
+            len(plan.digest_batches),
+            plan.claims_released,
         )
 
 
 # The sweeper's own tasks: they do not make a worker "busy" (heartbeat.py).
-SWEEPER_TASKS = frozenset({"tracker.tasks.stalled_sweep", "tracker.tasks.stalled_heal",
-                           "tracker.tasks.stalled_requeue"})
+SWEEPER_TASKS = frozenset(
+    {"tracker.tasks.stalled_sweep", "tracker.tasks.stalled_heal", "tracker.tasks.stalled_requeue"}
+)
 
 
 # --- The names these tasks had before they matched their functions ------------
 # A message queued under an old name (in Redis at deploy time: a batch, a
 # retry's countdown, beat's last sweep) still runs. Nothing queues them any
 # more; they can go once no broker can hold such a message (a release later).
+
 
 @shared_task(name="tracker.tasks.notification_send_batch", **_RETRIED)
 def notification_send_batch(self: Task, notification_ids: list[int]) -> None:

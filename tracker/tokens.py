@@ -65,7 +65,8 @@ def _subscriber_token_read(salt: str, token: str) -> int | None:
 # and a fresh confirmation through the mailbox.
 def manage_token_make(subscriber: Subscriber) -> str:
     return signing.Signer(salt=_MANAGE_SALT).sign_object(
-        {"s": subscriber.pk, "v": subscriber.token_version}, compress=False,
+        {"s": subscriber.pk, "v": subscriber.token_version},
+        compress=False,
     )
 
 

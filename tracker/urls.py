@@ -1,4 +1,5 @@
 """Subscriber pages (/subscribe/, confirm, manage, unsubscribe) and the subscriptions API."""
+
 from django.urls import path
 
 from tracker import api, views

@@ -27,9 +27,15 @@ def _invalid_link(request: HttpRequest) -> HttpResponse:
 
 
 def _rate_limited(request: HttpRequest, form: SubscribeForm, wait: int) -> HttpResponse:
-    response = render(request, "tracker/subscribe.html", {
-        "form": form, "rate_limited_minutes": max(1, round(wait / 60)),
-    }, status=429)
+    response = render(
+        request,
+        "tracker/subscribe.html",
+        {
+            "form": form,
+            "rate_limited_minutes": max(1, round(wait / 60)),
+        },
+        status=429,
+    )
     response["Retry-After"] = str(wait)
     return response
 
@@ -48,9 +54,14 @@ def subscribe(request: HttpRequest) -> HttpResponse:
     if wait := services.address_rate_limit_hit(email=email):
         return _rate_limited(request, form, wait)
     services.subscription_request(email=email, scope=form.cleaned_data["scope"])
-    return render(request, "tracker/subscribe_sent.html", {
-        "detail": ACCEPTED_TEXT, "max_age_days": settings.TRACKER_CONFIRM_MAX_AGE_DAYS,
-    })
+    return render(
+        request,
+        "tracker/subscribe_sent.html",
+        {
+            "detail": ACCEPTED_TEXT,
+            "max_age_days": settings.TRACKER_CONFIRM_MAX_AGE_DAYS,
+        },
+    )
 
 
 @never_cache
@@ -66,23 +77,33 @@ def confirm(request: HttpRequest, token: str) -> HttpResponse:
         return _invalid_link(request)
     subscriber_id, subscription_id = ids
     if request.method == "GET":
-        subscription = selectors.subscription_for_confirm_link(subscriber_id=subscriber_id,
-                                                               subscription_id=subscription_id)
+        subscription = selectors.subscription_for_confirm_link(
+            subscriber_id=subscriber_id, subscription_id=subscription_id
+        )
         if subscription is None:
             return _invalid_link(request)
         if subscription.confirmed_at is None:
-            return render(request, "tracker/confirm.html", {
-                "subscription": subscription, "scope": selectors.subscription_scope_text(subscription),
-            })
+            return render(
+                request,
+                "tracker/confirm.html",
+                {
+                    "subscription": subscription,
+                    "scope": selectors.subscription_scope_text(subscription),
+                },
+            )
     else:
         subscription = services.subscription_confirm(subscriber_id=subscriber_id, subscription_id=subscription_id)
         if subscription is None:
             return _invalid_link(request)
     # Confirmed now, or already (a link opened again): the same page as ever.
-    return render(request, "tracker/confirmed.html", {
-        "subscription": subscription,
-        "manage_path": emails.manage_url(subscription.subscriber).removeprefix(settings.SITE_URL),
-    })
+    return render(
+        request,
+        "tracker/confirmed.html",
+        {
+            "subscription": subscription,
+            "manage_path": emails.manage_url(subscription.subscriber).removeprefix(settings.SITE_URL),
+        },
+    )
 
 
 def _subscriber_from_manage(token: str) -> Subscriber | None:
@@ -136,23 +157,39 @@ def manage(request: HttpRequest, token: str) -> HttpResponse:
             # This page's own link is revoked now: answer here, not with a redirect to it.
             return render(request, "tracker/unsubscribed.html", {"subscriber": subscriber})
         else:
-            return render(request, "tracker/bad_request.html", {
-                "detail": "Unknown action or subscription (it may have been removed already).",
-            }, status=400)
+            return render(
+                request,
+                "tracker/bad_request.html",
+                {
+                    "detail": "Unknown action or subscription (it may have been removed already).",
+                },
+                status=400,
+            )
     rows = []
     for subscription in subscriptions:
-        form = invalid_forms.get(subscription.pk) or ScopeForm(prefix=f"s{subscription.pk}", initial={
-            "cadence": subscription.cadence,
-            "jurisdictions": [j.code for j in subscription.jurisdictions.all()],
-            "therapies": [t.slug for t in subscription.therapies.all()],
-            "kinds": subscription.kinds,
-        })
-        rows.append({"subscription": subscription, "scope": selectors.subscription_scope_text(subscription),
-                     "form": form})
+        form = invalid_forms.get(subscription.pk) or ScopeForm(
+            prefix=f"s{subscription.pk}",
+            initial={
+                "cadence": subscription.cadence,
+                "jurisdictions": [j.code for j in subscription.jurisdictions.all()],
+                "therapies": [t.slug for t in subscription.therapies.all()],
+                "kinds": subscription.kinds,
+            },
+        )
+        rows.append(
+            {"subscription": subscription, "scope": selectors.subscription_scope_text(subscription), "form": form}
+        )
     subscriber.refresh_from_db()
-    return render(request, "tracker/manage.html", {
-        "subscriber": subscriber, "rows": rows, "add_form": add_form,
-    }, status=status)
+    return render(
+        request,
+        "tracker/manage.html",
+        {
+            "subscriber": subscriber,
+            "rows": rows,
+            "add_form": add_form,
+        },
+        status=status,
+    )
 
 
 @csrf_exempt  # one-click unsubscribe comes from mail providers, with no cookies (RFC 8058)
@@ -168,8 +205,13 @@ def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
     if request.method == "GET":
         return render(request, "tracker/unsubscribe.html", {"subscriber": subscriber})
     if request.POST.get("List-Unsubscribe") != "One-Click":
-        return render(request, "tracker/bad_request.html", {
-            "detail": "An unsubscribe request must carry List-Unsubscribe=One-Click.",
-        }, status=400)
+        return render(
+            request,
+            "tracker/bad_request.html",
+            {
+                "detail": "An unsubscribe request must carry List-Unsubscribe=One-Click.",
+            },
+            status=400,
+        )
     services.subscriber_unsubscribe(subscriber=subscriber)
     return render(request, "tracker/unsubscribed.html", {"subscriber": subscriber})

@@ -50,7 +50,9 @@ class Parsed:
 
 # Federal Register document numbers in any URL (FR API results, FR links in
 # agency feeds), so one document is one candidate whichever source found it.
-_FR_NUMBER = re.compile(r"federalregister\.gov/(?:documents|d|public-inspection)/(?:\d{4}/\d{2}/\d{2}/)?(\d{4}-\d{3,6})")
+_FR_NUMBER = re.compile(
+    r"federalregister\.gov/(?:documents|d|public-inspection)/(?:\d{4}/\d{2}/\d{2}/)?(\d{4}-\d{3,6})"
+)
 
 
 def fr_document_number(url: str) -> str:
@@ -60,7 +62,7 @@ def fr_document_number(url: str) -> str:
 
 def _excerpt(text: str) -> str:
     text = re.sub(r"\s+", " ", text or "").strip()
-    return text if len(text) <= EXCERPT_CHARS else text[:EXCERPT_CHARS - 1].rsplit(" ", 1)[0] + "…"
+    return text if len(text) <= EXCERPT_CHARS else text[: EXCERPT_CHARS - 1].rsplit(" ", 1)[0] + "…"
 
 
 def _date(value: Any) -> dt.date | None:
@@ -90,6 +92,7 @@ def _shape(condition: object, reason: str) -> None:
 
 # Federal Register ------------------------------------------------------------
 
+
 def federal_register_parse(source: WatchedSource, fetched: Fetched) -> Parsed:
     """documents.json search results: {"count", "results": [{document_number,
     title, type, abstract, html_url, publication_date, agencies, excerpts}]}.
@@ -109,21 +112,28 @@ def federal_register_parse(source: WatchedSource, fetched: Fetched) -> Parsed:
         excerpts = row.get("excerpts") if isinstance(row.get("excerpts"), str) else ""
         agencies = ", ".join(a.get("name", "") for a in row.get("agencies") or [] if isinstance(a, dict))
         kind_word = row.get("type") if isinstance(row.get("type"), str) else ""
-        items.append(Item(
-            url=url, title=title, document_number=number, published_on=_date(row.get("publication_date")),
-            excerpt=_excerpt(abstract or html_to_text(excerpts)),
-            text=" ".join([title, abstract, html_to_text(excerpts), agencies]),
-            kind_hint=kind_word,
-        ))
+        items.append(
+            Item(
+                url=url,
+                title=title,
+                document_number=number,
+                published_on=_date(row.get("publication_date")),
+                excerpt=_excerpt(abstract or html_to_text(excerpts)),
+                text=" ".join([title, abstract, html_to_text(excerpts), agencies]),
+                kind_hint=kind_word,
+            )
+        )
     return Parsed(items)
 
 
 # RSS / Atom -------------------------------------------------------------------
 
+
 def feed_parse(source: WatchedSource, fetched: Fetched) -> Parsed:
     """RSS 2.0 or Atom entries: link, title, summary, published / updated."""
-    parsed = feedparser.parse(fetched.content,
-                              response_headers={"content-type": fetched.headers.get("content-type", "")})
+    parsed = feedparser.parse(
+        fetched.content, response_headers={"content-type": fetched.headers.get("content-type", "")}
+    )
     if not parsed.get("version"):
         problem = parsed.get("bozo_exception")
         raise SourceError(f"not an RSS or Atom feed{f': {problem}' if problem else ''}")
@@ -135,14 +145,21 @@ def feed_parse(source: WatchedSource, fetched: Fetched) -> Parsed:
         title = html_to_text(entry.get("title", "")) or link
         summary = html_to_text(entry.get("summary", ""))
         when = entry.get("published_parsed") or entry.get("updated_parsed")
-        items.append(Item(
-            url=link, title=title[:500], excerpt=_excerpt(summary), text=f"{title} {summary}",
-            published_on=dt.date(*when[:3]) if when else None, document_number=fr_document_number(link),
-        ))
+        items.append(
+            Item(
+                url=link,
+                title=title[:500],
+                excerpt=_excerpt(summary),
+                text=f"{title} {summary}",
+                published_on=dt.date(*when[:3]) if when else None,
+                document_number=fr_document_number(link),
+            )
+        )
     return Parsed(items)
 
 
 # ClinicalTrials.gov -----------------------------------------------------------
+
 
 def _study_fields(n: int, study: Any) -> dict[str, Any]:
     _shape(isinstance(study, dict), f"studies[{n}] is not an object")
@@ -200,32 +217,76 @@ def clinicaltrials_parse(source: WatchedSource, fetched: Fetched) -> Parsed:
             if before.get("status") != f["status"]:
                 changes.append(f"overall status {_label(before.get('status') or 'none')} → {_label(f['status'])}")
             if before.get("phases") != f["phases"]:
-                changes.append(f"phase {'/'.join(before.get('phases') or ['none'])} → {'/'.join(f['phases']) or 'none'}")
+                changes.append(
+                    f"phase {'/'.join(before.get('phases') or ['none'])} → {'/'.join(f['phases']) or 'none'}"
+                )
             if f["results"] and not before.get("results"):
                 changes.append("results posted")
             if not changes:
                 continue
         phase = "/".join(f["phases"]) or "no phase"
-        items.append(Item(
-            url=f"https://clinicaltrials.gov/study/{f['nct']}",
-            title=f"{f['nct']}: {f['title']} ({'; '.join(changes)})"[:500],
-            excerpt=_excerpt(f"{f['official'] or f['title']}. {phase}, {_label(f['status'])}. "
-                             f"Interventions: {', '.join(f['interventions']) or 'not listed'}."),
-            text=" ".join([f["title"], f["official"], *f["interventions"]]),
-            published_on=_date(f["updated"]),
-            document_number=f"{f['nct']} {f['status']} {phase}{' results' if f['results'] else ''}",
-            kind_hint="trial result" if "results posted" in changes else "",
-            is_change=True,
-        ))
+        items.append(
+            Item(
+                url=f"https://clinicaltrials.gov/study/{f['nct']}",
+                title=f"{f['nct']}: {f['title']} ({'; '.join(changes)})"[:500],
+                excerpt=_excerpt(
+                    f"{f['official'] or f['title']}. {phase}, {_label(f['status'])}. "
+                    f"Interventions: {', '.join(f['interventions']) or 'not listed'}."
+                ),
+                text=" ".join([f["title"], f["official"], *f["interventions"]]),
+                published_on=_date(f["updated"]),
+                document_number=f"{f['nct']} {f['status']} {phase}{' results' if f['results'] else ''}",
+                kind_hint="trial result" if "results posted" in changes else "",
+                is_change=True,
+            )
+        )
     return Parsed(items, state={**source.state, "studies": seen})
 
 
 # Page changed -----------------------------------------------------------------
 
-_SKIP_TAGS = {"script", "style", "noscript", "template", "nav", "header", "footer", "aside", "form", "svg",
-              "iframe", "button", "select"}
-_BLOCK_TAGS = {"p", "div", "li", "h1", "h2", "h3", "h4", "h5", "h6", "tr", "br", "section", "article", "main",
-               "td", "th", "dd", "dt", "table", "ul", "ol", "blockquote", "pre", "hr", "time"}
+_SKIP_TAGS = {
+    "script",
+    "style",
+    "noscript",
+    "template",
+    "nav",
+    "header",
+    "footer",
+    "aside",
+    "form",
+    "svg",
+    "iframe",
+    "button",
+    "select",
+}
+_BLOCK_TAGS = {
+    "p",
+    "div",
+    "li",
+    "h1",
+    "h2",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
+    "tr",
+    "br",
+    "section",
+    "article",
+    "main",
+    "td",
+    "th",
+    "dd",
+    "dt",
+    "table",
+    "ul",
+    "ol",
+    "blockquote",
+    "pre",
+    "hr",
+    "time",
+}
 _VOID_TAGS = {"br", "hr", "img", "meta", "link", "input", "source", "wbr", "area", "base", "col", "embed"}
 
 
@@ -311,8 +372,11 @@ def html_decode(content: bytes, content_type: str) -> str:
     header = re.search(r"charset=([^;\s]+)", content_type or "", re.I)
     declared = _charset(header.group(1)) if header else None
     if not declared:
-        for bom, name in ((codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16"),
-                          (codecs.BOM_UTF16_BE, "utf-16")):
+        for bom, name in (
+            (codecs.BOM_UTF8, "utf-8-sig"),
+            (codecs.BOM_UTF16_LE, "utf-16"),
+            (codecs.BOM_UTF16_BE, "utf-16"),
+        ):
             if content.startswith(bom):
                 declared = name
                 break
@@ -347,16 +411,28 @@ def page_parse(source: WatchedSource, fetched: Fetched) -> Parsed:
     before = source.state.get("lines")
     if before is None or source.state.get("sha256") == digest:
         return Parsed([], state=state)
-    added = [line[1:] for line in difflib.unified_diff(before, lines, lineterm="", n=0)
-             if line.startswith("+") and not line.startswith("+++")]
+    added = [
+        line[1:]
+        for line in difflib.unified_diff(before, lines, lineterm="", n=0)
+        if line.startswith("+") and not line.startswith("+++")
+    ]
     if not added:
         return Parsed([], state=state)  # only removals: nothing new to propose
     changed = "\n".join(added)
-    return Parsed([Item(
-        url=fetched.url if fetched.url.startswith(("http://", "https://")) else source.url,
-        title=f"{source.name}: page changed ({timezone.localdate():%d %b %Y})", excerpt=_excerpt(changed),
-        text=changed, published_on=timezone.localdate(), document_number=f"page {digest[:16]}", is_change=True,
-    )], state=state)
+    return Parsed(
+        [
+            Item(
+                url=fetched.url if fetched.url.startswith(("http://", "https://")) else source.url,
+                title=f"{source.name}: page changed ({timezone.localdate():%d %b %Y})",
+                excerpt=_excerpt(changed),
+                text=changed,
+                published_on=timezone.localdate(),
+                document_number=f"page {digest[:16]}",
+                is_change=True,
+            )
+        ],
+        state=state,
+    )
 
 
 PARSERS: dict[str, Callable[[WatchedSource, Fetched], Parsed]] = {

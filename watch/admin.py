@@ -61,11 +61,32 @@ class WatchedSourceAdmin(admin.ModelAdmin):
     list_filter = (FlaggedFilter, "adapter", "enabled", "jurisdiction")
     search_fields = ("name", "url")
     actions = [poll_now]
-    readonly_fields = ("last_polled_at", "last_success_at", "next_poll_at", "failing_since", "consecutive_failures",
-                       "last_error", "etag", "last_modified")
+    readonly_fields = (
+        "last_polled_at",
+        "last_success_at",
+        "next_poll_at",
+        "failing_since",
+        "consecutive_failures",
+        "last_error",
+        "etag",
+        "last_modified",
+    )
     fieldsets = (
-        (None, {"fields": ("name", "adapter", "url", "jurisdiction", "regulator", "default_kind", "poll_minutes",
-                           "enabled")}),
+        (
+            None,
+            {
+                "fields": (
+                    "name",
+                    "adapter",
+                    "url",
+                    "jurisdiction",
+                    "regulator",
+                    "default_kind",
+                    "poll_minutes",
+                    "enabled",
+                )
+            },
+        ),
         ("Last polls", {"fields": readonly_fields}),
     )
 
@@ -74,8 +95,12 @@ class WatchedSourceAdmin(admin.ModelAdmin):
         if obj.failing_since is None:
             return "ok" if obj.last_success_at else "not polled yet"
         label = "FLAGGED: failing since" if obj.is_flagged() else "failing since"
-        return format_html("<strong>{} {}</strong>: {}", label, f"{obj.failing_since:%d %b %H:%M} UTC",
-                           Truncator(obj.last_error).chars(120))
+        return format_html(
+            "<strong>{} {}</strong>: {}",
+            label,
+            f"{obj.failing_since:%d %b %H:%M} UTC",
+            Truncator(obj.last_error).chars(120),
+        )
 
 
 @admin.register(SubstanceAlias)
@@ -86,22 +111,56 @@ class SubstanceAliasAdmin(admin.ModelAdmin):
 
 
 class DismissForm(forms.Form):
-    reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), max_length=2000,
-                             help_text="Why this is not a new regulatory event (kept with the candidate).")
+    reason = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 3}),
+        max_length=2000,
+        help_text="Why this is not a new regulatory event (kept with the candidate).",
+    )
 
 
 @admin.register(Candidate)
 class CandidateAdmin(admin.ModelAdmin):
-    list_display = ("title_with_excerpt", "source", "published_on", "therapy_list", "suggested_kind", "jurisdiction",
-                    "state")
+    list_display = (
+        "title_with_excerpt",
+        "source",
+        "published_on",
+        "therapy_list",
+        "suggested_kind",
+        "jurisdiction",
+        "state",
+    )
     list_filter = ("state", "source", "suggested_kind", "jurisdiction")
     search_fields = ("title", "excerpt", "url", "document_number")
     list_select_related = ("source", "jurisdiction")
     ordering = ("-found_at", "-id")
-    fields = ("title", "url", "document_number", "source", "published_on", "excerpt", "therapies", "suggested_kind",
-              "jurisdiction", "found_at", "state", "decided_by", "decided_at", "dismiss_reason", "draft")
-    readonly_fields = ("url", "document_number", "source", "found_at", "state", "decided_by", "decided_at",
-                       "dismiss_reason", "draft")
+    fields = (
+        "title",
+        "url",
+        "document_number",
+        "source",
+        "published_on",
+        "excerpt",
+        "therapies",
+        "suggested_kind",
+        "jurisdiction",
+        "found_at",
+        "state",
+        "decided_by",
+        "decided_at",
+        "dismiss_reason",
+        "draft",
+    )
+    readonly_fields = (
+        "url",
+        "document_number",
+        "source",
+        "found_at",
+        "state",
+        "decided_by",
+        "decided_at",
+        "dismiss_reason",
+        "draft",
+    )
     filter_horizontal = ("therapies",)
     # The queue links to the editor's "email me new candidates daily" page.
     change_list_template = "watch/candidate_change_list.html"
@@ -122,8 +181,12 @@ class CandidateAdmin(admin.ModelAdmin):
 
     @admin.display(description="candidate", ordering="title")
     def title_with_excerpt(self, obj: Candidate) -> str:
-        return format_html('<a href="{}" rel="noopener noreferrer">{}</a><br><small>{}</small>', obj.url, obj.title,
-                           Truncator(obj.excerpt).chars(300))
+        return format_html(
+            '<a href="{}" rel="noopener noreferrer">{}</a><br><small>{}</small>',
+            obj.url,
+            obj.title,
+            Truncator(obj.excerpt).chars(300),
+        )
 
     @admin.display(description="therapies")
     def therapy_list(self, obj: Candidate) -> str:
@@ -137,8 +200,11 @@ class CandidateAdmin(admin.ModelAdmin):
         @admin.display(description="review")
         def review(obj: Candidate) -> str:
             if obj.state == CandidateState.DRAFTED and obj.draft_id:
-                return format_html('<a href="{}">draft #{}</a>', reverse("admin:regulatory_decision_change",
-                                                                         args=[obj.draft_id]), obj.draft_id)
+                return format_html(
+                    '<a href="{}">draft #{}</a>',
+                    reverse("admin:regulatory_decision_change", args=[obj.draft_id]),
+                    obj.draft_id,
+                )
             if obj.state == CandidateState.DISMISSED:
                 return f"dismissed: {Truncator(obj.dismiss_reason).chars(60)}"
             return format_html(
@@ -146,8 +212,10 @@ class CandidateAdmin(admin.ModelAdmin):
                 '<input type="hidden" name="csrfmiddlewaretoken" value="{}">'
                 '<button type="submit" class="button">Create draft</button></form> '
                 '<a class="button" href="{}">Dismiss</a>',
-                reverse("admin:watch_candidate_draft", args=[obj.pk]), token,
-                reverse("admin:watch_candidate_dismiss", args=[obj.pk]))
+                reverse("admin:watch_candidate_draft", args=[obj.pk]),
+                token,
+                reverse("admin:watch_candidate_dismiss", args=[obj.pk]),
+            )
 
         return (*self.list_display, review)
 
@@ -176,8 +244,9 @@ class CandidateAdmin(admin.ModelAdmin):
         except ValidationError as exc:
             self.message_user(request, f"No draft created: {' '.join(exc.messages)}", level=messages.ERROR)
             return HttpResponseRedirect(reverse("admin:watch_candidate_change", args=[pk]))
-        self.message_user(request, "Draft created from the candidate: complete it, then publish it.",
-                          level=messages.SUCCESS)
+        self.message_user(
+            request, "Draft created from the candidate: complete it, then publish it.", level=messages.SUCCESS
+        )
         return HttpResponseRedirect(reverse("admin:regulatory_decision_change", args=[decision.pk]))
 
     def dismiss_view(self, request: HttpRequest, pk: int) -> HttpResponse:
@@ -191,11 +260,16 @@ class CandidateAdmin(admin.ModelAdmin):
             else:
                 self.message_user(request, f"Dismissed “{candidate}”.", level=messages.SUCCESS)
                 return HttpResponseRedirect(reverse("admin:watch_candidate_changelist"))
-        context = {**self.admin_site.each_context(request), "title": "Dismiss candidate", "candidate": candidate,
-                   "form": form, "opts": self.model._meta}
-        return TemplateResponse(request, "admin/watch/candidate_dismiss.html", context,
-                                status=400 if request.method == "POST" else 200)
-
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Dismiss candidate",
+            "candidate": candidate,
+            "form": form,
+            "opts": self.model._meta,
+        }
+        return TemplateResponse(
+            request, "admin/watch/candidate_dismiss.html", context, status=400 if request.method == "POST" else 200
+        )
 
     def mail_view(self, request: HttpRequest) -> HttpResponse:
         """The editor's own opt-in to the daily email of new candidates."""
@@ -214,18 +288,23 @@ class CandidateAdmin(admin.ModelAdmin):
                     self.message_user(request, "You will get a daily email of new candidates.", messages.SUCCESS)
                 elif action == "unsubscribe":
                     candidate_mail_opt_out(user=user)
-                    self.message_user(request, "You will no longer get the daily email of new candidates.",
-                                      messages.SUCCESS)
+                    self.message_user(
+                        request, "You will no longer get the daily email of new candidates.", messages.SUCCESS
+                    )
                 else:
                     raise ValidationError({"action": "Choose subscribe or unsubscribe."})
             except ValidationError as exc:
                 status, error = 400, " ".join(exc.messages)
             else:
                 return HttpResponseRedirect(reverse("admin:watch_candidate_mail"))
-        context = {**self.admin_site.each_context(request), "title": "Daily email of new candidates",
-                   "opts": self.model._meta, "error": error,
-                   "subscribed": CandidateMailSubscription.objects.filter(user=user).exists(),
-                   "email": user.email}
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Daily email of new candidates",
+            "opts": self.model._meta,
+            "error": error,
+            "subscribed": CandidateMailSubscription.objects.filter(user=user).exists(),
+            "email": user.email,
+        }
         return TemplateResponse(request, "watch/candidate_mail.html", context, status=status)
 
 
@@ -233,8 +312,7 @@ class CandidateAdmin(admin.ModelAdmin):
 class CandidateMailAdmin(admin.ModelAdmin):
     """Read-only: what the daily candidates email did, per editor and day."""
 
-    list_display = ("period", "user", "candidate_count", "sent_at", "skipped_at", "failed_at", "attempts",
-                    "last_error")
+    list_display = ("period", "user", "candidate_count", "sent_at", "skipped_at", "failed_at", "attempts", "last_error")
     list_filter = ("period",)
     list_select_related = ("user",)
 
@@ -267,8 +345,16 @@ class LinkAdmin(admin.ModelAdmin):
     """Read-only: the weekly check's verdict on every cited URL; fix the
     link (or add an archived copy) on the decision or programme itself."""
 
-    list_display = ("url", "parent", "link_status", "link_status_code", "link_final_url", "link_checked_at",
-                    "link_failures", "archived_url")
+    list_display = (
+        "url",
+        "parent",
+        "link_status",
+        "link_status_code",
+        "link_final_url",
+        "link_checked_at",
+        "link_failures",
+        "archived_url",
+    )
     list_filter = (BrokenLinkFilter,)
     search_fields = ("url", "title", "link_final_url")
     parent_field = "decision"

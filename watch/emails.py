@@ -28,8 +28,11 @@ def candidate_mail_message(mail: CandidateMail, candidates: Sequence[Candidate])
         "period": mail.period,
         "count": len(candidates),
         "entries": [
-            {"candidate": candidate, "therapies": [t.name for t in candidate.therapies.all()],
-             "admin_url": absolute_url(reverse("admin:watch_candidate_change", args=[candidate.pk]))}
+            {
+                "candidate": candidate,
+                "therapies": [t.name for t in candidate.therapies.all()],
+                "admin_url": absolute_url(reverse("admin:watch_candidate_change", args=[candidate.pk])),
+            }
             for candidate in candidates
         ],
         "queue_url": absolute_url(reverse("admin:watch_candidate_changelist") + "?state__exact=new"),

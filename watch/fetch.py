@@ -121,23 +121,34 @@ def _is_dns_failure(exc: BaseException) -> bool:
     return "name or service not known" in text or "nodename nor servname" in text or "name resolution" in text
 
 
-def request_once(method: str, url: str, *, headers: dict[str, str] | None = None, read_body: bool = True,
-                 retry_5xx: bool = True) -> Fetched:
+def request_once(
+    method: str, url: str, *, headers: dict[str, str] | None = None, read_body: bool = True, retry_5xx: bool = True
+) -> Fetched:
     """One request (redirects followed) in the host's turn. Raises
     TransientError for what a retry may cure, SourceError for the rest."""
     host = check_url(url)
     limit = settings.WATCH_MAX_BYTES
     sent = {"User-Agent": settings.WATCH_USER_AGENT, **(headers or {})}
     try:
-        with host_turn(host), httpx.Client(
-            timeout=settings.WATCH_TIMEOUT, follow_redirects=True, max_redirects=settings.WATCH_MAX_REDIRECTS,
-            headers=sent,
-        ) as client, client.stream(method, url) as response:
+        with (
+            host_turn(host),
+            httpx.Client(
+                timeout=settings.WATCH_TIMEOUT,
+                follow_redirects=True,
+                max_redirects=settings.WATCH_MAX_REDIRECTS,
+                headers=sent,
+            ) as client,
+            client.stream(method, url) as response,
+        ):
             code = response.status_code
             if retry_5xx and code >= 500:
                 raise TransientError(f"HTTP {code} from {host}", status_code=code)
-            result = Fetched(status_code=code, url=str(response.url), headers=response.headers,
-                             redirects=[str(r.url) for r in response.history])
+            result = Fetched(
+                status_code=code,
+                url=str(response.url),
+                headers=response.headers,
+                redirects=[str(r.url) for r in response.history],
+            )
             if not read_body or code == 304:
                 return result
             declared = response.headers.get("Content-Length", "")
@@ -159,14 +170,22 @@ def request_once(method: str, url: str, *, headers: dict[str, str] | None = None
         raise TransientError(f"timed out after {settings.WATCH_TIMEOUT} s ({host})") from None
     except (httpx.ConnectError, httpx.RemoteProtocolError, httpx.ReadError) as exc:
         dns = _is_dns_failure(exc)
-        raise TransientError(f"{'DNS lookup failed' if dns else 'connection failed'} for {host}: {exc}",
-                             dns=dns) from None
+        raise TransientError(
+            f"{'DNS lookup failed' if dns else 'connection failed'} for {host}: {exc}", dns=dns
+        ) from None
     except httpx.HTTPError as exc:
         raise SourceError(f"HTTP error: {exc}") from None
 
 
-def request(method: str, url: str, *, headers: dict[str, str] | None = None, read_body: bool = True,
-            retries: int | None = None, retry_5xx: bool = True) -> Fetched:
+def request(
+    method: str,
+    url: str,
+    *,
+    headers: dict[str, str] | None = None,
+    read_body: bool = True,
+    retries: int | None = None,
+    retry_5xx: bool = True,
+) -> Fetched:
     """request_once, retried with backoff on transient failures."""
     retries = settings.WATCH_RETRIES if retries is None else retries
     for attempt in range(retries + 1):
@@ -177,7 +196,7 @@ def request(method: str, url: str, *, headers: dict[str, str] | None = None, rea
                 if attempt:
                     exc.args = (f"{exc} (after {attempt + 1} attempts)",)
                 raise
-            sleep(settings.WATCH_RETRY_BACKOFF * 2 ** attempt)
+            sleep(settings.WATCH_RETRY_BACKOFF * 2**attempt)
     raise AssertionError("unreachable")
 
 

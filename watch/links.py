@@ -59,15 +59,25 @@ def _record(url: str, result: LinkResult, now: dt.datetime) -> None:
             if rows.filter(link_failures__gte=settings.WATCH_LINK_BROKEN_AFTER - 1).exists():
                 result.status = LinkStatus.BROKEN
             rows.filter(link_failures__gte=settings.WATCH_LINK_BROKEN_AFTER - 1).update(
-                link_status=LinkStatus.BROKEN, link_status_code=result.status_code, link_checked_at=now,
-                link_failures=F("link_failures") + 1)
+                link_status=LinkStatus.BROKEN,
+                link_status_code=result.status_code,
+                link_checked_at=now,
+                link_failures=F("link_failures") + 1,
+            )
             rows.filter(link_failures__lt=settings.WATCH_LINK_BROKEN_AFTER - 1).update(
-                link_status=LinkStatus.FAILING, link_status_code=result.status_code, link_checked_at=now,
-                link_failures=F("link_failures") + 1)
+                link_status=LinkStatus.FAILING,
+                link_status_code=result.status_code,
+                link_checked_at=now,
+                link_failures=F("link_failures") + 1,
+            )
         else:
-            rows.update(link_status=result.status, link_status_code=result.status_code,
-                        link_final_url=result.final_url[:1000] if result.final_url != url else "",
-                        link_checked_at=now, link_failures=Value(0))
+            rows.update(
+                link_status=result.status,
+                link_status_code=result.status_code,
+                link_final_url=result.final_url[:1000] if result.final_url != url else "",
+                link_checked_at=now,
+                link_failures=Value(0),
+            )
 
 
 def public_source_urls() -> list[str]:

@@ -50,7 +50,8 @@ def candidate_mail_opt_in(*, user) -> CandidateMailSubscription:
     if not user.email:
         raise ValidationError({"email": "Your account has no email address: add one first."})
     subscription, _ = CandidateMailSubscription.objects.get_or_create(
-        user=user, defaults={"last_candidate_id": selectors.candidate_latest_id()},
+        user=user,
+        defaults={"last_candidate_id": selectors.candidate_latest_id()},
     )
     return subscription
 
@@ -60,7 +61,8 @@ def candidate_mail_opt_out(*, user) -> None:
     with transaction.atomic():
         CandidateMailSubscription.objects.filter(user=user).delete()
         CandidateMail.objects.filter(CANDIDATE_MAIL_UNSENT, user=user, claimed_at__isnull=True).update(
-            skipped_at=timezone.now(), last_error="The editor stopped these emails.",
+            skipped_at=timezone.now(),
+            last_error="The editor stopped these emails.",
         )
 
 
@@ -82,10 +84,16 @@ def candidate_mail_plan(*, now: dt.datetime | None = None) -> list[int]:
     with transaction.atomic():
         # Locked, so that a concurrent plan (a second beat, a manual run)
         # waits and then finds today's rows written.
-        subscriptions = list(CandidateMailSubscription.objects.select_for_update()
-                             .filter(pk__in=selectors.candidate_mail_subscriptions().values("pk")).order_by("pk"))
-        planned = set(CandidateMail.objects.filter(period=period, user_id__in=[s.user_id for s in subscriptions])
-                      .values_list("user_id", flat=True))
+        subscriptions = list(
+            CandidateMailSubscription.objects.select_for_update()
+            .filter(pk__in=selectors.candidate_mail_subscriptions().values("pk"))
+            .order_by("pk")
+        )
+        planned = set(
+            CandidateMail.objects.filter(period=period, user_id__in=[s.user_id for s in subscriptions]).values_list(
+                "user_id", flat=True
+            )
+        )
         subscriptions = [s for s in subscriptions if s.user_id not in planned]
         if not subscriptions:
             return []
@@ -95,17 +103,32 @@ def candidate_mail_plan(*, now: dt.datetime | None = None) -> list[int]:
         for subscription in subscriptions:
             count = sum(1 for pk in new_ids if pk > subscription.last_candidate_id)
             after = min(subscription.last_candidate_id, upto)
-            rows.append(CandidateMail(user_id=subscription.user_id, period=period, after_candidate_id=after,
-                                      upto_candidate_id=upto, candidate_count=count,
-                                      skipped_at=None if count else now))
+            rows.append(
+                CandidateMail(
+                    user_id=subscription.user_id,
+                    period=period,
+                    after_candidate_id=after,
+                    upto_candidate_id=upto,
+                    candidate_count=count,
+                    skipped_at=None if count else now,
+                )
+            )
             if not count:
                 empty.append(subscription.pk)
         CandidateMail.objects.bulk_create(rows, ignore_conflicts=True)
         CandidateMailSubscription.objects.filter(pk__in=empty, last_candidate_id__lt=upto).update(
-            last_candidate_id=upto)
-    return list(CandidateMail.objects.filter(CANDIDATE_MAIL_UNSENT, period=period, claimed_at__isnull=True,
-                                             user_id__in=[s.user_id for s in subscriptions])
-                .order_by("pk").values_list("pk", flat=True))
+            last_candidate_id=upto
+        )
+    return list(
+        CandidateMail.objects.filter(
+            CANDIDATE_MAIL_UNSENT,
+            period=period,
+            claimed_at__isnull=True,
+            user_id__in=[s.user_id for s in subscriptions],
+        )
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
 
 
 # --- Claiming and sending ---------------------------------------------------------------
@@ -115,20 +138,30 @@ def _claim(ids: Sequence[int]) -> tuple[uuid.UUID, list[CandidateMail]]:
     token = uuid.uuid4()
     heartbeat.claims_asserted()
     claimed = CandidateMail.objects.filter(
-        CANDIDATE_MAIL_UNSENT, pk__in=list(ids), claimed_at__isnull=True, attempts__lt=settings.TRACKER_MAX_ATTEMPTS,
-    ).update(claimed_at=timezone.now(), claim_token=token, claimed_by=heartbeat.current_worker_id(),
-             attempts=F("attempts") + 1)
+        CANDIDATE_MAIL_UNSENT,
+        pk__in=list(ids),
+        claimed_at__isnull=True,
+        attempts__lt=settings.TRACKER_MAX_ATTEMPTS,
+    ).update(
+        claimed_at=timezone.now(),
+        claim_token=token,
+        claimed_by=heartbeat.current_worker_id(),
+        attempts=F("attempts") + 1,
+    )
     if not claimed:
         return token, []
-    rows = list(CandidateMail.objects.filter(pk__in=list(ids), claim_token=token).select_related("user")
-                .order_by("pk"))
+    rows = list(CandidateMail.objects.filter(pk__in=list(ids), claim_token=token).select_related("user").order_by("pk"))
     # An editor who opted out or stopped being an editor since the plan.
-    opted_in = set(selectors.candidate_mail_subscriptions().filter(user_id__in=[r.user_id for r in rows])
-                   .values_list("user_id", flat=True))
+    opted_in = set(
+        selectors.candidate_mail_subscriptions()
+        .filter(user_id__in=[r.user_id for r in rows])
+        .values_list("user_id", flat=True)
+    )
     gone = [row.pk for row in rows if row.user_id not in opted_in]
     if gone:
         CandidateMail.objects.filter(pk__in=gone, claim_token=token).update(
-            skipped_at=timezone.now(), last_error="No longer an opted-in editor with an address.")
+            skipped_at=timezone.now(), last_error="No longer an opted-in editor with an address."
+        )
     return token, [row for row in rows if row.pk not in gone]
 
 
@@ -158,10 +191,14 @@ def _recorder(token: uuid.UUID) -> Recorder:
         # The watermark moves if and only if this worker's claimed row was marked sent.
         with transaction.atomic():
             if CandidateMail.objects.filter(pk=row.pk, claim_token=token).update(
-                sent_at=timezone.now(), message_id=message_id, last_error="", candidate_count=row.candidate_count,
+                sent_at=timezone.now(),
+                message_id=message_id,
+                last_error="",
+                candidate_count=row.candidate_count,
             ):
                 CandidateMailSubscription.objects.filter(
-                    user_id=row.user_id, last_candidate_id__lt=row.upto_candidate_id,
+                    user_id=row.user_id,
+                    last_candidate_id__lt=row.upto_candidate_id,
                 ).update(last_candidate_id=row.upto_candidate_id)
 
     return Recorder(sent)
@@ -171,10 +208,15 @@ def _skip_empty(token: uuid.UUID, row: CandidateMail) -> None:
     """Everything planned was reviewed before the send: no email, and the watermark moves on."""
     with transaction.atomic():
         if CandidateMail.objects.filter(pk=row.pk, claim_token=token).update(
-            skipped_at=timezone.now(), candidate_count=0, claimed_at=None, claim_token=None, claimed_by=None,
+            skipped_at=timezone.now(),
+            candidate_count=0,
+            claimed_at=None,
+            claim_token=None,
+            claimed_by=None,
         ):
             CandidateMailSubscription.objects.filter(
-                user_id=row.user_id, last_candidate_id__lt=row.upto_candidate_id,
+                user_id=row.user_id,
+                last_candidate_id__lt=row.upto_candidate_id,
             ).update(last_candidate_id=row.upto_candidate_id)
 
 
@@ -192,12 +234,15 @@ def candidate_mail_batch_send(*, mail_ids: Sequence[int]) -> list[int]:
             return None
         row.candidate_count = len(candidates)
         message = emails.candidate_mail_message(row, candidates)
-        recipient = tracker_emails.Recipient(email=row.user.email, message_id=message.extra_headers["Message-ID"],
-                                             manage_url="", unsubscribe_url="")
+        recipient = tracker_emails.Recipient(
+            email=row.user.email, message_id=message.extra_headers["Message-ID"], manage_url="", unsubscribe_url=""
+        )
         return tracker_emails.Outgoing(recipient, None, lambda: message)
 
     retry = send_over_one_connection(
-        rows, build=build, recorder=_recorder(token),
+        rows,
+        build=build,
+        recorder=_recorder(token),
         on_failure=lambda row, failure: _failed(token, row, failure),
         renew=lambda rest: _renew(token, rest),
     )
@@ -232,17 +277,28 @@ def candidate_mail_repair(*, now: dt.datetime | None = None) -> CandidateMailRun
     # As the tracker's sweeper: a claim younger than a few seconds is left
     # alone, since this view of the live workers may predate its worker.
     young = now - dt.timedelta(seconds=settings.TRACKER_HEARTBEAT_TIMEOUT / 3)
-    dead = (Q(claimed_by__isnull=False, claimed_at__lt=young) & ~Q(claimed_by__in=heartbeat.live_worker_ids())
-            | Q(claimed_at__lt=now - dt.timedelta(seconds=settings.TRACKER_CLAIM_TIMEOUT)))
-    run.claims_released = CandidateMail.objects.filter(CANDIDATE_MAIL_UNSENT, claimed_at__isnull=False).filter(
-        dead).update(claimed_at=None, claim_token=None, claimed_by=None)
+    dead = Q(claimed_by__isnull=False, claimed_at__lt=young) & ~Q(claimed_by__in=heartbeat.live_worker_ids()) | Q(
+        claimed_at__lt=now - dt.timedelta(seconds=settings.TRACKER_CLAIM_TIMEOUT)
+    )
+    run.claims_released = (
+        CandidateMail.objects.filter(CANDIDATE_MAIL_UNSENT, claimed_at__isnull=False)
+        .filter(dead)
+        .update(claimed_at=None, claim_token=None, claimed_by=None)
+    )
     run.given_up = CandidateMail.objects.filter(
-        CANDIDATE_MAIL_UNSENT, claimed_at__isnull=True, attempts__gte=settings.TRACKER_MAX_ATTEMPTS,
+        CANDIDATE_MAIL_UNSENT,
+        claimed_at__isnull=True,
+        attempts__gte=settings.TRACKER_MAX_ATTEMPTS,
     ).update(failed_at=now)
-    run.requeued = list(CandidateMail.objects.filter(
-        CANDIDATE_MAIL_UNSENT, claimed_at__isnull=True,
-        created_at__lte=now - dt.timedelta(seconds=settings.WATCH_CANDIDATE_MAIL_STALE),
-    ).order_by("pk").values_list("pk", flat=True))
+    run.requeued = list(
+        CandidateMail.objects.filter(
+            CANDIDATE_MAIL_UNSENT,
+            claimed_at__isnull=True,
+            created_at__lte=now - dt.timedelta(seconds=settings.WATCH_CANDIDATE_MAIL_STALE),
+        )
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
     return run
 
 

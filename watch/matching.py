@@ -53,8 +53,10 @@ _KIND_WORDS: list[tuple[str, str]] = [
     (r"\bcomplete response\b|\brefus|\bnot approv|\bdeclin", DecisionKind.REFUSAL),
     (r"\badvisory committee\b|\bpanel vot", DecisionKind.ADVISORY_VOTE),
     (r"\bbreakthrough\b|\bdesignat|\bprime\b|\borphan\b", DecisionKind.DESIGNATION),
-    (r"\bexpanded access\b|\bcompassionate\b|\bspecial access\b|\bauthori[sz]ed prescriber|\bright to try\b",
-     DecisionKind.ACCESS_PROGRAMME),
+    (
+        r"\bexpanded access\b|\bcompassionate\b|\bspecial access\b|\bauthori[sz]ed prescriber|\bright to try\b",
+        DecisionKind.ACCESS_PROGRAMME,
+    ),
     (r"\baccept\w* (?:for|the)\b|\bpriority review\b|\bfiling\b", DecisionKind.ACCEPTANCE),
     (r"\bsubmi(?:ts|tted|ssion)\b|\bnew drug application\b", DecisionKind.SUBMISSION),
     (r"\bapprov", DecisionKind.APPROVAL),

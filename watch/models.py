@@ -31,19 +31,33 @@ class Adapter(models.TextChoices):
 class WatchedSource(models.Model):
     name = models.CharField(max_length=100, unique=True)
     adapter = models.CharField(max_length=20, choices=Adapter.choices)
-    url = models.CharField(max_length=1000, validators=[http_url],
-                           help_text="The exact URL polled, query included (see README: Watched sources).")
-    jurisdiction = models.ForeignKey(Jurisdiction, null=True, blank=True, on_delete=models.PROTECT,
-                                     related_name="+", help_text="Suggested for its candidates.")
+    url = models.CharField(
+        max_length=1000,
+        validators=[http_url],
+        help_text="The exact URL polled, query included (see README: Watched sources).",
+    )
+    jurisdiction = models.ForeignKey(
+        Jurisdiction,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text="Suggested for its candidates.",
+    )
     regulator = models.ForeignKey(Regulator, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
-    default_kind = models.CharField(max_length=20, choices=DecisionKind.choices, blank=True,
-                                    help_text="Suggested kind when an item's words suggest none.")
+    default_kind = models.CharField(
+        max_length=20,
+        choices=DecisionKind.choices,
+        blank=True,
+        help_text="Suggested kind when an item's words suggest none.",
+    )
     poll_minutes = models.PositiveIntegerField(default=360, help_text="Minutes between two polls.")
     enabled = models.BooleanField(default=True)
 
     # Poll state, written by watch.services only.
-    next_poll_at = models.DateTimeField(null=True, blank=True, editable=False,
-                                        help_text="Claimed (moved forward) before a poll starts.")
+    next_poll_at = models.DateTimeField(
+        null=True, blank=True, editable=False, help_text="Claimed (moved forward) before a poll starts."
+    )
     last_polled_at = models.DateTimeField(null=True, blank=True, editable=False)
     last_success_at = models.DateTimeField(null=True, blank=True, editable=False)
     etag = models.CharField(max_length=500, blank=True, editable=False)
@@ -101,11 +115,17 @@ class Candidate(models.Model):
 
     source = models.ForeignKey(WatchedSource, on_delete=models.PROTECT, related_name="candidates")
     url = models.CharField(max_length=1000)
-    url_key = models.CharField(max_length=1000, db_index=True, editable=False,
-                               help_text="The URL as compared for duplicates (see watch.selectors.url_key).")
+    url_key = models.CharField(
+        max_length=1000,
+        db_index=True,
+        editable=False,
+        help_text="The URL as compared for duplicates (see watch.selectors.url_key).",
+    )
     document_number = models.CharField(
-        max_length=200, blank=True,
-        help_text="Federal Register document number, NCT id with the change seen, or page version.")
+        max_length=200,
+        blank=True,
+        help_text="Federal Register document number, NCT id with the change seen, or page version.",
+    )
     # One candidate per item across all sources: the document number where
     # there is one, else the URL (see watch.services.candidate_key).
     key = models.CharField(max_length=1000, unique=True, editable=False)
@@ -117,14 +137,15 @@ class Candidate(models.Model):
     jurisdiction = models.ForeignKey(Jurisdiction, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     found_at = models.DateTimeField(default=timezone.now, db_index=True)
 
-    state = models.CharField(max_length=10, choices=CandidateState.choices, default=CandidateState.NEW,
-                             editable=False)
+    state = models.CharField(max_length=10, choices=CandidateState.choices, default=CandidateState.NEW, editable=False)
     decided_at = models.DateTimeField(null=True, blank=True, editable=False)
-    decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
-                                   related_name="+", editable=False)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", editable=False
+    )
     dismiss_reason = models.TextField(blank=True, editable=False)
-    draft = models.ForeignKey(Decision, null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
-                              editable=False)
+    draft = models.ForeignKey(
+        Decision, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", editable=False
+    )
 
     class Meta:
         ordering = ["-found_at", "-id"]
@@ -134,8 +155,10 @@ class Candidate(models.Model):
         ]
         constraints = [
             models.CheckConstraint(condition=Q(state__in=CandidateState.values), name="candidate_state_valid"),
-            models.CheckConstraint(condition=~Q(state=CandidateState.DISMISSED) | ~Q(dismiss_reason=""),
-                                   name="candidate_dismissed_has_reason"),
+            models.CheckConstraint(
+                condition=~Q(state=CandidateState.DISMISSED) | ~Q(dismiss_reason=""),
+                name="candidate_dismissed_has_reason",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -161,8 +184,9 @@ class CandidateMailSubscription(models.Model):
     the highest candidate id already mailed (or passed over on an empty day),
     moved forward only in the transaction that records a send."""
 
-    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
-                                related_name="candidate_mail_subscription")
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="candidate_mail_subscription"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     last_candidate_id = models.BigIntegerField(default=0)
 
@@ -204,8 +228,9 @@ class CandidateMail(models.Model):
         ordering = ["-period", "user_id"]
         constraints = [
             models.UniqueConstraint(fields=["user", "period"], name="candidate_mail_once_per_day"),
-            models.CheckConstraint(condition=Q(upto_candidate_id__gte=models.F("after_candidate_id")),
-                                   name="candidate_mail_range_ordered"),
+            models.CheckConstraint(
+                condition=Q(upto_candidate_id__gte=models.F("after_candidate_id")), name="candidate_mail_range_ordered"
+            ),
         ]
         indexes = [
             # The repair's search: unsent rows by age.

@@ -31,8 +31,11 @@ def cited_url_keys() -> set[str]:
 
 
 def sources_due(*, now: dt.datetime) -> QuerySet[WatchedSource]:
-    return WatchedSource.objects.filter(enabled=True).filter(
-        Q(next_poll_at__isnull=True) | Q(next_poll_at__lte=now)).order_by("name")
+    return (
+        WatchedSource.objects.filter(enabled=True)
+        .filter(Q(next_poll_at__isnull=True) | Q(next_poll_at__lte=now))
+        .order_by("name")
+    )
 
 
 def sources_flagged(*, now: dt.datetime) -> QuerySet[WatchedSource]:
@@ -47,8 +50,13 @@ def sources_health(*, now: dt.datetime) -> dict:
     flagged = []
     for source in sources_flagged(now=now):
         assert source.failing_since is not None  # sources_flagged filters on it
-        flagged.append({"name": source.name, "failing_since": source.failing_since.isoformat(),
-                        "last_error": source.last_error[:200]})
+        flagged.append(
+            {
+                "name": source.name,
+                "failing_since": source.failing_since.isoformat(),
+                "last_error": source.last_error[:200],
+            }
+        )
     return {"flagged": flagged}
 
 
@@ -67,10 +75,13 @@ def candidate_mail_subscriptions() -> QuerySet:
     from regulatory.editors import EDITORS_GROUP
     from watch.models import CandidateMailSubscription
 
-    return (CandidateMailSubscription.objects
-            .filter(user__is_active=True, user__is_staff=True)
-            .filter(Q(user__is_superuser=True) | Q(user__groups__name=EDITORS_GROUP))
-            .exclude(user__email="").distinct().order_by("pk"))
+    return (
+        CandidateMailSubscription.objects.filter(user__is_active=True, user__is_staff=True)
+        .filter(Q(user__is_superuser=True) | Q(user__groups__name=EDITORS_GROUP))
+        .exclude(user__email="")
+        .distinct()
+        .order_by("pk")
+    )
 
 
 def candidates_for_mail(*, after_id: int, upto_id: int) -> list:
@@ -78,12 +89,19 @@ def candidates_for_mail(*, after_id: int, upto_id: int) -> list:
     waiting for review, oldest first."""
     from watch.models import Candidate, CandidateState
 
-    return list(Candidate.objects.filter(pk__gt=after_id, pk__lte=upto_id, state=CandidateState.NEW)
-                .select_related("source", "jurisdiction").prefetch_related("therapies").order_by("pk"))
+    return list(
+        Candidate.objects.filter(pk__gt=after_id, pk__lte=upto_id, state=CandidateState.NEW)
+        .select_related("source", "jurisdiction")
+        .prefetch_related("therapies")
+        .order_by("pk")
+    )
 
 
 def candidate_new_ids(*, after_id: int, upto_id: int) -> list[int]:
     from watch.models import Candidate, CandidateState
 
-    return list(Candidate.objects.filter(pk__gt=after_id, pk__lte=upto_id, state=CandidateState.NEW)
-                .order_by("pk").values_list("pk", flat=True))
+    return list(
+        Candidate.objects.filter(pk__gt=after_id, pk__lte=upto_id, state=CandidateState.NEW)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )

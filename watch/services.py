@@ -40,8 +40,10 @@ class PollReport:
             return f"{self.source}: ERROR {self.error}"
         if self.outcome == "not modified":
             return f"{self.source}: not modified (304)"
-        return (f"{self.source}: {self.items} item(s), {len(self.created)} new candidate(s), "
-                f"{self.duplicates} already proposed, {self.cited} already cited, {self.unmatched} not matching")
+        return (
+            f"{self.source}: {self.items} item(s), {len(self.created)} new candidate(s), "
+            f"{self.duplicates} already proposed, {self.cited} already cited, {self.unmatched} not matching"
+        )
 
 
 def candidate_key(item: Item) -> str:
@@ -63,7 +65,9 @@ def _is_duplicate(item: Item) -> bool:
 
 def _record_failure(source: WatchedSource, reason: str, now: dt.datetime) -> None:
     WatchedSource.objects.filter(pk=source.pk).update(
-        last_polled_at=now, last_error=reason[:2000], consecutive_failures=F("consecutive_failures") + 1,
+        last_polled_at=now,
+        last_error=reason[:2000],
+        consecutive_failures=F("consecutive_failures") + 1,
         failing_since=Coalesce(F("failing_since"), Value(now, output_field=DateTimeField())),
     )
 
@@ -75,8 +79,7 @@ def source_poll(*, source: WatchedSource, now: dt.datetime | None = None) -> Pol
     now = now or timezone.now()
     report = PollReport(source=source.name)
     try:
-        fetched = fetch(source.url, etag=source.etag, last_modified=source.last_modified,
-                        accept=ACCEPT[source.adapter])
+        fetched = fetch(source.url, etag=source.etag, last_modified=source.last_modified, accept=ACCEPT[source.adapter])
         parsed = None if fetched.not_modified else PARSERS[source.adapter](source, fetched)
     except SourceError as exc:
         report.outcome, report.error = "error", str(exc)
@@ -105,11 +108,19 @@ def source_poll(*, source: WatchedSource, now: dt.datetime | None = None) -> Pol
                         report.created.append(candidate)
         else:
             report.outcome = "not modified"
-        fields: dict[str, Any] = {"last_polled_at": now, "last_success_at": now, "failing_since": None, "consecutive_failures": 0,
-                  "last_error": ""}
+        fields: dict[str, Any] = {
+            "last_polled_at": now,
+            "last_success_at": now,
+            "failing_since": None,
+            "consecutive_failures": 0,
+            "last_error": "",
+        }
         if parsed is not None:
-            fields.update(etag=fetched.headers.get("etag", "")[:500],
-                          last_modified=fetched.headers.get("last-modified", "")[:100], state=parsed.state)
+            fields.update(
+                etag=fetched.headers.get("etag", "")[:500],
+                last_modified=fetched.headers.get("last-modified", "")[:100],
+                state=parsed.state,
+            )
         WatchedSource.objects.filter(pk=source.pk).update(**fields)
     return report
 
@@ -119,11 +130,17 @@ def _candidate_create(*, source: WatchedSource, item: Item, therapies: list, now
     try:
         with transaction.atomic():  # a savepoint: a concurrent poll may have proposed it first
             candidate = Candidate.objects.create(
-                source=source, url=item.url[:1000], url_key=url_key(item.url)[:1000],
-                document_number=item.document_number[:200], key=candidate_key(item)[:1000], title=item.title[:500],
-                published_on=item.published_on, excerpt=item.excerpt,
+                source=source,
+                url=item.url[:1000],
+                url_key=url_key(item.url)[:1000],
+                document_number=item.document_number[:200],
+                key=candidate_key(item)[:1000],
+                title=item.title[:500],
+                published_on=item.published_on,
+                excerpt=item.excerpt,
                 suggested_kind=hint or kind_suggest(f"{item.kind_hint} {item.title} {item.text}", source.default_kind),
-                jurisdiction=source.jurisdiction, found_at=now,
+                jurisdiction=source.jurisdiction,
+                found_at=now,
             )
             candidate.therapies.set(therapies)
     except IntegrityError:
@@ -153,7 +170,8 @@ def source_claim(*, source_id: int, now: dt.datetime) -> WatchedSource | None:
     if source is None or (source.next_poll_at is not None and source.next_poll_at > now):
         return None
     rows = WatchedSource.objects.filter(pk=source_id, next_poll_at=source.next_poll_at).update(
-        next_poll_at=now + dt.timedelta(minutes=source.poll_minutes))
+        next_poll_at=now + dt.timedelta(minutes=source.poll_minutes)
+    )
     return source if rows else None
 
 
@@ -161,8 +179,11 @@ def source_claim(*, source_id: int, now: dt.datetime) -> WatchedSource | None:
 def candidate_draft_create(*, candidate: Candidate, by) -> Decision:
     """A draft decision from a candidate, its URL the official source; the
     editor completes and publishes it through the usual lifecycle."""
-    candidate = Candidate.objects.select_for_update(of=("self",)).select_related(
-        "source__regulator", "jurisdiction").get(pk=candidate.pk)
+    candidate = (
+        Candidate.objects.select_for_update(of=("self",))
+        .select_related("source__regulator", "jurisdiction")
+        .get(pk=candidate.pk)
+    )
     if candidate.state != CandidateState.NEW:
         raise ValidationError(f"This candidate was already {candidate.get_state_display().lower()}.")
     jurisdiction = candidate.jurisdiction
@@ -173,16 +194,32 @@ def candidate_draft_create(*, candidate: Candidate, by) -> Decision:
         regulator = None  # the source's regulator does not decide there; the editor picks one
     title = candidate.title[:300]
     decision = decision_create(
-        by=by, therapies=list(candidate.therapies.all()), jurisdiction=jurisdiction, regulator=regulator,
-        kind=candidate.suggested_kind, title=title, summary=candidate.excerpt or title,
-        announced_on=candidate.published_on or timezone.localdate(), announced_precision=Precision.DAY,
-        sources=[{"url": candidate.url, "title": title, "publisher": regulator.name if regulator else candidate.source.name,
-                  "published_on": candidate.published_on, "published_precision": Precision.DAY,
-                  "grade": SourceGrade.OFFICIAL}],
+        by=by,
+        therapies=list(candidate.therapies.all()),
+        jurisdiction=jurisdiction,
+        regulator=regulator,
+        kind=candidate.suggested_kind,
+        title=title,
+        summary=candidate.excerpt or title,
+        announced_on=candidate.published_on or timezone.localdate(),
+        announced_precision=Precision.DAY,
+        sources=[
+            {
+                "url": candidate.url,
+                "title": title,
+                "publisher": regulator.name if regulator else candidate.source.name,
+                "published_on": candidate.published_on,
+                "published_precision": Precision.DAY,
+                "grade": SourceGrade.OFFICIAL,
+            }
+        ],
     )
     Candidate.objects.filter(pk=candidate.pk).update(
-        state=CandidateState.DRAFTED, draft=decision, decided_at=timezone.now(),
-        decided_by=by if getattr(by, "is_authenticated", False) else None)
+        state=CandidateState.DRAFTED,
+        draft=decision,
+        decided_at=timezone.now(),
+        decided_by=by if getattr(by, "is_authenticated", False) else None,
+    )
     return decision
 
 
@@ -191,8 +228,11 @@ def candidate_dismiss(*, candidate: Candidate, by, reason: str) -> None:
     if not reason:
         raise ValidationError({"reason": "Say why this candidate is dismissed."})
     rows = Candidate.objects.filter(pk=candidate.pk, state=CandidateState.NEW).update(
-        state=CandidateState.DISMISSED, dismiss_reason=reason[:2000], decided_at=timezone.now(),
-        decided_by=by if getattr(by, "is_authenticated", False) else None)
+        state=CandidateState.DISMISSED,
+        dismiss_reason=reason[:2000],
+        decided_at=timezone.now(),
+        decided_by=by if getattr(by, "is_authenticated", False) else None,
+    )
     if not rows:
         raise ValidationError("This candidate was already reviewed.")
 
@@ -209,10 +249,16 @@ def sources_load() -> tuple[int, int]:
     created = linked = 0
     for row in SHIPPED_SOURCES:
         jurisdiction, regulator = jurisdictions.get(row["jurisdiction"]), regulators.get(row["regulator"])
-        source, was_created = WatchedSource.objects.get_or_create(name=row["name"], defaults={
-            "adapter": row["adapter"], "url": row["url"], "poll_minutes": row["poll_minutes"],
-            "jurisdiction": jurisdiction, "regulator": regulator,
-        })
+        source, was_created = WatchedSource.objects.get_or_create(
+            name=row["name"],
+            defaults={
+                "adapter": row["adapter"],
+                "url": row["url"],
+                "poll_minutes": row["poll_minutes"],
+                "jurisdiction": jurisdiction,
+                "regulator": regulator,
+            },
+        )
         if was_created:
             source.full_clean()
             created += 1

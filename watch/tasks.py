@@ -44,7 +44,10 @@ def links_check() -> None:
 
 # The daily email of new candidates (watch/mail.py), with the delivery
 # engine's time limits and retry rules.
-_MAIL_LIMITS = {"soft_time_limit": settings.TRACKER_TASK_TIME_LIMIT, "time_limit": settings.TRACKER_TASK_TIME_LIMIT + 60}
+_MAIL_LIMITS = {
+    "soft_time_limit": settings.TRACKER_TASK_TIME_LIMIT,
+    "time_limit": settings.TRACKER_TASK_TIME_LIMIT + 60,
+}
 
 
 @shared_task(**_MAIL_LIMITS)
@@ -55,8 +58,13 @@ def candidate_mail_run() -> None:
     for batch in run.batches:
         candidate_mail_send.delay(batch)
     if run.planned or run.requeued or run.claims_released or run.given_up:
-        logger.info("Candidate emails: %d planned, %d queued again, %d claim(s) released, %d given up",
-                    len(run.planned), len(run.requeued), run.claims_released, run.given_up)
+        logger.info(
+            "Candidate emails: %d planned, %d queued again, %d claim(s) released, %d given up",
+            len(run.planned),
+            len(run.requeued),
+            run.claims_released,
+            run.given_up,
+        )
 
 
 @shared_task(bind=True, max_retries=settings.TRACKER_MAX_RETRIES, **_MAIL_LIMITS)
@@ -65,7 +73,8 @@ def candidate_mail_send(self: Task, mail_ids: list[int]) -> None:
     if not retry_ids:
         return
     if self.request.retries >= self.max_retries:
-        logger.warning("Candidate emails %s still failing after %d retries; left for the repair",
-                       retry_ids, self.request.retries)
+        logger.warning(
+            "Candidate emails %s still failing after %d retries; left for the repair", retry_ids, self.request.retries
+        )
         return
     raise self.retry(args=[retry_ids], countdown=retry_countdown(self.request.retries))

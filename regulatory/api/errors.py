@@ -29,8 +29,10 @@ class PreconditionFailed(APIException):
     """If-Match named an entity tag that is not the decision's current one (RFC 9110, 13.1.1)."""
 
     status_code = status.HTTP_412_PRECONDITION_FAILED
-    default_detail = ("The decision has changed since the copy named by If-Match: GET it again and "
-                      "make your edit on the current version.")
+    default_detail = (
+        "The decision has changed since the copy named by If-Match: GET it again and "
+        "make your edit on the current version."
+    )
     default_code = "precondition_failed"
 
 

@@ -43,8 +43,8 @@ class ListWidget(forms.TextInput):
     repeated (`?kind=approval&kind=refusal`) or both; None when absent."""
 
     def value_from_datadict(self, data: Any, files: Any, name: str) -> list[str] | None:
-        values = data.getlist(name) if hasattr(data, "getlist") else (
-            [] if data.get(name) is None else [data.get(name)]
+        values = (
+            data.getlist(name) if hasattr(data, "getlist") else ([] if data.get(name) is None else [data.get(name)])
         )
         if not values:
             return None
@@ -68,9 +68,13 @@ class _ListField(forms.Field):
         # The values go in as params, never into the template: a client's '%'
         # must not be read as a format directive.
         return ValidationError(
-            "Unknown %(noun)s %(names)s; known: %(known)s.", code="invalid_choice",
-            params={"noun": self.noun, "names": ", ".join(repr(item) for item in unknown),
-                    "known": ", ".join(sorted(known)) or "none"},
+            "Unknown %(noun)s %(names)s; known: %(known)s.",
+            code="invalid_choice",
+            params={
+                "noun": self.noun,
+                "names": ", ".join(repr(item) for item in unknown),
+                "known": ", ".join(sorted(known)) or "none",
+            },
         )
 
 
@@ -162,58 +166,85 @@ class StrictForm(forms.Form):
         known = set(self.fields) | self.extra_params
         for name in sorted(set(self.data) - known):
             # Within full_clean, `errors` is the ErrorDict being filled (add_error refuses unknown names).
-            self.errors[name] = self.error_class([ValidationError(
-                f"Unknown query parameter; known: {', '.join(sorted(known))}.", code="unknown_parameter"
-            )])
+            self.errors[name] = self.error_class(
+                [
+                    ValidationError(
+                        f"Unknown query parameter; known: {', '.join(sorted(known))}.", code="unknown_parameter"
+                    )
+                ]
+            )
 
 
 def jurisdiction_filter(field_name: str = "jurisdiction") -> CodeListFilter:
-    return extend_schema_field(_list_schema(
-        "Jurisdiction codes (e.g. `us,au`), comma-separated or repeated. An unknown code is a 400."
-    ))(CodeListFilter(
-        field_name=field_name, queryset=Jurisdiction.objects.all(), to_field_name="code", noun="jurisdiction code",
-    ))
+    return extend_schema_field(
+        _list_schema("Jurisdiction codes (e.g. `us,au`), comma-separated or repeated. An unknown code is a 400.")
+    )(
+        CodeListFilter(
+            field_name=field_name,
+            queryset=Jurisdiction.objects.all(),
+            to_field_name="code",
+            noun="jurisdiction code",
+        )
+    )
 
 
 class DecisionFilter(django_filters.FilterSet):
     """Filters of `GET /api/v1/decisions/` and `/exports/decisions.csv`."""
 
     jurisdiction = jurisdiction_filter()
-    therapy = extend_schema_field(_list_schema(
-        "Therapy slugs (e.g. `mdma-ptsd`), comma-separated or repeated: decisions concerning any of them."
-    ))(CodeListFilter(
-        field_name="therapies", method="filter_therapy",
-        queryset=Therapy.objects.all(), to_field_name="slug", noun="therapy slug",
-    ))
+    therapy = extend_schema_field(
+        _list_schema("Therapy slugs (e.g. `mdma-ptsd`), comma-separated or repeated: decisions concerning any of them.")
+    )(
+        CodeListFilter(
+            field_name="therapies",
+            method="filter_therapy",
+            queryset=Therapy.objects.all(),
+            to_field_name="slug",
+            noun="therapy slug",
+        )
+    )
     kind = extend_schema_field(_list_schema("Kinds of decision, comma-separated or repeated.", DecisionKind.values))(
         ChoiceListFilter(field_name="kind", valid=DecisionKind.values, noun="kind")
     )
     announced_after = django_filters.DateFilter(
-        field_name="announced_on", lookup_expr="gte",
+        field_name="announced_on",
+        lookup_expr="gte",
         help_text="Announced on or after this date (YYYY-MM-DD). A month- or year-precision date counts as its first day.",
     )
     announced_before = django_filters.DateFilter(
-        field_name="announced_on", lookup_expr="lte",
+        field_name="announced_on",
+        lookup_expr="lte",
         help_text="Announced on or before this date (YYYY-MM-DD).",
     )
     recorded_since = UtcDateTimeFilter(
         method="filter_recorded_since",
         help_text="For clients that sync: decisions with a change (publication, amendment, correction, "
-                  "retraction) recorded at or after this ISO 8601 date-time, e.g. `2024-08-09T00:00:00Z`.",
-        error_messages={"invalid": "Enter an ISO 8601 date-time such as 2024-08-09T00:00:00Z "
-                                   "(URL-encode a '+' in the offset)."},
+        "retraction) recorded at or after this ISO 8601 date-time, e.g. `2024-08-09T00:00:00Z`.",
+        error_messages={
+            "invalid": "Enter an ISO 8601 date-time such as 2024-08-09T00:00:00Z (URL-encode a '+' in the offset)."
+        },
     )
-    q = django_filters.CharFilter(method="filter_q", max_length=200,
-                                  help_text="Words to find in the title or the summary.")
-    state = extend_schema_field(_list_schema(
-        "Lifecycle states. Drafts are only ever listed for editors.", DecisionState.values
-    ))(ChoiceListFilter(field_name="state", valid=DecisionState.values, noun="state"))
+    q = django_filters.CharFilter(
+        method="filter_q", max_length=200, help_text="Words to find in the title or the summary."
+    )
+    state = extend_schema_field(
+        _list_schema("Lifecycle states. Drafts are only ever listed for editors.", DecisionState.values)
+    )(ChoiceListFilter(field_name="state", valid=DecisionState.values, noun="state"))
     ordering = django_filters.ChoiceFilter(
         method="filter_ordering",
-        choices=[(value, value) for value in (
-            "announced_on", "-announced_on", "effective_on", "-effective_on", "recorded_at", "-recorded_at",
-            "id", "-id",
-        )],
+        choices=[
+            (value, value)
+            for value in (
+                "announced_on",
+                "-announced_on",
+                "effective_on",
+                "-effective_on",
+                "recorded_at",
+                "-recorded_at",
+                "id",
+                "-id",
+            )
+        ],
         help_text="Sort order; the default is `-announced_on`. Ties are broken by id, so pages are stable.",
     )
 
@@ -252,8 +283,13 @@ class DecisionFeedFilter(DecisionFilter):
 class AccessProgrammeFilter(django_filters.FilterSet):
     jurisdiction = jurisdiction_filter()
     therapy = extend_schema_field(_list_schema("Therapy slugs, comma-separated or repeated."))(
-        CodeListFilter(field_name="therapies", method="filter_therapy",
-                       queryset=Therapy.objects.all(), to_field_name="slug", noun="therapy slug")
+        CodeListFilter(
+            field_name="therapies",
+            method="filter_therapy",
+            queryset=Therapy.objects.all(),
+            to_field_name="slug",
+            noun="therapy slug",
+        )
     )
     kind = extend_schema_field(_list_schema("Kinds of programme.", ProgrammeKind.values))(
         ChoiceListFilter(field_name="kind", valid=ProgrammeKind.values, noun="kind")
@@ -283,15 +319,16 @@ class StrictPlainFilter(django_filters.FilterSet):
 class ScopeForm(forms.Form):
     """`jurisdiction` and `therapy` of the status endpoint and the iCalendar feed."""
 
-    jurisdiction = CodeListField(queryset=Jurisdiction.objects.all(), to_field_name="code",
-                                 noun="jurisdiction code", required=False)
-    therapy = CodeListField(queryset=Therapy.objects.all(), to_field_name="slug", noun="therapy slug",
-                            required=False)
+    jurisdiction = CodeListField(
+        queryset=Jurisdiction.objects.all(), to_field_name="code", noun="jurisdiction code", required=False
+    )
+    therapy = CodeListField(queryset=Therapy.objects.all(), to_field_name="slug", noun="therapy slug", required=False)
 
 
 class StatusQueryForm(ScopeForm, StrictForm):
-    as_of = forms.DateField(required=False, input_formats=["%Y-%m-%d"],
-                            error_messages={"invalid": "Enter a date as YYYY-MM-DD."})
+    as_of = forms.DateField(
+        required=False, input_formats=["%Y-%m-%d"], error_messages={"invalid": "Enter a date as YYYY-MM-DD."}
+    )
     extra_params = frozenset({FORMAT_PARAM})
 
 

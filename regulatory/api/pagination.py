@@ -28,19 +28,27 @@ class StrictPageNumberPagination(PageNumberPagination):
         except ValueError:
             size = 0
         if not 1 <= size <= self.max_page_size:
-            raise ValidationError({self.page_size_query_param: [
-                f"Enter a whole number from 1 to {self.max_page_size}."
-            ]})
+            raise ValidationError(
+                {self.page_size_query_param: [f"Enter a whole number from 1 to {self.max_page_size}."]}
+            )
         return size
 
     def get_schema_operation_parameters(self, view: Any) -> list[dict]:
         return [
-            {"name": self.page_query_param, "required": False, "in": "query",
-             "description": "A page number (from 1). Past the last page is a 400.",
-             "schema": {"type": "integer", "minimum": 1}},
-            {"name": self.page_size_query_param, "required": False, "in": "query",
-             "description": f"Results per page, {self.page_size} by default.",
-             "schema": {"type": "integer", "minimum": 1, "maximum": self.max_page_size}},
+            {
+                "name": self.page_query_param,
+                "required": False,
+                "in": "query",
+                "description": "A page number (from 1). Past the last page is a 400.",
+                "schema": {"type": "integer", "minimum": 1},
+            },
+            {
+                "name": self.page_size_query_param,
+                "required": False,
+                "in": "query",
+                "description": f"Results per page, {self.page_size} by default.",
+                "schema": {"type": "integer", "minimum": 1, "maximum": self.max_page_size},
+            },
         ]
 
     def paginate_queryset(self, queryset, request: Request, view: Any = None) -> list:
@@ -50,8 +58,8 @@ class StrictPageNumberPagination(PageNumberPagination):
         try:
             self.page = paginator.page(number)
         except InvalidPage:
-            raise ValidationError({self.page_query_param: [
-                f"There is no page {number!r}: pages run from 1 to {paginator.num_pages}."
-            ]}) from None
+            raise ValidationError(
+                {self.page_query_param: [f"There is no page {number!r}: pages run from 1 to {paginator.num_pages}."]}
+            ) from None
         self.display_page_controls = paginator.num_pages > 1
         return list(self.page)

@@ -28,13 +28,20 @@ WRITE_ERRORS = OpenApiResponse(
 )
 NOT_FOUND = OpenApiResponse(response=ErrorSerializer, description="No such resource (or a draft, for non-editors).")
 NOT_MODIFIED = OpenApiResponse(description="The copy named by If-None-Match / If-Modified-Since is current.")
-UNAUTHENTICATED = OpenApiResponse(response=ErrorSerializer, description="No credentials: send `Authorization: Token …`.")
+UNAUTHENTICATED = OpenApiResponse(
+    response=ErrorSerializer, description="No credentials: send `Authorization: Token …`."
+)
 FORBIDDEN = OpenApiResponse(response=ErrorSerializer, description="Not an editor.")
-CONFLICT = OpenApiResponse(response=ErrorSerializer, description=(
-    "The decision is not in a state that allows this, or it has changed since the `version` the edit was "
-    "based on (someone else's edit would be undone): GET it again and make the edit on the current version."))
-PRECONDITION_FAILED = OpenApiResponse(response=ErrorSerializer,
-                                      description="If-Match does not name the decision's current ETag.")
+CONFLICT = OpenApiResponse(
+    response=ErrorSerializer,
+    description=(
+        "The decision is not in a state that allows this, or it has changed since the `version` the edit was "
+        "based on (someone else's edit would be undone): GET it again and make the edit on the current version."
+    ),
+)
+PRECONDITION_FAILED = OpenApiResponse(
+    response=ErrorSerializer, description="If-Match does not name the decision's current ETag."
+)
 
 
 def path_param(name: str, schema: dict, description: str) -> OpenApiParameter:
@@ -42,9 +49,12 @@ def path_param(name: str, schema: dict, description: str) -> OpenApiParameter:
 
 
 IF_MATCH_PARAM = OpenApiParameter(
-    "If-Match", str, OpenApiParameter.HEADER, required=False,
+    "If-Match",
+    str,
+    OpenApiParameter.HEADER,
+    required=False,
     description="The ETag of your GET of the decision (same Accept): the write is refused with 412 if the "
-                "decision's current ETag differs. The ETag moves with any write to the record.",
+    "decision's current ETag differs. The ETag moves with any write to the record.",
 )
 ID_PARAM = path_param("id", {"type": "integer", "minimum": 1, "maximum": MAX_ID}, "The decision's id.")
 SLUG_PATTERN = "^[-a-zA-Z0-9_]+$"
@@ -75,8 +85,9 @@ class ApiSchema(AutoSchema):
         return auths
 
 
-def read_schema(serializer: Any, *, summary: str, description: str = "", many: bool = False,
-                lookup: str | None = None) -> Callable:
+def read_schema(
+    serializer: Any, *, summary: str, description: str = "", many: bool = False, lookup: str | None = None
+) -> Callable:
     """Schema of a read endpoint: a list (many) or a detail found by `lookup`."""
     if many:
         responses = {200: serializer(many=True), 304: NOT_MODIFIED, 400: FIELD_ERRORS}

@@ -15,16 +15,30 @@ from typing import Any
 DETAIL = "/api/v1/decisions/{id}/"
 PUBLISH = "/api/v1/decisions/{id}/publish/"
 # (path, method) of each operation answering with a decision, and its status.
-SOURCES = [("/api/v1/decisions/", "post", "201"), (DETAIL, "get", "200"), (DETAIL, "put", "200"),
-           (DETAIL, "patch", "200"), (PUBLISH, "post", "200")]
-TARGETS = {"GetDecision": (DETAIL, "get"), "ReplaceDecision": (DETAIL, "put"), "EditDecision": (DETAIL, "patch"),
-           "PublishDecision": (PUBLISH, "post")}
+SOURCES = [
+    ("/api/v1/decisions/", "post", "201"),
+    (DETAIL, "get", "200"),
+    (DETAIL, "put", "200"),
+    (DETAIL, "patch", "200"),
+    (PUBLISH, "post", "200"),
+]
+TARGETS = {
+    "GetDecision": (DETAIL, "get"),
+    "ReplaceDecision": (DETAIL, "put"),
+    "EditDecision": (DETAIL, "patch"),
+    "PublishDecision": (PUBLISH, "post"),
+}
 
 
 # The output's keys that a write may send back unchanged (ignored).
-READ_ONLY_KEYS = {"id": {"type": "integer"}, "url": {"type": "string", "format": "uri"}, "slug": {"type": "string"},
-                  "state": {"type": "string"}, "published_at": {"type": "string", "format": "date-time", "nullable": True},
-                  "recorded_at": {"type": "string", "format": "date-time", "nullable": True}}
+READ_ONLY_KEYS = {
+    "id": {"type": "integer"},
+    "url": {"type": "string", "format": "uri"},
+    "slug": {"type": "string"},
+    "state": {"type": "string"},
+    "published_at": {"type": "string", "format": "date-time", "nullable": True},
+    "recorded_at": {"type": "string", "format": "date-time", "nullable": True},
+}
 
 
 def decision_write_closed(result: dict[str, Any], generator: Any, request: Any, public: bool) -> dict[str, Any]:
@@ -33,23 +47,31 @@ def decision_write_closed(result: dict[str, Any], generator: Any, request: Any, 
         if name in schemas:
             component = schemas[name]
             for key, schema in READ_ONLY_KEYS.items():
-                component["properties"].setdefault(key, {**schema, "readOnly": True,
-                                                         "description": "Ignored: the output's own value may be sent back."})
+                component["properties"].setdefault(
+                    key,
+                    {**schema, "readOnly": True, "description": "Ignored: the output's own value may be sent back."},
+                )
             component["additionalProperties"] = False
     return result
 
 
 def decision_links(result: dict[str, Any], generator: Any, request: Any, public: bool) -> dict[str, Any]:
     paths = result.get("paths", {})
-    targets = {name: paths[path][method]["operationId"] for name, (path, method) in TARGETS.items()
-               if method in paths.get(path, {})}
+    targets = {
+        name: paths[path][method]["operationId"]
+        for name, (path, method) in TARGETS.items()
+        if method in paths.get(path, {})
+    }
     for path, method, status in SOURCES:
         response = paths.get(path, {}).get(method, {}).get("responses", {}).get(status)
         if response is None:
             continue
         response["links"] = {
-            name: {"operationId": operation_id, "parameters": {"id": "$response.body#/id"},
-                   "description": "The decision this answer describes."}
+            name: {
+                "operationId": operation_id,
+                "parameters": {"id": "$response.body#/id"},
+                "description": "The decision this answer describes.",
+            }
             for name, operation_id in targets.items()
         }
     return result

@@ -1,4 +1,5 @@
 """JSON API under /api/v1/, its OpenAPI schema and its interactive docs."""
+
 from django.urls import path, re_path
 from drf_spectacular.views import SpectacularAPIView
 
@@ -12,8 +13,9 @@ urlpatterns = [
     path("therapies/", views.TherapyListApi.as_view(), name="api-therapy-list"),
     path("therapies/<slug:slug>/", views.TherapyDetailApi.as_view(), name="api-therapy-detail"),
     path("access-programmes/", views.AccessProgrammeListApi.as_view(), name="api-access-programme-list"),
-    path("access-programmes/<slug:slug>/", views.AccessProgrammeDetailApi.as_view(),
-         name="api-access-programme-detail"),
+    path(
+        "access-programmes/<slug:slug>/", views.AccessProgrammeDetailApi.as_view(), name="api-access-programme-detail"
+    ),
     path("decisions/", views.DecisionListApi.as_view(), name="api-decision-list"),
     path("decisions/<int:pk>/", views.DecisionDetailApi.as_view(), name="api-decision-detail"),
     path("decisions/<int:pk>/publish/", views.DecisionPublishApi.as_view(), name="api-decision-publish"),
@@ -24,6 +26,7 @@ urlpatterns = [
     path("docs/", ApiDocsView.as_view(url_name="api-schema"), name="api-docs"),
     # Last: a malformed id or code under these resources gets a JSON 404, not
     # the HTML page. Limited to them: other apps mount URLs under /api/v1/ too.
-    re_path(r"^(?:decisions|jurisdictions|therapies|access-programmes|status)/.+$", views.not_found,
-            name="api-not-found"),
+    re_path(
+        r"^(?:decisions|jurisdictions|therapies|access-programmes|status)/.+$", views.not_found, name="api-not-found"
+    ),
 ]

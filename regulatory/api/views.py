@@ -103,8 +103,9 @@ class JurisdictionListApi(ConditionalListApi):
 
 
 @cached_read()
-@extend_schema_view(get=read_schema(JurisdictionSerializer, summary="One jurisdiction, with its regulators",
-                                    lookup="code"))
+@extend_schema_view(
+    get=read_schema(JurisdictionSerializer, summary="One jurisdiction, with its regulators", lookup="code")
+)
 class JurisdictionDetailApi(ConditionalRetrieveApi):
     serializer_class = JurisdictionSerializer
     lookup_field = "code"
@@ -133,11 +134,15 @@ class TherapyDetailApi(ConditionalRetrieveApi):
 
 
 @cached_read()
-@extend_schema_view(get=read_schema(
-    AccessProgrammeSerializer, summary="List access programmes", many=True,
-    description="Named routes to treatment outside trials (expanded access, authorised prescribers, special "
-                "access, compassionate use, ...).",
-))
+@extend_schema_view(
+    get=read_schema(
+        AccessProgrammeSerializer,
+        summary="List access programmes",
+        many=True,
+        description="Named routes to treatment outside trials (expanded access, authorised prescribers, special "
+        "access, compassionate use, ...).",
+    )
+)
 class AccessProgrammeListApi(ConditionalListApi):
     serializer_class = AccessProgrammeSerializer
     filterset_class = filters.AccessProgrammeFilter
@@ -208,7 +213,8 @@ class DecisionListApi(ReadApi):
         return selectors.decision_list_api(include_drafts=viewer_is_editor(self.request))
 
     @extend_schema(
-        summary="List decisions", description=DECISIONS_DESCRIPTION,
+        summary="List decisions",
+        description=DECISIONS_DESCRIPTION,
         responses={200: DecisionSerializer(many=True), 304: NOT_MODIFIED, 400: FIELD_ERRORS},
     )
     def get(self, request: Request) -> Response:
@@ -225,7 +231,9 @@ class DecisionListApi(ReadApi):
         serializer.is_valid(raise_exception=True)
         arguments = serializer.service_arguments()
         decision = services.decision_create(
-            by=request.user, therapies=arguments["therapies"], sources=arguments["sources"] or [],
+            by=request.user,
+            therapies=arguments["therapies"],
+            sources=arguments["sources"] or [],
             **arguments["fields"],
         )
         response = _decision_response(request, decision.pk, code=status.HTTP_201_CREATED)
@@ -248,17 +256,29 @@ class DecisionDetailApi(ReadApi):
             raise NotFound("No such decision.")
         return decision
 
-    @extend_schema(summary="One decision", description="Editors may also read drafts.", parameters=[ID_PARAM],
-                   responses={200: DecisionSerializer, 304: NOT_MODIFIED, 404: NOT_FOUND})
+    @extend_schema(
+        summary="One decision",
+        description="Editors may also read drafts.",
+        parameters=[ID_PARAM],
+        responses={200: DecisionSerializer, 304: NOT_MODIFIED, 404: NOT_FOUND},
+    )
     def get(self, request: Request, pk: int) -> Response:
         return Response(DecisionSerializer(self.get_object(), context=self.get_serializer_context()).data)
 
     @extend_schema(
         summary="Replace a decision (editors)",
         description=EDIT_RULES,
-        request=DecisionWriteSerializer, parameters=[ID_PARAM, IF_MATCH_PARAM],
-        responses={200: DecisionSerializer, 400: WRITE_ERRORS, 401: UNAUTHENTICATED, 403: FORBIDDEN,
-                   404: NOT_FOUND, 409: CONFLICT, 412: PRECONDITION_FAILED},
+        request=DecisionWriteSerializer,
+        parameters=[ID_PARAM, IF_MATCH_PARAM],
+        responses={
+            200: DecisionSerializer,
+            400: WRITE_ERRORS,
+            401: UNAUTHENTICATED,
+            403: FORBIDDEN,
+            404: NOT_FOUND,
+            409: CONFLICT,
+            412: PRECONDITION_FAILED,
+        },
     )
     def put(self, request: Request, pk: int) -> Response:
         return self._update(request, partial=False)
@@ -266,9 +286,17 @@ class DecisionDetailApi(ReadApi):
     @extend_schema(
         summary="Edit some fields of a decision (editors)",
         description="Send only the fields to change. " + EDIT_RULES,
-        request=DecisionWriteSerializer, parameters=[ID_PARAM, IF_MATCH_PARAM],
-        responses={200: DecisionSerializer, 400: WRITE_ERRORS, 401: UNAUTHENTICATED, 403: FORBIDDEN,
-                   404: NOT_FOUND, 409: CONFLICT, 412: PRECONDITION_FAILED},
+        request=DecisionWriteSerializer,
+        parameters=[ID_PARAM, IF_MATCH_PARAM],
+        responses={
+            200: DecisionSerializer,
+            400: WRITE_ERRORS,
+            401: UNAUTHENTICATED,
+            403: FORBIDDEN,
+            404: NOT_FOUND,
+            409: CONFLICT,
+            412: PRECONDITION_FAILED,
+        },
     )
     def patch(self, request: Request, pk: int) -> Response:
         return self._update(request, partial=True)
@@ -282,8 +310,13 @@ class DecisionDetailApi(ReadApi):
         version, only_if_match = _based_on(decision, sent_version=arguments["version"], vouched=vouched)
         try:
             services.decision_update(
-                decision=decision, by=request.user, data=arguments["fields"], therapies=arguments["therapies"],
-                sources=arguments["sources"], change_kind=arguments["change_kind"], note=arguments["note"],
+                decision=decision,
+                by=request.user,
+                data=arguments["fields"],
+                therapies=arguments["therapies"],
+                sources=arguments["sources"],
+                change_kind=arguments["change_kind"],
+                note=arguments["note"],
                 version=version,
             )
         except EditConflict:
@@ -303,12 +336,20 @@ class DecisionPublishApi(ReadApi):
     @extend_schema(
         summary="Publish a draft decision (editors)",
         description="Publishes the draft and records a Change (which subscribers are told about). "
-                    "The draft needs at least one source and one therapy (400). Publishing a decision "
-                    "that is not a draft is a 409; so is publishing a draft that changed after the `version` "
-                    "sent (412 for If-Match).",
-        request=PublishSerializer, parameters=[ID_PARAM, IF_MATCH_PARAM],
-        responses={200: DecisionSerializer, 400: WRITE_ERRORS, 401: UNAUTHENTICATED, 403: FORBIDDEN,
-                   404: NOT_FOUND, 409: CONFLICT, 412: PRECONDITION_FAILED},
+        "The draft needs at least one source and one therapy (400). Publishing a decision "
+        "that is not a draft is a 409; so is publishing a draft that changed after the `version` "
+        "sent (412 for If-Match).",
+        request=PublishSerializer,
+        parameters=[ID_PARAM, IF_MATCH_PARAM],
+        responses={
+            200: DecisionSerializer,
+            400: WRITE_ERRORS,
+            401: UNAUTHENTICATED,
+            403: FORBIDDEN,
+            404: NOT_FOUND,
+            409: CONFLICT,
+            412: PRECONDITION_FAILED,
+        },
     )
     def post(self, request: Request, pk: int) -> Response:
         decision = self.get_queryset().filter(pk=pk).first() if pk <= MAX_ID else None
@@ -317,11 +358,13 @@ class DecisionPublishApi(ReadApi):
         vouched = _if_match(request, decision)
         serializer = PublishSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        version, only_if_match = _based_on(decision, sent_version=serializer.validated_data.get("version"),
-                                           vouched=vouched)
+        version, only_if_match = _based_on(
+            decision, sent_version=serializer.validated_data.get("version"), vouched=vouched
+        )
         try:
-            services.decision_publish(decision=decision, by=request.user, note=serializer.validated_data["note"],
-                                      version=version)
+            services.decision_publish(
+                decision=decision, by=request.user, note=serializer.validated_data["note"], version=version
+            )
         except EditConflict:
             if only_if_match:
                 raise PreconditionFailed() from None
@@ -355,13 +398,22 @@ class StatusApi(ReadApi):
             "not_researched.\n\n"
             "Each row also gives `certain` (false when `as_of` falls inside a date known only to the month or "
             "year), `provenance` (best source grade, number of sources, unverified), the jurisdiction's "
-            "`reviewed_to` and `stale` (not reviewed in the 90 days before `as_of`)."),
+            "`reviewed_to` and `stale` (not reviewed in the 90 days before `as_of`)."
+        ),
         parameters=[
             OpenApiParameter("as_of", OpenApiTypes.DATE, description="The date (YYYY-MM-DD); today by default."),
-            OpenApiParameter("jurisdiction", {"type": "array", "items": {"type": "string"}}, explode=False,
-                             description="Jurisdiction codes, comma-separated (e.g. `us,au`)."),
-            OpenApiParameter("therapy", {"type": "array", "items": {"type": "string"}}, explode=False,
-                             description="Therapy slugs, comma-separated (e.g. `mdma-ptsd`)."),
+            OpenApiParameter(
+                "jurisdiction",
+                {"type": "array", "items": {"type": "string"}},
+                explode=False,
+                description="Jurisdiction codes, comma-separated (e.g. `us,au`).",
+            ),
+            OpenApiParameter(
+                "therapy",
+                {"type": "array", "items": {"type": "string"}},
+                explode=False,
+                description="Therapy slugs, comma-separated (e.g. `mdma-ptsd`).",
+            ),
         ],
         responses={200: StatusResponseSerializer, 304: NOT_MODIFIED, 400: FIELD_ERRORS},
     )
@@ -394,10 +446,14 @@ def api_root(request: Request) -> Response:
     from django.urls import NoReverseMatch, reverse
 
     names = {
-        "jurisdictions": "api-jurisdiction-list", "therapies": "api-therapy-list",
-        "access-programmes": "api-access-programme-list", "decisions": "api-decision-list",
-        "status": "api-status", "subscriptions": "tracker-api-subscriptions",
-        "schema": "api-schema", "docs": "api-docs",
+        "jurisdictions": "api-jurisdiction-list",
+        "therapies": "api-therapy-list",
+        "access-programmes": "api-access-programme-list",
+        "decisions": "api-decision-list",
+        "status": "api-status",
+        "subscriptions": "tracker-api-subscriptions",
+        "schema": "api-schema",
+        "docs": "api-docs",
     }
     links = {}
     for key, name in names.items():

@@ -52,8 +52,9 @@ def public_answer(request: HttpRequest, *, depends_on_today: bool) -> HttpRespon
     return not_modified(request, validators) or bodies.from_kept(kept, validators)
 
 
-def full_path_validators(request: HttpRequest, *, viewer: str = "public",
-                         depends_on_today: bool) -> tuple[Validators, bool]:
+def full_path_validators(
+    request: HttpRequest, *, viewer: str = "public", depends_on_today: bool
+) -> tuple[Validators, bool]:
     """The full path's validators, and whether a kept body may still answer
     (False when `public_answer` has just looked and found none)."""
     django_request = getattr(request, "_request", request)  # a DRF Request wraps Django's
@@ -63,8 +64,9 @@ def full_path_validators(request: HttpRequest, *, viewer: str = "public",
     return validators_for(request, viewer=viewer, today=local_today() if depends_on_today else None), True
 
 
-def full_answer(request: HttpRequest, build: Callable[[], HttpResponseBase], *, viewer: str = "public",
-                depends_on_today: bool) -> HttpResponseBase:
+def full_answer(
+    request: HttpRequest, build: Callable[[], HttpResponseBase], *, viewer: str = "public", depends_on_today: bool
+) -> HttpResponseBase:
     """The full path: the validators (computed after authentication, so an
     editor's differ), then a 304 for a current copy, else a kept body, else
     the view's answer, stamped and kept when it is a 200. A response still to

@@ -103,8 +103,12 @@ def cached_response(validators: Validators) -> HttpResponse | None:
 
 def remember(response: HttpResponseBase, validators: Validators) -> None:
     """Keep a rendered 200 body for the next reader with the same validators."""
-    if (not settings.RESPONSE_CACHE_SECONDS or response.status_code != 200 or response.streaming
-            or len(response.content) > _BODY_MAX_BYTES):
+    if (
+        not settings.RESPONSE_CACHE_SECONDS
+        or response.status_code != 200
+        or response.streaming
+        or len(response.content) > _BODY_MAX_BYTES
+    ):
         return
     kept = (response.content, response["Content-Type"], response.get("Content-Disposition", ""))
     key = _BODY_PREFIX + validators.etag

@@ -52,8 +52,7 @@ def _function_view(view: Target, *, depends_on_today: bool, anonymous_only: bool
             return response
         if anonymous_only and request.user.is_authenticated:
             return view(request, *args, **kwargs)
-        return answers.full_answer(request, lambda: view(request, *args, **kwargs),
-                                   depends_on_today=depends_on_today)
+        return answers.full_answer(request, lambda: view(request, *args, **kwargs), depends_on_today=depends_on_today)
 
     return wrapper  # type: ignore[return-value]
 
@@ -66,8 +65,9 @@ def _api_view(cls: type, *, depends_on_today: bool) -> type:
     @wraps(get)
     def cached_get(self: Any, request: Any, *args: Any, **kwargs: Any) -> HttpResponseBase:
         viewer = self.cache_viewer(request) if hasattr(self, "cache_viewer") else "public"
-        return answers.full_answer(request, lambda: get(self, request, *args, **kwargs), viewer=viewer,
-                                   depends_on_today=depends_on_today)
+        return answers.full_answer(
+            request, lambda: get(self, request, *args, **kwargs), viewer=viewer, depends_on_today=depends_on_today
+        )
 
     @wraps(drf_dispatch)
     def dispatch(self: Any, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:

@@ -60,8 +60,7 @@ def validators_for(request: HttpRequest, *, viewer: str = "public", today: dt.da
     return validators
 
 
-def _validators(record: version.RecordVersion, url: str, accept: str, viewer: str,
-                today: dt.date | None) -> Validators:
+def _validators(record: version.RecordVersion, url: str, accept: str, viewer: str, today: dt.date | None) -> Validators:
     parts = [record.key, url, accept, viewer, today.isoformat() if today else ""]
     etag = '"' + hashlib.sha256("\n".join(parts).encode()).hexdigest()[:40] + '"'
     last_modified = record.last_modified
@@ -112,8 +111,9 @@ def stamp_new(response: HttpResponseBase, validators: Validators) -> HttpRespons
     headers = _STAMPED.get(validators)
     if headers is None:
         probe = stamp(HttpResponseNotModified(), validators)
-        headers = tuple((name, probe[name]) for name in ("ETag", "Last-Modified", "Cache-Control", "Vary")
-                        if probe.has_header(name))
+        headers = tuple(
+            (name, probe[name]) for name in ("ETag", "Last-Modified", "Cache-Control", "Vary") if probe.has_header(name)
+        )
         if len(_STAMPED) >= _STAMPED_MAX:
             _STAMPED.clear()
         _STAMPED[validators] = headers

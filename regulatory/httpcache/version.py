@@ -195,11 +195,18 @@ def _has_input(fd: int) -> bool:
 
 def _conninfo() -> dict[str, Any]:
     db = connection.settings_dict  # settings.DATABASES["default"] (with the test database's name in tests)
-    info: dict[str, Any] = {"dbname": db["NAME"], "connect_timeout": 5, "application_name": "record-version-listen",
-                            # A peer that vanished without a FIN is noticed within a minute, and
-                            # a statement sent to it fails after 30 s instead of TCP's ~15 minutes.
-                            "keepalives": 1, "keepalives_idle": 10, "keepalives_interval": 5,
-                            "keepalives_count": 3, "tcp_user_timeout": 30_000}
+    info: dict[str, Any] = {
+        "dbname": db["NAME"],
+        "connect_timeout": 5,
+        "application_name": "record-version-listen",
+        # A peer that vanished without a FIN is noticed within a minute, and
+        # a statement sent to it fails after 30 s instead of TCP's ~15 minutes.
+        "keepalives": 1,
+        "keepalives_idle": 10,
+        "keepalives_interval": 5,
+        "keepalives_count": 3,
+        "tcp_user_timeout": 30_000,
+    }
     for key, name in (("USER", "user"), ("PASSWORD", "password"), ("HOST", "host"), ("PORT", "port")):
         if db.get(key):
             info[name] = str(db[key])

@@ -16,21 +16,34 @@ from regulatory.pages.scale import AxisBreak, Tick, TimeScale
 
 # Marks are shaped by the kind of decision; colour is kept for the status bands.
 KIND_GROUPS: list[tuple[str, str, str, tuple[str, ...]]] = [
-    ("review", "Application & review", "circle",
-     (DecisionKind.DESIGNATION, DecisionKind.SUBMISSION, DecisionKind.ACCEPTANCE, DecisionKind.ADVISORY_VOTE)),
+    (
+        "review",
+        "Application & review",
+        "circle",
+        (DecisionKind.DESIGNATION, DecisionKind.SUBMISSION, DecisionKind.ACCEPTANCE, DecisionKind.ADVISORY_VOTE),
+    ),
     ("outcome", "Approval or refusal", "diamond", (DecisionKind.APPROVAL, DecisionKind.REFUSAL)),
     ("law", "Law & scheduling", "square", (DecisionKind.SCHEDULING, DecisionKind.LEGISLATION)),
     ("access", "Access programme", "triangle", (DecisionKind.ACCESS_PROGRAMME,)),
-    ("other", "Guidance, evidence & other", "triangle-down",
-     (DecisionKind.GUIDANCE, DecisionKind.TRIAL_RESULT, DecisionKind.OTHER)),
+    (
+        "other",
+        "Guidance, evidence & other",
+        "triangle-down",
+        (DecisionKind.GUIDANCE, DecisionKind.TRIAL_RESULT, DecisionKind.OTHER),
+    ),
 ]
 KIND_SHAPE: dict[str, str] = {kind: shape for _, _, shape, kinds in KIND_GROUPS for kind in kinds}
 
 
 def kind_legend() -> list[dict[str, Any]]:
     return [
-        {"key": key, "label": label, "shape": shape, "path": shape_path(shape, 9, 9, 6),
-         "kinds": [DecisionKind(k).label for k in kinds]}
+        {
+            "key": key,
+            "label": label,
+            "shape": shape,
+            "path": shape_path(shape, 9, 9, 6),
+            "kinds": [DecisionKind(k).label for k in kinds],
+        }
         for key, label, shape, kinds in KIND_GROUPS
     ]
 
@@ -98,8 +111,14 @@ class Mark:
 
 # A band's colour: what the decision that starts it sets, in the matrix's
 # tones (its approval stage if it sets one, else its control).
-STAGE_TONES = {"none": "none", "investigational": "investigational", "under_review": "review",
-               "approved": "approved", "not_approved": "refused", "withdrawn": "refused"}
+STAGE_TONES = {
+    "none": "none",
+    "investigational": "investigational",
+    "under_review": "review",
+    "approved": "approved",
+    "not_approved": "refused",
+    "withdrawn": "refused",
+}
 CONTROL_TONES = {"prohibited": "prohibited", "medical_use_permitted": "permitted", "not_controlled": "uncontrolled"}
 
 
@@ -247,8 +266,9 @@ def _stack(marks: list[Mark]) -> int:
     return max(1, len(last_x))
 
 
-def _bands(decisions: list[Decision], start: dt.date, end: dt.date, today: dt.date,
-           x_of: Callable[[dt.date], float]) -> list[Band]:
+def _bands(
+    decisions: list[Decision], start: dt.date, end: dt.date, today: dt.date, x_of: Callable[[dt.date], float]
+) -> list[Band]:
     """What each stage- or control-setting decision set, from its effective
     date to the next one's, in the order the selectors use on a day."""
     setters = sorted(
@@ -262,8 +282,12 @@ def _bands(decisions: list[Decision], start: dt.date, end: dt.date, today: dt.da
             continue
         x0, x1 = x_of(max(begin, start)), x_of(min(finish, end))
         tone, label = decision_band(d)
-        if (bands and (bands[-1].status, bands[-1].band_label) == (tone, label) and bands[-1].x1 == x0
-                and bands[-1].upcoming == (begin > today)):
+        if (
+            bands
+            and (bands[-1].status, bands[-1].band_label) == (tone, label)
+            and bands[-1].x1 == x0
+            and bands[-1].upcoming == (begin > today)
+        ):
             bands[-1].x1 = x1  # a decision confirming what is in force continues its band
             continue
         bands.append(Band(tone, label, x0, x1, begin > today, d, d.effective_display))
@@ -272,20 +296,25 @@ def _bands(decisions: list[Decision], start: dt.date, end: dt.date, today: dt.da
 
 def _status_setter_on(decisions: list[Decision], day: dt.date) -> Decision | None:
     """The latest stage- or control-setting decision in force on `day` (the selectors' order)."""
-    setters = [d for d in decisions
-               if d.state in LIVE_STATES and d.sets_status and d.effective_on and d.effective_on <= day]
+    setters = [
+        d for d in decisions if d.state in LIVE_STATES and d.sets_status and d.effective_on and d.effective_on <= day
+    ]
     return max(setters, key=lambda d: (d.effective_on, d.announced_on, d.pk), default=None)
 
 
-def timeline_chart_build(*, lanes_decisions: list[tuple[Jurisdiction, list[Decision]]],
-                         params: TimelineParams, today: dt.date) -> TimelineChart:
+def timeline_chart_build(
+    *, lanes_decisions: list[tuple[Jurisdiction, list[Decision]]], params: TimelineParams, today: dt.date
+) -> TimelineChart:
     """Lay out the SVG: one lane per jurisdiction, bands behind, marks on top."""
     everything = [d for _, ds in lanes_decisions for d in ds]
     start, end = _window(everything, params, today)
     busy = [today]
     for d in everything:
-        for day, precision in ((d.announced_on, d.announced_precision), (d.effective_on, d.effective_precision),
-                               (d.target_on, d.target_precision)):
+        for day, precision in (
+            (d.announced_on, d.announced_precision),
+            (d.effective_on, d.effective_precision),
+            (d.target_on, d.target_precision),
+        ):
             if day and day <= LATEST_DATE:
                 busy += [*period_of(day, precision), period_middle(day, precision)]
     scale = TimeScale(start, end, busy, LABEL_WIDTH, CHART_WIDTH - RIGHT_PAD)
@@ -314,19 +343,47 @@ def timeline_chart_build(*, lanes_decisions: list[tuple[Jurisdiction, list[Decis
                 if precision != Precision.DAY and x_of(min(last, end)) - x_of(max(first, start)) > 8:
                     span = (x_of(max(first, start)), x_of(min(last, end)))
                 upcoming = first > today if which == "announced" else True
-                marks.append(Mark(d, day, display, which, KIND_SHAPE.get(d.kind, "circle"), x_of(middle),
-                                  upcoming=upcoming, dimmed=dimmed, span=span))
+                marks.append(
+                    Mark(
+                        d,
+                        day,
+                        display,
+                        which,
+                        KIND_SHAPE.get(d.kind, "circle"),
+                        x_of(middle),
+                        upcoming=upcoming,
+                        dimmed=dimmed,
+                        span=span,
+                    )
+                )
         rows = _stack(marks)
         height = LANE_PAD * 2 + rows * ROW_HEIGHT
         for mark in marks:
             mark.y = y + LANE_PAD + ROW_HEIGHT * mark.row + ROW_HEIGHT / 2
         marks.sort(key=lambda m: (m.dimmed is False, m.x))  # dimmed first, so live marks draw on top
-        lanes.append(Lane(jurisdiction, y, height, marks, _bands(decisions, start, end, today, x_of),
-                          current=_status_setter_on(decisions, min(today, end))))
+        lanes.append(
+            Lane(
+                jurisdiction,
+                y,
+                height,
+                marks,
+                _bands(decisions, start, end, today, x_of),
+                current=_status_setter_on(decisions, min(today, end)),
+            )
+        )
         y += height + LANE_GAP
     axis_y = y - LANE_GAP + 4
     return TimelineChart(
-        width=CHART_WIDTH, height=axis_y + AXIS_HEIGHT, plot_x0=plot_x0, plot_x1=plot_x1, top=TOP_PAD,
-        axis_y=axis_y, start=start, end=end, lanes=lanes, ticks=scale.ticks(), breaks=scale.breaks,
+        width=CHART_WIDTH,
+        height=axis_y + AXIS_HEIGHT,
+        plot_x0=plot_x0,
+        plot_x1=plot_x1,
+        top=TOP_PAD,
+        axis_y=axis_y,
+        start=start,
+        end=end,
+        lanes=lanes,
+        ticks=scale.ticks(),
+        breaks=scale.breaks,
         today_x=x_of(today) if start <= today <= end else None,
     )

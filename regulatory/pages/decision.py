@@ -10,7 +10,14 @@ from django.db.models import Prefetch
 
 from regulatory.diffs import DiffRow, change_diff_rows
 from regulatory.editors import user_is_editor
-from regulatory.models import APPROVAL_STAGE_DESCRIPTIONS, CONTROL_DESCRIPTIONS, PUBLIC_STATES, Change, ChangeKind, Decision
+from regulatory.models import (
+    APPROVAL_STAGE_DESCRIPTIONS,
+    CONTROL_DESCRIPTIONS,
+    PUBLIC_STATES,
+    Change,
+    ChangeKind,
+    Decision,
+)
 
 
 @dataclass(frozen=True)
@@ -42,8 +49,11 @@ def decision_page_build(*, pk: int, user: Any) -> DecisionPage | None:
     the public; an editor's session adds a fixed few."""
     decision = (
         Decision.objects.select_related("jurisdiction", "regulator", "access_programme")
-        .prefetch_related("therapies", "sources",
-                          Prefetch("changes", queryset=Change.objects.select_related("recorded_by").order_by("id")))
+        .prefetch_related(
+            "therapies",
+            "sources",
+            Prefetch("changes", queryset=Change.objects.select_related("recorded_by").order_by("id")),
+        )
         .filter(pk=pk)
         .first()
     )

@@ -32,7 +32,6 @@ class Dimension:
     text: str
 
 
-
 @dataclass(frozen=True)
 class MatrixCell:
     therapy: Therapy
@@ -64,8 +63,13 @@ class MatrixCell:
             out.append(Dimension("Stage", f"{cell.approval_stage.label} since {cell.approval_stage.since_display}"))
         if cell.control:
             since = cell.control.since_display
-            out.append(Dimension("Control", f"{cell.control.instrument} ({cell.control.label.lower()}), "
-                                            f"{'since ' + since if cell.control.since else since}"))
+            out.append(
+                Dimension(
+                    "Control",
+                    f"{cell.control.instrument} ({cell.control.label.lower()}), "
+                    f"{'since ' + since if cell.control.since else since}",
+                )
+            )
         for route in cell.access:
             scale = f", {route.scale}" if route.scale else ""
             opened = f" from {format_partial_date(route.opened_on, route.opened_precision)}" if route.opened_on else ""
@@ -130,11 +134,17 @@ TONE_DESCRIPTIONS: dict[str, str] = {
 
 ROUTE_STATE_DESCRIPTIONS = [
     ("open", "Taking patients on the date shown."),
-    ("capped", "Open, but enrolment is capped at a fixed number (e.g. a sponsor protocol for 50 patients): "
-               "never shown in the access colour."),
+    (
+        "capped",
+        "Open, but enrolment is capped at a fixed number (e.g. a sponsor protocol for 50 patients): "
+        "never shown in the access colour.",
+    ),
     ("closed", "Closed on its closing date."),
     ("closed, date unknown", "Known to have closed; the date was not found."),
-    ("unknown after <date>", "Known open until that date; its state after it was not found, so it is not shown as open."),
+    (
+        "unknown after <date>",
+        "Known open until that date; its state after it was not found, so it is not shown as open.",
+    ),
 ]
 
 
@@ -142,8 +152,9 @@ def status_legend() -> dict[str, list[dict[str, str]]]:
     return {
         "tones": [{"tone": t, "label": TONE_LABELS[t], "description": TONE_DESCRIPTIONS[t]} for t in TONE_ORDER],
         "controls": [{"value": c.value, "label": c.label, "description": CONTROL_DESCRIPTIONS[c]} for c in Control],
-        "stages": [{"value": s.value, "label": s.label, "description": APPROVAL_STAGE_DESCRIPTIONS[s]}
-                   for s in ApprovalStage],
+        "stages": [
+            {"value": s.value, "label": s.label, "description": APPROVAL_STAGE_DESCRIPTIONS[s]} for s in ApprovalStage
+        ],
         "routes": [{"label": label, "description": text} for label, text in ROUTE_STATE_DESCRIPTIONS],
     }
 
@@ -158,16 +169,28 @@ def matrix_build(*, as_of: dt.date, today: dt.date, upcoming_limit: int = 6, lat
     cells = cell_grid(as_of=as_of, jurisdictions=jurisdictions, therapies=therapies, today=today)
     stale_before = min(as_of, today) - dt.timedelta(days=STALE_AFTER_DAYS)
     rows = [
-        MatrixRow(r.jurisdiction, r.depth, [MatrixCell(t, cells[(r.jurisdiction.pk, t.pk)]) for t in therapies],
-                  stale=r.jurisdiction.reviewed_to is None or r.jurisdiction.reviewed_to < stale_before)
+        MatrixRow(
+            r.jurisdiction,
+            r.depth,
+            [MatrixCell(t, cells[(r.jurisdiction.pk, t.pk)]) for t in therapies],
+            stale=r.jurisdiction.reviewed_to is None or r.jurisdiction.reviewed_to < stale_before,
+        )
         for r in jurisdiction_tree(jurisdictions)
     ]
     # Historical views are historical: the latest decisions as of the date shown.
-    latest = list(Decision.objects.filter(state__in=LIVE_STATES, announced_on__lte=as_of)
-                  .select_related("jurisdiction").order_by("-announced_on", "-id")[:latest_limit])
-    return Matrix(as_of=as_of, today=today, therapies=therapies, rows=rows,
-                  upcoming=upcoming_list(today=as_of, limit=upcoming_limit,
-                                         announced_by=as_of if as_of < today else None), latest=latest)
+    latest = list(
+        Decision.objects.filter(state__in=LIVE_STATES, announced_on__lte=as_of)
+        .select_related("jurisdiction")
+        .order_by("-announced_on", "-id")[:latest_limit]
+    )
+    return Matrix(
+        as_of=as_of,
+        today=today,
+        therapies=therapies,
+        rows=rows,
+        upcoming=upcoming_list(today=as_of, limit=upcoming_limit, announced_by=as_of if as_of < today else None),
+        latest=latest,
+    )
 
 
 def upcoming_list(*, today: dt.date, limit: int, announced_by: dt.date | None = None) -> list[UpcomingItem]:
@@ -175,7 +198,11 @@ def upcoming_list(*, today: dt.date, limit: int, announced_by: dt.date | None = 
     soonest first (the same list as the iCalendar feed); on a past date only
     those already announced by then."""
     return [
-        UpcomingItem(u.on, format_partial_date(u.on, u.precision),
-                     "Target date" if u.which == "target" else "Takes effect", u.decision)
+        UpcomingItem(
+            u.on,
+            format_partial_date(u.on, u.precision),
+            "Target date" if u.which == "target" else "Takes effect",
+            u.decision,
+        )
         for u in upcoming_dates(today=today, announced_by=announced_by)[:limit]
     ]

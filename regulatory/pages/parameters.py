@@ -140,8 +140,10 @@ class JurisdictionCodesField(forms.Field):
         codes = codes_param_parse(value or [])
         unknown = [c for c in codes if c not in self.known]
         if unknown:
-            raise ValidationError(f"unknown jurisdiction code{'s' if len(unknown) > 1 else ''} "
-                                  f"{', '.join(unknown)}. Known codes: {', '.join(sorted(self.known))}.")
+            raise ValidationError(
+                f"unknown jurisdiction code{'s' if len(unknown) > 1 else ''} "
+                f"{', '.join(unknown)}. Known codes: {', '.join(sorted(self.known))}."
+            )
         return codes
 
 
@@ -238,8 +240,14 @@ class TimelineParams:
             return False
         if self.q:
             needle = self.q.casefold()
-            haystack = " ".join([decision.title, decision.summary, decision.regulator.name if decision.regulator else "",
-                                 decision.get_kind_display()]).casefold()
+            haystack = " ".join(
+                [
+                    decision.title,
+                    decision.summary,
+                    decision.regulator.name if decision.regulator else "",
+                    decision.get_kind_display(),
+                ]
+            ).casefold()
             if needle not in haystack:
                 return False
         return True
@@ -268,15 +276,17 @@ class TherapySlugField(forms.Field):
 class TimelineForm(PageForm):
     therapy = TherapySlugField()
     jurisdiction = JurisdictionCodesField()
-    kind = KnownValueField(values=DecisionKind.values,
-                           message="there is no kind of decision “{value}”. Known kinds: {known}.")
+    kind = KnownValueField(
+        values=DecisionKind.values, message="there is no kind of decision “{value}”. Known kinds: {known}."
+    )
     # `from` and `to` are keywords: declared through the class namespace.
     vars()["from"] = BoundField(end=False)
     vars()["to"] = BoundField(end=True)
     q = SearchTextField()
 
-    def __init__(self, params: Mapping[str, Any], *, therapies: list[Therapy],
-                 jurisdictions: Iterable[Jurisdiction]) -> None:
+    def __init__(
+        self, params: Mapping[str, Any], *, therapies: list[Therapy], jurisdictions: Iterable[Jurisdiction]
+    ) -> None:
         super().__init__(params, jurisdictions=jurisdictions)
         self.fields["therapy"].therapies = therapies
 
@@ -293,9 +303,16 @@ def timeline_params_parse(params: Mapping[str, Any]) -> TimelineParams:
     therapies = list(Therapy.objects.all())
     jurisdictions = list(Jurisdiction.objects.select_related("parent"))
     data = TimelineForm(params, therapies=therapies, jurisdictions=jurisdictions).parse()
-    return TimelineParams(therapy=data["therapy"], therapies=therapies, jurisdictions=jurisdictions,
-                          selected_codes=data["jurisdiction"], kind=data["kind"], date_from=data["from"],
-                          date_to=data["to"], q=data["q"])
+    return TimelineParams(
+        therapy=data["therapy"],
+        therapies=therapies,
+        jurisdictions=jurisdictions,
+        selected_codes=data["jurisdiction"],
+        kind=data["kind"],
+        date_from=data["from"],
+        date_to=data["to"],
+        q=data["q"],
+    )
 
 
 # --- /programmes/ -------------------------------------------------------------
@@ -310,8 +327,9 @@ class ProgrammeParams:
 
 class ProgrammeForm(PageForm):
     jurisdiction = JurisdictionCodesField()
-    state = KnownValueField(values=ProgrammeState.values,
-                            message="“{value}” is not a programme state; use one of {known}.")
+    state = KnownValueField(
+        values=ProgrammeState.values, message="“{value}” is not a programme state; use one of {known}."
+    )
 
 
 def programme_params_parse(params: Mapping[str, Any]) -> ProgrammeParams:

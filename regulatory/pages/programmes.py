@@ -24,9 +24,13 @@ def programme_groups_build(*, params: ProgrammeParams) -> list[ProgrammeGroup]:
     programmes = (
         AccessProgramme.objects.select_related("jurisdiction", "regulator")
         .prefetch_related(
-            "therapies", "sources",
-            Prefetch("decisions", queryset=Decision.objects.filter(state__in=PUBLIC_STATES).order_by("announced_on", "id"),
-                     to_attr="public_decisions"),
+            "therapies",
+            "sources",
+            Prefetch(
+                "decisions",
+                queryset=Decision.objects.filter(state__in=PUBLIC_STATES).order_by("announced_on", "id"),
+                to_attr="public_decisions",
+            ),
         )
         .order_by("jurisdiction__position", "jurisdiction__code", "name")
     )
@@ -37,5 +41,8 @@ def programme_groups_build(*, params: ProgrammeParams) -> list[ProgrammeGroup]:
     by_jurisdiction: dict[int, list[AccessProgramme]] = {}
     for p in programmes:
         by_jurisdiction.setdefault(p.jurisdiction_id, []).append(p)
-    return [ProgrammeGroup(r.jurisdiction, r.depth, by_jurisdiction[r.jurisdiction.pk])
-            for r in jurisdiction_tree(params.jurisdictions) if r.jurisdiction.pk in by_jurisdiction]
+    return [
+        ProgrammeGroup(r.jurisdiction, r.depth, by_jurisdiction[r.jurisdiction.pk])
+        for r in jurisdiction_tree(params.jurisdictions)
+        if r.jurisdiction.pk in by_jurisdiction
+    ]

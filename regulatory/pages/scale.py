@@ -40,8 +40,7 @@ class AxisBreak:
 
     @property
     def title(self) -> str:
-        return (f"{self.start.year}–{self.end.year}: nothing recorded in these lanes; "
-                "the time axis is shortened here")
+        return f"{self.start.year}–{self.end.year}: nothing recorded in these lanes; the time axis is shortened here"
 
 
 class TimeScale:
@@ -53,7 +52,8 @@ class TimeScale:
         dates = sorted({d for d in busy if start <= d <= end} | {start, end})
         cuts = [
             (a + dt.timedelta(days=BREAK_KEEP_DAYS), b - dt.timedelta(days=BREAK_KEEP_DAYS))
-            for a, b in itertools.pairwise(dates) if (b - a).days > BREAK_AFTER_DAYS
+            for a, b in itertools.pairwise(dates)
+            if (b - a).days > BREAK_AFTER_DAYS
         ]
         # (first day, last day, width in "days" on the axis, is a cut)
         self.segments: list[tuple[dt.date, dt.date, float, bool]] = []

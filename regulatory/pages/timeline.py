@@ -55,8 +55,12 @@ def timeline_build(*, params: TimelineParams, today: dt.date) -> Timeline:
         wanted = set(params.selected_codes)
     else:
         wanted = {r.jurisdiction.code for r in tree if r.jurisdiction.pk in by_jurisdiction}
-    choices = [JurisdictionChoice(r.jurisdiction, r.depth, len(by_jurisdiction.get(r.jurisdiction.pk, [])),
-                                  r.jurisdiction.code in wanted) for r in tree]
+    choices = [
+        JurisdictionChoice(
+            r.jurisdiction, r.depth, len(by_jurisdiction.get(r.jurisdiction.pk, [])), r.jurisdiction.code in wanted
+        )
+        for r in tree
+    ]
     # Lanes follow the order asked for in the URL (?jurisdiction=us,au puts
     # the US first), else the matrix order.
     order = params.selected_codes or [r.jurisdiction.code for r in tree]

@@ -9,7 +9,14 @@ from django import template
 from django.http import QueryDict
 from django.utils.html import format_html, format_html_join
 
-from regulatory.models import LEGACY_STATUS_LABELS, ApprovalStage, Control, DecisionKind, SourceGrade, format_partial_date
+from regulatory.models import (
+    LEGACY_STATUS_LABELS,
+    ApprovalStage,
+    Control,
+    DecisionKind,
+    SourceGrade,
+    format_partial_date,
+)
 from regulatory.dates import is_ahead
 from regulatory.pages.chart import KIND_SHAPE, shape_path
 
@@ -35,8 +42,9 @@ def decision_badge(decision) -> str:
     if decision.approval_stage:
         pills.append((STAGE_TONES[decision.approval_stage], decision.get_approval_stage_display()))
     if decision.control:
-        pills.append((CONTROL_TONES[decision.control],
-                      f"{decision.get_control_display()}: {decision.control_instrument}"))
+        pills.append(
+            (CONTROL_TONES[decision.control], f"{decision.get_control_display()}: {decision.control_instrument}")
+        )
     return format_html_join(" ", '<span class="status-badge tone--{}">{}</span>', pills)
 
 
@@ -54,7 +62,11 @@ def kind_icon(kind: str, size: int = 14) -> str:
     return format_html(
         '<svg class="kind-icon" width="{}" height="{}" viewBox="0 0 {} {}" aria-hidden="true" focusable="false">'
         '<path d="{}"/></svg>',
-        size, size, size, size, shape_path(shape, half, half, size * 0.3),
+        size,
+        size,
+        size,
+        size,
+        shape_path(shape, half, half, size * 0.3),
     )
 
 

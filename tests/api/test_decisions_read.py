@@ -30,13 +30,24 @@ def _ids(response) -> list[int]:
 @override_settings(SITE_URL="https://tracker.example.org")
 def test_it_returns_a_decision_as_one_object_with_dates_precision_status_and_sources(anon_client):
     decision = DecisionFactory(
-        jurisdiction=JurisdictionFactory(code="us"), therapies=[TherapyFactory(slug="mdma-ptsd")],
-        kind=DecisionKind.ACCEPTANCE, status="under_review",
-        announced_on=dt.date(2024, 2, 9), effective_on=dt.date(2024, 2, 9),
-        target_on=dt.date(2024, 8, 1), target_precision=Precision.MONTH, with_source=False,
+        jurisdiction=JurisdictionFactory(code="us"),
+        therapies=[TherapyFactory(slug="mdma-ptsd")],
+        kind=DecisionKind.ACCEPTANCE,
+        status="under_review",
+        announced_on=dt.date(2024, 2, 9),
+        effective_on=dt.date(2024, 2, 9),
+        target_on=dt.date(2024, 8, 1),
+        target_precision=Precision.MONTH,
+        with_source=False,
     )
-    SourceFactory(decision=decision, url="https://www.fda.gov/notice", title="Acceptance letter",
-                  publisher="FDA", published_on=dt.date(2024, 2, 9), grade=SourceGrade.OFFICIAL)
+    SourceFactory(
+        decision=decision,
+        url="https://www.fda.gov/notice",
+        title="Acceptance letter",
+        publisher="FDA",
+        published_on=dt.date(2024, 2, 9),
+        grade=SourceGrade.OFFICIAL,
+    )
     decision_publish(decision=decision)
 
     row = anon_client.get(f"{LIST}{decision.pk}/").json()
@@ -53,11 +64,19 @@ def test_it_returns_a_decision_as_one_object_with_dates_precision_status_and_sou
     assert (row["approval_stage"], row["control"], row["substance"]) == ("under_review", None, "")
     assert row["state"] == "published"
     assert row["recorded_at"] is not None
-    assert row["sources"] == [{
-        "url": "https://www.fda.gov/notice", "title": "Acceptance letter", "publisher": "FDA",
-        "published_on": "2024-02-09", "published_precision": "day", "grade": "official", "is_copy": False,
-        "original_url": "", "note": "",
-    }]
+    assert row["sources"] == [
+        {
+            "url": "https://www.fda.gov/notice",
+            "title": "Acceptance letter",
+            "publisher": "FDA",
+            "published_on": "2024-02-09",
+            "published_precision": "day",
+            "grade": "official",
+            "is_copy": False,
+            "original_url": "",
+            "note": "",
+        }
+    ]
 
 
 def test_it_gives_null_for_a_decision_that_sets_neither_control_nor_stage(anon_client):

@@ -36,10 +36,20 @@ def payload() -> dict:
         "effective_on": "2024-08-09",
         "approval_stage": "not_approved",
         "sources": [
-            {"url": "https://example.com/press", "title": "Press release", "publisher": "Lykos",
-             "published_on": "2024-08-09", "grade": "sponsor"},
-            {"url": "https://example.gov/letter", "title": "Letter", "publisher": "FDA",
-             "published_on": "2024-08-09", "grade": "official"},
+            {
+                "url": "https://example.com/press",
+                "title": "Press release",
+                "publisher": "Lykos",
+                "published_on": "2024-08-09",
+                "grade": "sponsor",
+            },
+            {
+                "url": "https://example.gov/letter",
+                "title": "Letter",
+                "publisher": "FDA",
+                "published_on": "2024-08-09",
+                "grade": "official",
+            },
         ],
     }
 
@@ -135,9 +145,16 @@ def test_it_answers_400_for_the_former_single_status(alice_client, payload):
 
 def test_it_creates_a_substance_decision_for_every_therapy_with_it(alice_client, payload):
     TherapyFactory(slug="mdma-mdd", substance="MDMA")
-    payload |= {"kind": "scheduling", "therapies": [], "substance": "MDMA", "approval_stage": None,
-                "control": "prohibited", "control_instrument": "Schedule I, Controlled Substances Act",
-                "announced_on": "1985-05-31", "effective_on": "1985-07-01"}
+    payload |= {
+        "kind": "scheduling",
+        "therapies": [],
+        "substance": "MDMA",
+        "approval_stage": None,
+        "control": "prohibited",
+        "control_instrument": "Schedule I, Controlled Substances Act",
+        "announced_on": "1985-05-31",
+        "effective_on": "1985-07-01",
+    }
     for source in payload["sources"]:
         source["published_on"] = "1985-05-31"
 
@@ -241,7 +258,8 @@ def test_it_records_a_correction_of_a_published_decision(alice, alice_client):
     decision = published_decision(title="Old title")
 
     response = alice_client.patch(
-        f"{LIST}{decision.pk}/", {"title": "New title", "change_kind": "correct", "note": "Typo in the title."},
+        f"{LIST}{decision.pk}/",
+        {"title": "New title", "change_kind": "correct", "note": "Typo in the title."},
         format="json",
     )
 
@@ -377,11 +395,17 @@ def test_it_returns_the_version_and_moves_it_on_with_each_edit(alice_client):
 def test_it_answers_409_to_an_edit_based_on_a_stale_version_and_changes_nothing(alice_client):
     decision = published_decision(title="Original")
     opened = alice_client.get(_detail(decision)).json()["version"]
-    first = alice_client.patch(_detail(decision), {"title": "First editor's title", "change_kind": "correct",
-                                                   "note": "Typo.", "version": opened}, format="json")
+    first = alice_client.patch(
+        _detail(decision),
+        {"title": "First editor's title", "change_kind": "correct", "note": "Typo.", "version": opened},
+        format="json",
+    )
 
-    response = alice_client.patch(_detail(decision), {"summary": "Second editor's summary", "change_kind": "amend",
-                                                      "note": "More.", "version": opened}, format="json")
+    response = alice_client.patch(
+        _detail(decision),
+        {"summary": "Second editor's summary", "change_kind": "amend", "note": "More.", "version": opened},
+        format="json",
+    )
 
     assert first.status_code == 200
     assert response.status_code == 409
@@ -396,8 +420,12 @@ def test_it_applies_an_edit_whose_if_match_names_the_current_etag(alice_client):
     decision = published_decision(title="Original")
     etag = alice_client.get(_detail(decision))["ETag"]
 
-    response = alice_client.patch(_detail(decision), {"title": "New title", "change_kind": "correct", "note": "Typo."},
-                                  format="json", HTTP_IF_MATCH=etag)
+    response = alice_client.patch(
+        _detail(decision),
+        {"title": "New title", "change_kind": "correct", "note": "Typo."},
+        format="json",
+        HTTP_IF_MATCH=etag,
+    )
 
     assert response.status_code == 200, response.content
     assert response["ETag"] != etag
@@ -409,11 +437,16 @@ def test_it_applies_an_edit_whose_if_match_names_the_current_etag(alice_client):
 def test_it_answers_412_when_if_match_names_an_etag_that_is_no_longer_current(alice_client):
     decision = published_decision(title="Original")
     stale = alice_client.get(_detail(decision))["ETag"]
-    alice_client.patch(_detail(decision), {"title": "First editor's title", "change_kind": "correct", "note": "Typo."},
-                       format="json")
+    alice_client.patch(
+        _detail(decision), {"title": "First editor's title", "change_kind": "correct", "note": "Typo."}, format="json"
+    )
 
-    response = alice_client.put(_detail(decision), {"title": "Second editor's title", "change_kind": "amend",
-                                                    "note": "More."}, format="json", HTTP_IF_MATCH=stale)
+    response = alice_client.put(
+        _detail(decision),
+        {"title": "Second editor's title", "change_kind": "amend", "note": "More."},
+        format="json",
+        HTTP_IF_MATCH=stale,
+    )
 
     assert response.status_code == 412
     decision.refresh_from_db()
@@ -426,8 +459,9 @@ def test_it_answers_412_to_an_if_match_that_does_not_strongly_match(alice_client
     draft = DecisionFactory(title="Original")
     etag = alice_client.get(_detail(draft))["ETag"]
 
-    response = alice_client.patch(_detail(draft), {"title": "New"}, format="json",
-                                  HTTP_IF_MATCH=if_match.format(etag=etag))
+    response = alice_client.patch(
+        _detail(draft), {"title": "New"}, format="json", HTTP_IF_MATCH=if_match.format(etag=etag)
+    )
 
     assert response.status_code == 412
     draft.refresh_from_db()
@@ -437,8 +471,7 @@ def test_it_answers_412_to_an_if_match_that_does_not_strongly_match(alice_client
 def test_it_answers_412_before_looking_at_the_body(alice_client):
     draft = DecisionFactory()
 
-    response = alice_client.patch(_detail(draft), {"kind": "no-such-kind"}, format="json",
-                                  HTTP_IF_MATCH='"stale"')
+    response = alice_client.patch(_detail(draft), {"kind": "no-such-kind"}, format="json", HTTP_IF_MATCH='"stale"')
 
     assert response.status_code == 412
 
@@ -481,8 +514,9 @@ def test_it_answers_400_naming_a_version_that_cannot_be_one(alice_client, versio
 def test_it_never_changes_the_slug_of_a_published_decision(alice_client):
     decision = published_decision(slug="cited-slug")
 
-    response = alice_client.patch(_detail(decision), {"slug": "renamed", "change_kind": "correct", "note": "Rename."},
-                                  format="json")
+    response = alice_client.patch(
+        _detail(decision), {"slug": "renamed", "change_kind": "correct", "note": "Rename."}, format="json"
+    )
 
     assert response.status_code == 200
     assert response.json()["slug"] == "cited-slug"

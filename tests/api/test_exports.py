@@ -51,9 +51,17 @@ def test_it_lists_the_sources_in_one_cell(anon_client):
     assert "https://example.org/second" in row["sources"]
 
 
-@pytest.mark.parametrize("dangerous", [
-    '=HYPERLINK("https://evil.example","click")', "+1+2", "-2+3", "@SUM(A1)", "\tindented", "\r=1",
-])
+@pytest.mark.parametrize(
+    "dangerous",
+    [
+        '=HYPERLINK("https://evil.example","click")',
+        "+1+2",
+        "-2+3",
+        "@SUM(A1)",
+        "\tindented",
+        "\r=1",
+    ],
+)
 def test_it_neutralises_cells_a_spreadsheet_would_execute(anon_client, dangerous):
     published_decision(title=dangerous, summary=dangerous)
 

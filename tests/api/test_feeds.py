@@ -167,8 +167,11 @@ def _events(client, **params) -> list:
 
 def test_it_serves_future_effective_and_target_dates_as_all_day_events(anon_client):
     decision = published_decision(
-        title="NDA accepted", status="under_review", announced_on=dt.date(2024, 9, 1),
-        effective_on=dt.date(2024, 9, 20), target_on=dt.date(2024, 12, 1),
+        title="NDA accepted",
+        status="under_review",
+        announced_on=dt.date(2024, 9, 1),
+        effective_on=dt.date(2024, 9, 20),
+        target_on=dt.date(2024, 12, 1),
     )
 
     events = _events(anon_client)
@@ -191,15 +194,20 @@ def test_it_has_the_calendar_properties_rfc_5545_requires(anon_client):
 
 
 def test_it_leaves_past_dates_out_of_the_calendar(anon_client):
-    published_decision(announced_on=dt.date(2024, 1, 1), status="under_review",
-                       effective_on=dt.date(2024, 9, 9), target_on=dt.date(2024, 9, 11))
+    published_decision(
+        announced_on=dt.date(2024, 1, 1),
+        status="under_review",
+        effective_on=dt.date(2024, 9, 9),
+        target_on=dt.date(2024, 9, 11),
+    )
 
     assert [e.decoded("DTSTART") for e in _events(anon_client)] == [dt.date(2024, 9, 11)]
 
 
 def test_it_says_when_a_date_is_known_to_the_month_only(anon_client):
-    published_decision(announced_on=dt.date(2024, 6, 1), target_on=dt.date(2024, 9, 1),
-                       target_precision=Precision.MONTH)
+    published_decision(
+        announced_on=dt.date(2024, 6, 1), target_on=dt.date(2024, 9, 1), target_precision=Precision.MONTH
+    )
 
     (event,) = _events(anon_client)  # on 10 Sep, "Sep 2024" is not over yet
 

@@ -54,22 +54,36 @@ def _record(size: int) -> int:
     first = None
     for n in range(size):
         decision = published_decision(
-            jurisdiction=(us, au)[n % 2], therapies=therapies, status="under_review",
-            announced_on=dt.date(2024, 1, 1) + dt.timedelta(days=n), target_on=dt.date(2031, 1, 1),
+            jurisdiction=(us, au)[n % 2],
+            therapies=therapies,
+            status="under_review",
+            announced_on=dt.date(2024, 1, 1) + dt.timedelta(days=n),
+            target_on=dt.date(2031, 1, 1),
         )
         for k in range(2):
             SourceFactory(decision=decision, url=f"https://example.org/{n}/{k}")
         DecisionFactory(jurisdiction=us, therapies=therapies)  # a draft, seen by editors only
         programme = AccessProgramme.objects.create(
-            slug=f"programme-{n}", name=f"Programme {n}", jurisdiction=au, kind=ProgrammeKind.SPECIAL_ACCESS,
-            summary="…", state=ProgrammeState.OPEN,
+            slug=f"programme-{n}",
+            name=f"Programme {n}",
+            jurisdiction=au,
+            kind=ProgrammeKind.SPECIAL_ACCESS,
+            summary="…",
+            state=ProgrammeState.OPEN,
         )
         programme.therapies.set(therapies)
         for k in range(3):
-            ProgrammeSource.objects.create(programme=programme, url=f"https://example.org/p/{n}/{k}", title="t",
-                                           publisher="p", grade=SourceGrade.OFFICIAL)
+            ProgrammeSource.objects.create(
+                programme=programme,
+                url=f"https://example.org/p/{n}/{k}",
+                title="t",
+                publisher="p",
+                grade=SourceGrade.OFFICIAL,
+            )
         control = published_decision(
-            jurisdiction=(us, au)[n % 2], therapies=therapies, status="prohibited",
+            jurisdiction=(us, au)[n % 2],
+            therapies=therapies,
+            status="prohibited",
             announced_on=dt.date(1985, 1, 1) + dt.timedelta(days=n),
         )
         SourceFactory(decision=control, url=f"https://example.org/control/{n}")
@@ -78,17 +92,20 @@ def _record(size: int) -> int:
         jurisdiction.covers_substances = ["MDMA"]
         jurisdiction.save()
         jurisdiction.covers_therapies.set(therapies)
-        baseline = ControlBaseline.objects.create(jurisdiction=jurisdiction, substance="psilocybin",
-                                                  control="prohibited", instrument="Schedule I, An Act")
-        BaselineSource.objects.create(baseline=baseline, url="https://example.org/baseline", title="t",
-                                      publisher="p", grade=SourceGrade.OFFICIAL)
+        baseline = ControlBaseline.objects.create(
+            jurisdiction=jurisdiction, substance="psilocybin", control="prohibited", instrument="Schedule I, An Act"
+        )
+        BaselineSource.objects.create(
+            baseline=baseline, url="https://example.org/baseline", title="t", publisher="p", grade=SourceGrade.OFFICIAL
+        )
     return first
 
 
 @pytest.mark.parametrize("size", [3, 30])
 @pytest.mark.parametrize("url, expected", list(ANONYMOUS.items()))
-def test_it_runs_a_fixed_number_of_queries_for_anonymous_readers(anon_client, django_assert_num_queries,
-                                                                 size, url, expected):
+def test_it_runs_a_fixed_number_of_queries_for_anonymous_readers(
+    anon_client, django_assert_num_queries, size, url, expected
+):
     first = _record(size)
 
     with time_machine.travel(dt.datetime(2030, 1, 1, tzinfo=dt.timezone.utc), tick=False):

@@ -14,16 +14,24 @@ pytestmark = pytest.mark.django_db
 
 def programme(**kwargs) -> AccessProgramme:
     defaults = {
-        "slug": "au-authorised-prescriber", "name": "Authorised Prescriber scheme",
-        "jurisdiction": JurisdictionFactory(code="au"), "kind": ProgrammeKind.AUTHORISED_PRESCRIBER,
-        "summary": "Psychiatrists approved by an ethics committee may prescribe.", "state": ProgrammeState.OPEN,
+        "slug": "au-authorised-prescriber",
+        "name": "Authorised Prescriber scheme",
+        "jurisdiction": JurisdictionFactory(code="au"),
+        "kind": ProgrammeKind.AUTHORISED_PRESCRIBER,
+        "summary": "Psychiatrists approved by an ethics committee may prescribe.",
+        "state": ProgrammeState.OPEN,
         "opened_on": dt.date(2023, 7, 1),
     }
     therapies = kwargs.pop("therapies", [])
     item = AccessProgramme.objects.create(**(defaults | kwargs))
     item.therapies.set(therapies)
-    ProgrammeSource.objects.create(programme=item, url=f"https://example.gov/{item.slug}", title="Scheme",
-                                   publisher="TGA", grade=SourceGrade.OFFICIAL)
+    ProgrammeSource.objects.create(
+        programme=item,
+        url=f"https://example.gov/{item.slug}",
+        title="Scheme",
+        publisher="TGA",
+        grade=SourceGrade.OFFICIAL,
+    )
     return item
 
 
@@ -79,8 +87,9 @@ def test_it_returns_an_access_programme_with_its_therapies_and_sources(anon_clie
 
 def test_it_filters_access_programmes_by_jurisdiction(anon_client):
     programme()
-    programme(slug="us-expanded-access", jurisdiction=JurisdictionFactory(code="us"),
-              kind=ProgrammeKind.EXPANDED_ACCESS)
+    programme(
+        slug="us-expanded-access", jurisdiction=JurisdictionFactory(code="us"), kind=ProgrammeKind.EXPANDED_ACCESS
+    )
 
     rows = anon_client.get("/api/v1/access-programmes/", {"jurisdiction": "us"}).json()["results"]
 

@@ -30,9 +30,16 @@ def test_it_serves_an_openapi_3_schema_of_every_endpoint(client):
     schema = response.json()
     assert schema["openapi"].startswith("3.")
     assert {
-        "/api/v1/decisions/", "/api/v1/decisions/{id}/", "/api/v1/decisions/{id}/publish/", "/api/v1/status/",
-        "/api/v1/jurisdictions/", "/api/v1/jurisdictions/{code}/", "/api/v1/therapies/",
-        "/api/v1/therapies/{slug}/", "/api/v1/access-programmes/", "/api/v1/access-programmes/{slug}/",
+        "/api/v1/decisions/",
+        "/api/v1/decisions/{id}/",
+        "/api/v1/decisions/{id}/publish/",
+        "/api/v1/status/",
+        "/api/v1/jurisdictions/",
+        "/api/v1/jurisdictions/{code}/",
+        "/api/v1/therapies/",
+        "/api/v1/therapies/{slug}/",
+        "/api/v1/access-programmes/",
+        "/api/v1/access-programmes/{slug}/",
     } <= set(schema["paths"])
 
 
@@ -80,18 +87,40 @@ def api_data(db, wsgi_calls_keep_the_test_transaction) -> None:
     JurisdictionFactory(code="de", parent=eu)
     RegulatorFactory(code="fda", jurisdiction=us)
     mdma, psilocybin = TherapyFactory(slug="mdma-ptsd"), TherapyFactory(slug="psilocybin-trd")
-    published_decision(jurisdiction=us, therapies=[mdma], kind=DecisionKind.ACCEPTANCE, status="under_review",
-                       announced_on=dt.date(2024, 2, 9), target_on=dt.date(2024, 8, 1),
-                       target_precision=Precision.MONTH)
-    published_decision(jurisdiction=us, therapies=[mdma], kind=DecisionKind.REFUSAL, status="not_approved",
-                       announced_on=dt.date(2024, 8, 9), regulator=None)
-    retracted = published_decision(jurisdiction=au, therapies=[mdma, psilocybin], status="medical_use_permitted",
-                                   announced_on=dt.date(2023, 2, 3), effective_on=dt.date(2023, 7, 1))
+    published_decision(
+        jurisdiction=us,
+        therapies=[mdma],
+        kind=DecisionKind.ACCEPTANCE,
+        status="under_review",
+        announced_on=dt.date(2024, 2, 9),
+        target_on=dt.date(2024, 8, 1),
+        target_precision=Precision.MONTH,
+    )
+    published_decision(
+        jurisdiction=us,
+        therapies=[mdma],
+        kind=DecisionKind.REFUSAL,
+        status="not_approved",
+        announced_on=dt.date(2024, 8, 9),
+        regulator=None,
+    )
+    retracted = published_decision(
+        jurisdiction=au,
+        therapies=[mdma, psilocybin],
+        status="medical_use_permitted",
+        announced_on=dt.date(2023, 2, 3),
+        effective_on=dt.date(2023, 7, 1),
+    )
     decision_retract(decision=retracted, note="Duplicate")
     DecisionFactory(jurisdiction=au)
     programme = AccessProgramme.objects.create(
-        slug="au-ap", name="Authorised Prescriber", jurisdiction=au, kind=ProgrammeKind.AUTHORISED_PRESCRIBER,
-        summary="…", state=ProgrammeState.OPEN, opened_on=dt.date(2023, 7, 1),
+        slug="au-ap",
+        name="Authorised Prescriber",
+        jurisdiction=au,
+        kind=ProgrammeKind.AUTHORISED_PRESCRIBER,
+        summary="…",
+        state=ProgrammeState.OPEN,
+        opened_on=dt.date(2023, 7, 1),
     )
     programme.therapies.set([mdma])
 
@@ -112,18 +141,29 @@ invalid_reads = _load_schema(GenerationMode.NEGATIVE)
 # Bounded: nine read operations × (a coverage phase + this many random
 # examples) each, about ten seconds in all.
 FUZZ = settings(
-    max_examples=100, deadline=None, derandomize=True,
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow,
-                           HealthCheck.filter_too_much, HealthCheck.data_too_large],
+    max_examples=100,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[
+        HealthCheck.function_scoped_fixture,
+        HealthCheck.too_slow,
+        HealthCheck.filter_too_much,
+        HealthCheck.data_too_large,
+    ],
 )
 
 
 @valid_reads.parametrize()
 @FUZZ
 def test_it_answers_every_valid_read_as_its_schema_says(case, api_data):
-    case.call_and_validate(checks=[
-        not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance,
-    ])
+    case.call_and_validate(
+        checks=[
+            not_a_server_error,
+            status_code_conformance,
+            content_type_conformance,
+            response_schema_conformance,
+        ]
+    )
 
 
 @invalid_reads.parametrize()

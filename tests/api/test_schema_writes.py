@@ -70,9 +70,15 @@ def _known_codes(case) -> None:
 valid_writes = _load(GenerationMode.POSITIVE)
 invalid_writes = _load(GenerationMode.NEGATIVE)
 FUZZ = settings(
-    max_examples=25, deadline=None, derandomize=True,
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow,
-                           HealthCheck.filter_too_much, HealthCheck.data_too_large],
+    max_examples=25,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[
+        HealthCheck.function_scoped_fixture,
+        HealthCheck.too_slow,
+        HealthCheck.filter_too_much,
+        HealthCheck.data_too_large,
+    ],
 )
 
 
@@ -87,8 +93,13 @@ def write_data(db, alice, wsgi_calls_keep_the_test_transaction) -> dict:  # noqa
     mdma = TherapyFactory(slug="mdma-ptsd")
     TherapyFactory(slug="psilocybin-trd")
     draft = DecisionFactory(jurisdiction=au, therapies=[mdma])
-    live = published_decision(jurisdiction=us, therapies=[mdma], kind=DecisionKind.REFUSAL,
-                              status="not_approved", announced_on=dt.date(2024, 8, 9))
+    live = published_decision(
+        jurisdiction=us,
+        therapies=[mdma],
+        kind=DecisionKind.REFUSAL,
+        status="not_approved",
+        announced_on=dt.date(2024, 8, 9),
+    )
     return {"token": Token.objects.get(user=alice).key, "ids": [draft.pk, live.pk]}
 
 
@@ -139,10 +150,15 @@ def test_it_follows_the_links_from_a_new_draft_to_its_edits_and_publication_with
             STATUSES[("stateful " + case.method, case.path, response.status_code)] += 1
             case.validate_response(response, checks=[not_a_server_error])
 
-    EditorWorkflow.run(settings=settings(
-        max_examples=25, stateful_step_count=5, deadline=None, derandomize=True,
-        suppress_health_check=list(HealthCheck),
-    ))
+    EditorWorkflow.run(
+        settings=settings(
+            max_examples=25,
+            stateful_step_count=5,
+            deadline=None,
+            derandomize=True,
+            suppress_health_check=list(HealthCheck),
+        )
+    )
 
     reached = {(method, status) for (method, path, status) in STATUSES if path != "/api/v1/decisions/"}
     print("\nschemathesis writes:", dict(sorted(STATUSES.items())))

@@ -78,7 +78,9 @@ def test_it_matches_a_latency_change_to_exactly_one_subscriber(built):
     plan, _report = built
     change = _publish(plan, "latency")
     ids = _instant_matches(change)
-    assert list(Subscriber.objects.filter(pk__in=ids).values_list("email", flat=True)) == [plan.latency_subscriber_email]
+    assert list(Subscriber.objects.filter(pk__in=ids).values_list("email", flat=True)) == [
+        plan.latency_subscriber_email
+    ]
 
 
 def test_it_matches_a_digest_change_to_no_instant_subscriber(built):

@@ -99,8 +99,9 @@ def test_it_changes_the_status_etag_at_midnight_when_as_of_defaults_to_today(ano
     with time_machine.travel(dt.datetime(2024, 8, 8, 23, 59, tzinfo=dt.UTC), tick=False):
         before = anon_client.get("/api/v1/status/")
     with time_machine.travel(dt.datetime(2024, 8, 9, 0, 1, tzinfo=dt.UTC), tick=False):
-        after = anon_client.get("/api/v1/status/", HTTP_IF_NONE_MATCH=before["ETag"],
-                                HTTP_IF_MODIFIED_SINCE=before["Last-Modified"])
+        after = anon_client.get(
+            "/api/v1/status/", HTTP_IF_NONE_MATCH=before["ETag"], HTTP_IF_MODIFIED_SINCE=before["Last-Modified"]
+        )
 
     assert after.status_code == 200
 

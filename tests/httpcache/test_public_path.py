@@ -18,8 +18,13 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def record(db):
     us, therapy = JurisdictionFactory(code="us"), TherapyFactory(slug="mdma-ptsd")
-    return published_decision(jurisdiction=us, therapies=[therapy], kind=DecisionKind.ACCEPTANCE,
-                              announced_on=dt.date(2024, 2, 9), status="under_review")
+    return published_decision(
+        jurisdiction=us,
+        therapies=[therapy],
+        kind=DecisionKind.ACCEPTANCE,
+        announced_on=dt.date(2024, 2, 9),
+        status="under_review",
+    )
 
 
 @pytest.fixture
@@ -61,8 +66,9 @@ def _headers(response) -> dict[str, str]:
 
 @pytest.mark.parametrize("url, accept", URLS)
 @pytest.mark.parametrize("method", ["get", "head"])
-def test_a_kept_body_comes_with_the_headers_of_the_full_path(response_cache, record, client, monkeypatch,
-                                                             short_path_counter, url, accept, method):
+def test_a_kept_body_comes_with_the_headers_of_the_full_path(
+    response_cache, record, client, monkeypatch, short_path_counter, url, accept, method
+):
     url = url.format(id=record.pk)
     request = getattr(client, method)
     first = request(url, HTTP_ACCEPT=accept)  # built by the view, kept
@@ -79,8 +85,7 @@ def test_a_kept_body_comes_with_the_headers_of_the_full_path(response_cache, rec
 
 
 @pytest.mark.parametrize("url, accept", URLS)
-def test_a_304_comes_with_the_headers_of_the_full_path(record, client, monkeypatch, short_path_counter, url,
-                                                       accept):
+def test_a_304_comes_with_the_headers_of_the_full_path(record, client, monkeypatch, short_path_counter, url, accept):
     url = url.format(id=record.pk)
     etag = client.get(url, HTTP_ACCEPT=accept)["ETag"]
     short = client.get(url, HTTP_ACCEPT=accept, HTTP_IF_NONE_MATCH=etag)
@@ -138,6 +143,7 @@ def test_a_first_build_runs_the_validator_query_once(record, client, django_asse
 
 def test_a_warm_read_comes_from_process_memory_without_redis(record, client, response_cache, monkeypatch):
     first = client.get("/api/v1/decisions/")
+
     class NoRedis:
         def get(self, *args, **kwargs):
             pytest.fail("asked Redis")
@@ -201,7 +207,7 @@ def test_it_forgets_a_body_after_the_cache_time(settings, monkeypatch):
     assert kept.size == 0
 
 
-@pytest.mark.parametrize("sent", ['{etag}', 'W/{etag}', '"other", {etag}', '"other",W/{etag}'])
+@pytest.mark.parametrize("sent", ["{etag}", "W/{etag}", '"other", {etag}', '"other",W/{etag}'])
 def test_the_short_path_compares_etags_as_django_does(record, client, short_path_counter, sent):
     etag = client.get("/api/v1/decisions/")["ETag"]
 

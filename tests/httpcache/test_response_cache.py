@@ -17,13 +17,19 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def record(db):
     us, therapy = JurisdictionFactory(code="us"), TherapyFactory(slug="mdma-ptsd")
-    decision = published_decision(jurisdiction=us, therapies=[therapy], kind=DecisionKind.ACCEPTANCE,
-                                  announced_on=dt.date(2024, 2, 9), status="under_review")
+    decision = published_decision(
+        jurisdiction=us,
+        therapies=[therapy],
+        kind=DecisionKind.ACCEPTANCE,
+        announced_on=dt.date(2024, 2, 9),
+        status="under_review",
+    )
     return decision
 
 
-def test_it_answers_a_warm_read_from_the_kept_body_with_one_query(response_cache, record, anon_client,
-                                                                 django_assert_num_queries):
+def test_it_answers_a_warm_read_from_the_kept_body_with_one_query(
+    response_cache, record, anon_client, django_assert_num_queries
+):
     first = anon_client.get("/api/v1/status/", {"as_of": "2024-03-01"})
 
     with django_assert_num_queries(1):
@@ -37,15 +43,13 @@ def test_it_answers_a_warm_read_from_the_kept_body_with_one_query(response_cache
 def test_it_never_serves_a_body_kept_before_a_write(response_cache, record, anon_client, alice):
     anon_client.get("/api/v1/decisions/")
 
-    decision_update(decision=record, by=alice, data={"title": "Corrected title"}, change_kind="correct",
-                    note="Typo.")
+    decision_update(decision=record, by=alice, data={"title": "Corrected title"}, change_kind="correct", note="Typo.")
     response = anon_client.get("/api/v1/decisions/")
 
     assert response.json()["results"][0]["title"] == "Corrected title"
 
 
-def test_it_keeps_pages_for_anonymous_readers_only(response_cache, record, client, alice,
-                                                   django_assert_num_queries):
+def test_it_keeps_pages_for_anonymous_readers_only(response_cache, record, client, alice, django_assert_num_queries):
     client.get("/", {"as_of": "2024-03-01"})
     with django_assert_num_queries(1):
         warm = client.get("/", {"as_of": "2024-03-01"})

@@ -147,8 +147,9 @@ def test_it_queries_every_time_when_listening_is_off(settings, django_assert_num
 
 # --- with PostgreSQL ------------------------------------------------------------------
 
-postgres_only = pytest.mark.skipif(connection.vendor != "postgresql",
-                                   reason="LISTEN/NOTIFY needs PostgreSQL (SQLite queries the version every time)")
+postgres_only = pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="LISTEN/NOTIFY needs PostgreSQL (SQLite queries the version every time)"
+)
 
 
 @pytest.fixture
@@ -175,17 +176,18 @@ def _etag(client) -> str:
 def _settled_etag(client, w) -> str:
     """The ETag once the watcher holds a version (writes made before may
     still be being notified)."""
+
     def kept():
         _etag(client)
         return w.usable() is not None
+
     _eventually(kept, "the version was never kept")
     return _etag(client)
 
 
 @postgres_only
 @pytest.mark.django_db(transaction=True)
-def test_a_read_costs_no_query_while_the_version_is_kept(record, listening, anon_client,
-                                                         django_assert_num_queries):
+def test_a_read_costs_no_query_while_the_version_is_kept(record, listening, anon_client, django_assert_num_queries):
     etag = _settled_etag(anon_client, listening)
 
     with django_assert_num_queries(0):
@@ -226,8 +228,9 @@ def test_a_raw_update_of_a_versioned_table_is_seen(record, listening, anon_clien
     with connection.cursor() as cursor:
         cursor.execute("UPDATE regulatory_historicaldecision SET history_date = history_date + interval '2 days'")
 
-    _eventually(lambda: anon_client.get(STATUS)["Last-Modified"] != before,
-                "Last-Modified never moved after a raw UPDATE")
+    _eventually(
+        lambda: anon_client.get(STATUS)["Last-Modified"] != before, "Last-Modified never moved after a raw UPDATE"
+    )
     assert version.current() == selectors.record_version()
 
 
@@ -237,9 +240,11 @@ def test_a_raw_insert_into_a_versioned_table_changes_the_etag(record, listening,
     etag = _settled_etag(anon_client, listening)
 
     with connection.cursor() as cursor:
-        cursor.execute("INSERT INTO regulatory_historicaljurisdiction (id, code, name, position, covers_substances,"
-                       " history_date, history_type)"
-                       " SELECT id, code, name, position, covers_substances, now(), '~' FROM regulatory_jurisdiction LIMIT 1")
+        cursor.execute(
+            "INSERT INTO regulatory_historicaljurisdiction (id, code, name, position, covers_substances,"
+            " history_date, history_type)"
+            " SELECT id, code, name, position, covers_substances, now(), '~' FROM regulatory_jurisdiction LIMIT 1"
+        )
 
     _eventually(lambda: _etag(anon_client) != etag, "the ETag never changed after a raw INSERT")
 
@@ -260,8 +265,9 @@ def test_an_uncommitted_write_is_not_announced(record, listening, anon_client, a
 
 @postgres_only
 @pytest.mark.django_db(transaction=True)
-def test_a_killed_listen_connection_never_serves_a_stale_etag_and_recovers(record, listening, anon_client, alice,
-                                                                           django_assert_num_queries):
+def test_a_killed_listen_connection_never_serves_a_stale_etag_and_recovers(
+    record, listening, anon_client, alice, django_assert_num_queries
+):
     etag = _settled_etag(anon_client, listening)
     killed = listening.backend_pid
 
@@ -281,8 +287,9 @@ def test_a_killed_listen_connection_never_serves_a_stale_etag_and_recovers(recor
 
 @postgres_only
 @pytest.mark.django_db(transaction=True)
-def test_editors_always_read_the_version_from_the_database(record, listening, alice_client, anon_client,
-                                                          django_assert_max_num_queries):
+def test_editors_always_read_the_version_from_the_database(
+    record, listening, alice_client, anon_client, django_assert_max_num_queries
+):
     _settled_etag(anon_client, listening)
 
     with django_assert_max_num_queries(20) as captured:
@@ -293,8 +300,7 @@ def test_editors_always_read_the_version_from_the_database(record, listening, al
 
 @postgres_only
 @pytest.mark.django_db(transaction=True)
-def test_its_ping_comes_back_and_renews_trust_without_dropping_the_version(record, listening, anon_client,
-                                                                            monkeypatch):
+def test_its_ping_comes_back_and_renews_trust_without_dropping_the_version(record, listening, anon_client, monkeypatch):
     etag = _settled_etag(anon_client, listening)
     generation = listening.generation
     monkeypatch.setattr(version, "PING_EVERY", 0.2)

@@ -21,8 +21,13 @@ pytestmark = pytest.mark.browser
 
 CHROMIUM = Path(os.environ.get("CHROMIUM_PATH") or "/usr/bin/chromium")  # Debian's package
 CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-    "--no-first-run", "--disable-component-update", "--disable-sync",
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--no-first-run",
+    "--disable-component-update",
+    "--disable-sync",
 ]
 SCREENSHOT_DIR = Path(os.environ.get("SCREENSHOT_DIR") or settings.BASE_DIR / "test-artifacts" / "screenshots")
 
@@ -128,7 +133,9 @@ def test_it_draws_a_labelled_lane_per_jurisdiction_on_the_timeline(page):
     assert lanes.nth(0).locator("rect.band").count() > 0
     screenshot(page, "timeline")
     # The top of the page (chart and the first decisions), for the README.
-    page.screenshot(path=str(SCREENSHOT_DIR / "timeline-overview.png"), clip={"x": 0, "y": 0, "width": 1280, "height": 1180})
+    page.screenshot(
+        path=str(SCREENSHOT_DIR / "timeline-overview.png"), clip={"x": 0, "y": 0, "width": 1280, "height": 1180}
+    )
 
 
 def test_it_lists_the_sources_on_a_decision_page(page):
@@ -175,7 +182,9 @@ def _console_problems(tab, path: str, *, ready: str | None = None) -> list[str]:
     violation is reported there: "Refused to execute inline script ..."),
     uncaught page errors and CSP violation events seen while it loads."""
     problems: list[str] = []
-    tab.on("console", lambda msg: problems.append(f"{msg.type}: {msg.text}") if msg.type in ("error", "warning") else None)
+    tab.on(
+        "console", lambda msg: problems.append(f"{msg.type}: {msg.text}") if msg.type in ("error", "warning") else None
+    )
     tab.on("pageerror", lambda error: problems.append(f"pageerror: {error}"))
     tab.add_init_script("""document.addEventListener("securitypolicyviolation", (e) =>
         console.error("CSP violation: " + e.violatedDirective + " " + e.blockedURI));""")

@@ -39,7 +39,7 @@ def test_it_shows_imported_history_as_researched_not_as_recorded_at_load_time(cl
     html = page(client, imported)
 
     assert "from the historical dataset, researched 1 May 2026" in html
-    assert "recorded " not in html[html.index('id="history-heading"'):]
+    assert "recorded " not in html[html.index('id="history-heading"') :]
 
 
 def test_it_shows_what_a_decision_sets_in_each_dimension(client, sample):
@@ -58,7 +58,7 @@ def test_it_shows_a_partial_date_with_its_precision(client, sample):
 def test_it_lists_the_sources_with_their_grades(client, sample):
     html = page(client, sample.us_refusal)
 
-    sources = html[html.index('id="sources-heading"'):html.index('id="history-heading"')]
+    sources = html[html.index('id="sources-heading"') : html.index('id="history-heading"')]
     assert sources.count('<li class="source">') == 2
     assert '<span class="grade-badge grade--sponsor">Sponsor statement</span>' in sources
     assert '<span class="grade-badge grade--official">Official document</span>' in sources
@@ -74,25 +74,39 @@ def test_it_links_the_related_access_programme(client, sample):
 
 
 def test_it_shows_a_correction_with_its_note_and_field_diff(client, sample, alice):
-    decision_update(decision=sample.us_acceptance, by=alice, change_kind=ChangeKind.CORRECT,
-                    data={"target_on": dt.date(2024, 8, 11), "target_precision": Precision.MONTH,
-                          "title": "FDA accepts the NDA"},
-                    note="The letter gives only the month.")
+    decision_update(
+        decision=sample.us_acceptance,
+        by=alice,
+        change_kind=ChangeKind.CORRECT,
+        data={"target_on": dt.date(2024, 8, 11), "target_precision": Precision.MONTH, "title": "FDA accepts the NDA"},
+        note="The letter gives only the month.",
+    )
 
     html = page(client, sample.us_acceptance)
 
-    history = html[html.index('id="history-heading"'):]
+    history = html[html.index('id="history-heading"') :]
     assert '<span class="history-item__kind">Correction</span>' in history
     assert "The letter gives only the month." in history
-    assert "<th scope=\"row\">Title</th><td class=\"diff__before\"><del>FDA accepts the NDA with priority review</del>" in history
-    assert '<th scope="row">Target date precision</th><td class="diff__before"><del>Day</del></td><td class="diff__after"><ins>Month</ins>' in history
+    assert (
+        '<th scope="row">Title</th><td class="diff__before"><del>FDA accepts the NDA with priority review</del>'
+        in history
+    )
+    assert (
+        '<th scope="row">Target date precision</th><td class="diff__before"><del>Day</del></td><td class="diff__after"><ins>Month</ins>'
+        in history
+    )
     assert "by an editor" in history
     assert '<span class="tag tag--corrected">Corrected</span>' in html
 
 
 def test_it_never_names_the_editor_to_the_public(client, sample, alice, bob):
-    decision_update(decision=sample.us_acceptance, by=alice, change_kind=ChangeKind.CORRECT,
-                    data={"title": "FDA accepts the NDA"}, note="Shorter title.")
+    decision_update(
+        decision=sample.us_acceptance,
+        by=alice,
+        change_kind=ChangeKind.CORRECT,
+        data={"title": "FDA accepts the NDA"},
+        note="Shorter title.",
+    )
 
     anonymous = page(client, sample.us_acceptance)
     client.force_login(bob)
@@ -104,8 +118,13 @@ def test_it_never_names_the_editor_to_the_public(client, sample, alice, bob):
 
 
 def test_it_names_the_editor_to_other_editors(client, sample, alice):
-    decision_update(decision=sample.us_acceptance, by=alice, change_kind=ChangeKind.CORRECT,
-                    data={"title": "FDA accepts the NDA"}, note="Shorter title.")
+    decision_update(
+        decision=sample.us_acceptance,
+        by=alice,
+        change_kind=ChangeKind.CORRECT,
+        data={"title": "FDA accepts the NDA"},
+        note="Shorter title.",
+    )
     client.force_login(alice)
 
     assert "by alice" in page(client, sample.us_acceptance)
@@ -113,14 +132,27 @@ def test_it_names_the_editor_to_other_editors(client, sample, alice):
 
 def test_it_shows_added_and_removed_sources_in_the_diff(client, sample):
     old_url = sample.us_acceptance.sources.get().url
-    decision_update(decision=sample.us_acceptance, change_kind=ChangeKind.AMEND, note="Official letter.", sources=[{
-        "url": "https://www.fda.gov/letter", "title": "Acceptance letter", "publisher": "FDA",
-        "grade": SourceGrade.OFFICIAL}], data={})
+    decision_update(
+        decision=sample.us_acceptance,
+        change_kind=ChangeKind.AMEND,
+        note="Official letter.",
+        sources=[
+            {
+                "url": "https://www.fda.gov/letter",
+                "title": "Acceptance letter",
+                "publisher": "FDA",
+                "grade": SourceGrade.OFFICIAL,
+            }
+        ],
+        data={},
+    )
 
     history = page(client, sample.us_acceptance).split('id="history-heading"')[1]
 
-    assert re.search(r"Source removed</th><td[^>]*><del>Regulator: Official notice \(Official document\) — "
-                     + re.escape(old_url), history)
+    assert re.search(
+        r"Source removed</th><td[^>]*><del>Regulator: Official notice \(Official document\) — " + re.escape(old_url),
+        history,
+    )
     assert "Source added</th>" in history and "FDA: Acceptance letter (Official document)" in history
 
 
@@ -135,9 +167,13 @@ def test_it_shows_a_banner_with_the_reason_for_a_retraction(client, sample):
 
 
 def test_it_labels_a_late_reported_decision(client, sample, today):
-    decision = published_decision(jurisdiction=Jurisdiction.objects.get(code="au"),
-                                  therapies=[Therapy.objects.get(slug="mdma-ptsd")], kind=DecisionKind.GUIDANCE,
-                                  title="TGA guidance for prescribers", announced_on=today - dt.timedelta(days=40))
+    decision = published_decision(
+        jurisdiction=Jurisdiction.objects.get(code="au"),
+        therapies=[Therapy.objects.get(slug="mdma-ptsd")],
+        kind=DecisionKind.GUIDANCE,
+        title="TGA guidance for prescribers",
+        announced_on=today - dt.timedelta(days=40),
+    )
 
     html = page(client, decision)
 
@@ -146,9 +182,13 @@ def test_it_labels_a_late_reported_decision(client, sample, today):
 
 
 def test_it_does_not_label_a_decision_recorded_on_time(client, sample, today):
-    decision = published_decision(jurisdiction=Jurisdiction.objects.get(code="au"),
-                                  therapies=[Therapy.objects.get(slug="mdma-ptsd")], kind=DecisionKind.GUIDANCE,
-                                  title="TGA guidance for prescribers", announced_on=today)
+    decision = published_decision(
+        jurisdiction=Jurisdiction.objects.get(code="au"),
+        therapies=[Therapy.objects.get(slug="mdma-ptsd")],
+        kind=DecisionKind.GUIDANCE,
+        title="TGA guidance for prescribers",
+        announced_on=today,
+    )
 
     assert "tag--late" not in page(client, decision)
 
@@ -196,16 +236,26 @@ def test_it_answers_a_friendly_404_for_an_unknown_number(client, sample):
     assert "Traceback" not in html
 
 
-def test_it_runs_the_same_number_of_queries_whatever_the_size_of_the_history(client, sample,
-                                                                            django_assert_num_queries):
+def test_it_runs_the_same_number_of_queries_whatever_the_size_of_the_history(client, sample, django_assert_num_queries):
     decision = sample.us_acceptance
     with django_assert_num_queries(DECISION_QUERIES):
         client.get(f"/decisions/{decision.pk}/")
     for n in range(8):
-        decision_update(decision=decision, change_kind=ChangeKind.CORRECT, note=f"Correction {n}", data={
-            "summary": f"Summary, version {n}."}, sources=[
-            {"url": f"https://example.org/s/{n}/{i}", "title": f"Source {i}", "publisher": "P", "grade": "secondary"}
-            for i in range(n + 1)])
+        decision_update(
+            decision=decision,
+            change_kind=ChangeKind.CORRECT,
+            note=f"Correction {n}",
+            data={"summary": f"Summary, version {n}."},
+            sources=[
+                {
+                    "url": f"https://example.org/s/{n}/{i}",
+                    "title": f"Source {i}",
+                    "publisher": "P",
+                    "grade": "secondary",
+                }
+                for i in range(n + 1)
+            ],
+        )
 
     with django_assert_num_queries(DECISION_QUERIES):
         response = client.get(f"/decisions/{decision.pk}/")

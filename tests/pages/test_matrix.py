@@ -7,7 +7,16 @@ import re
 
 import pytest
 
-from regulatory.models import APPROVAL_STAGE_DESCRIPTIONS, CONTROL_DESCRIPTIONS, ApprovalStage, Control, Decision, DecisionKind, Jurisdiction, Therapy
+from regulatory.models import (
+    APPROVAL_STAGE_DESCRIPTIONS,
+    CONTROL_DESCRIPTIONS,
+    ApprovalStage,
+    Control,
+    Decision,
+    DecisionKind,
+    Jurisdiction,
+    Therapy,
+)
 from regulatory.services import decision_retract
 from tests.factories import DecisionFactory
 from tests.pages.sample import decisions_add
@@ -183,7 +192,7 @@ def test_it_explains_the_headline_rule_and_every_dimension_in_the_legend(client,
     from django.utils.html import escape
 
     html = client.get("/").content.decode()
-    legend = html[html.index('id="legend-heading"'):]
+    legend = html[html.index('id="legend-heading"') :]
 
     assert "approval stage · control · access routes" in legend
     for tone, description in TONE_DESCRIPTIONS.items():
@@ -204,8 +213,13 @@ def test_it_ignores_a_retracted_decision(client, sample):
 
 
 def test_it_ignores_a_draft(client, sample):
-    DecisionFactory(jurisdiction=Jurisdiction.objects.get(code="us"), therapies=[Therapy.objects.get(slug="mdma-ptsd")],
-                    kind=DecisionKind.APPROVAL, status="approved", announced_on=sample.us_refusal.announced_on)
+    DecisionFactory(
+        jurisdiction=Jurisdiction.objects.get(code="us"),
+        therapies=[Therapy.objects.get(slug="mdma-ptsd")],
+        kind=DecisionKind.APPROVAL,
+        status="approved",
+        announced_on=sample.us_refusal.announced_on,
+    )
 
     cell = cell_html(client.get("/").content.decode(), "us", "mdma-ptsd")
 
@@ -215,10 +229,10 @@ def test_it_ignores_a_draft(client, sample):
 def test_it_lists_the_latest_decisions_and_what_was_coming_up_as_seen_on_a_past_date(client, sample):
     html = client.get("/", {"as_of": "2024-03-01"}).content.decode()
 
-    latest = html[html.index('id="latest-heading"'):]
+    latest = html[html.index('id="latest-heading"') :]
     assert "FDA accepts the NDA with priority review" in latest
     assert "FDA issues a complete response letter" not in latest  # announced later
-    upcoming = html[html.index('id="upcoming-heading"'):html.index('id="latest-heading"')]
+    upcoming = html[html.index('id="upcoming-heading"') : html.index('id="latest-heading"')]
     assert "Aug 2024" in upcoming or "11 Aug 2024" in upcoming  # the PDUFA date, ahead on 1 Mar 2024
     assert "FOPH consults" not in upcoming  # not announced until 2026
 
@@ -226,7 +240,7 @@ def test_it_lists_the_latest_decisions_and_what_was_coming_up_as_seen_on_a_past_
 def test_it_lists_dates_coming_up(client, sample):
     html = client.get("/").content.decode()
 
-    upcoming = html[html.index('id="upcoming-heading"'):]
+    upcoming = html[html.index('id="upcoming-heading"') :]
     assert "Oct 2026" in upcoming
     assert "FOPH consults on tighter rules for limited medical use" in upcoming
 
@@ -234,15 +248,21 @@ def test_it_lists_dates_coming_up(client, sample):
 def test_it_has_the_site_navigation_and_feed_links(client, sample):
     html = client.get("/").content.decode()
 
-    for href in ("/timeline/", "/programmes/", "/subscribe/", "/api/v1/docs/", "/feeds/decisions.atom",
-                 "/feeds/upcoming.ics", "/exports/decisions.csv"):
+    for href in (
+        "/timeline/",
+        "/programmes/",
+        "/subscribe/",
+        "/api/v1/docs/",
+        "/feeds/decisions.atom",
+        "/feeds/upcoming.ics",
+        "/exports/decisions.csv",
+    ):
         assert f'href="{href}"' in html
     assert '<link rel="alternate" type="application/atom+xml"' in html
     assert '<a href="/" aria-current="page">Matrix</a>' in html
 
 
-def test_it_runs_the_same_number_of_queries_whatever_the_size_of_the_record(client, sample,
-                                                                           django_assert_num_queries):
+def test_it_runs_the_same_number_of_queries_whatever_the_size_of_the_record(client, sample, django_assert_num_queries):
     with django_assert_num_queries(MATRIX_QUERIES):
         small = client.get("/")
     decisions_add(30)

@@ -10,15 +10,17 @@ from regulatory.models import AccessProgramme, ProgrammeState
 from regulatory.services import decision_retract
 from tests.pages.sample import decisions_add
 
-PROGRAMME_QUERIES = 6  # the ETag version, jurisdictions; programmes with jurisdiction and regulator, therapies, sources, decisions
+PROGRAMME_QUERIES = (
+    6  # the ETag version, jurisdictions; programmes with jurisdiction and regulator, therapies, sources, decisions
+)
 URL = "/programmes/"
 
 
 def test_it_shows_each_programme_under_its_jurisdiction(client, sample):
     html = client.get(URL).content.decode()
 
-    group = html[html.index('id="group-de"'):]
-    assert "Germany" in html[html.index('id="group-de"') - 40:html.index('id="group-de"') + 80]
+    group = html[html.index('id="group-de"') :]
+    assert "Germany" in html[html.index('id="group-de"') - 40 : html.index('id="group-de"') + 80]
     assert "Psilocybin compassionate-use programme" in group
     assert '<span class="state-badge state--open">Open</span>' in group
 
@@ -37,7 +39,10 @@ def test_it_links_related_decisions_and_lists_sources(client, sample):
     html = client.get(URL).content.decode()
 
     assert f'href="/decisions/{sample.de_programme.pk}/"' in html
-    assert '<span class="grade-badge grade--official">Official document</span> <a href="https://example.org/bfarm-list"' in html
+    assert (
+        '<span class="grade-badge grade--official">Official document</span> <a href="https://example.org/bfarm-list"'
+        in html
+    )
 
 
 def test_it_marks_a_retracted_related_decision(client, sample):
@@ -49,9 +54,14 @@ def test_it_marks_a_retracted_related_decision(client, sample):
 
 
 def test_it_filters_by_state(client, sample):
-    AccessProgramme.objects.create(slug="au-ap", name="Authorised Prescriber scheme", jurisdiction=sample.au_rescheduling.jurisdiction,
-                                   kind="authorised_prescriber", summary="Psychiatrists approved by the TGA.",
-                                   state=ProgrammeState.PLANNED)
+    AccessProgramme.objects.create(
+        slug="au-ap",
+        name="Authorised Prescriber scheme",
+        jurisdiction=sample.au_rescheduling.jurisdiction,
+        kind="authorised_prescriber",
+        summary="Psychiatrists approved by the TGA.",
+        state=ProgrammeState.PLANNED,
+    )
 
     html = client.get(URL, {"state": "planned"}).content.decode()
 
@@ -77,8 +87,7 @@ def test_it_answers_400_naming_the_bad_parameter(client, sample, params, param):
     assert f'<code class="param">{param}</code>' in response.content.decode()
 
 
-def test_it_runs_the_same_number_of_queries_whatever_the_size_of_the_record(client, sample,
-                                                                           django_assert_num_queries):
+def test_it_runs_the_same_number_of_queries_whatever_the_size_of_the_record(client, sample, django_assert_num_queries):
     with django_assert_num_queries(PROGRAMME_QUERIES):
         client.get(URL)
     decisions_add(20)

@@ -21,12 +21,13 @@ URL = "/timeline/"
 
 def lanes(html: str) -> list[tuple[str, str]]:
     """(code, label) of each lane in the SVG, top to bottom."""
-    return re.findall(r'<g class="lane" data-jurisdiction="(\w+)".*?<text class="lane__label"[^>]*>([^<]+)</text>',
-                      html, re.S)
+    return re.findall(
+        r'<g class="lane" data-jurisdiction="(\w+)".*?<text class="lane__label"[^>]*>([^<]+)</text>', html, re.S
+    )
 
 
 def list_section(html: str) -> str:
-    return html[html.index('id="list-heading"'):]
+    return html[html.index('id="list-heading"') :]
 
 
 def test_it_draws_one_labelled_lane_per_jurisdiction_asked_for(client, sample):
@@ -54,8 +55,11 @@ def test_it_draws_status_bands_from_each_effective_date_to_the_next(client, samp
 
     (lane,) = chart.lanes
     assert [(b.status, b.label) for b in lane.bands] == [
-        ("prohibited", "Schedule I"), ("investigational", "Investigational"), ("review", "Under review"),
-        ("refused", "Not approved")]
+        ("prohibited", "Schedule I"),
+        ("investigational", "Investigational"),
+        ("review", "Under review"),
+        ("refused", "Not approved"),
+    ]
     for band, following in zip(lane.bands, lane.bands[1:]):
         assert band.x1 == following.x0
     assert lane.bands[-1].x1 == chart.plot_x1
@@ -64,8 +68,9 @@ def test_it_draws_status_bands_from_each_effective_date_to_the_next(client, samp
 def test_it_links_each_mark_to_its_decision_page_with_a_tooltip(client, sample):
     html = client.get(URL, {"jurisdiction": "us"}).content.decode()
 
-    mark = re.search(rf'<a href="/decisions/{sample.us_refusal.pk}/" class="mark[^"]*"[^>]*>\s*<title>([^<]+)</title>',
-                     html)
+    mark = re.search(
+        rf'<a href="/decisions/{sample.us_refusal.pk}/" class="mark[^"]*"[^>]*>\s*<title>([^<]+)</title>', html
+    )
     assert mark
     assert mark.group(1).startswith("9 Aug 2024 — Refusal / complete response: FDA issues a complete response letter")
 
@@ -77,8 +82,11 @@ def test_it_shows_dates_still_ahead_as_hollow_marks_and_a_today_line(client, db)
         sample = sample_build()
         html = client.get(URL, {"jurisdiction": "us"}).content.decode()
 
-    target = re.search(rf'<a href="/decisions/{sample.us_acceptance.pk}/" class="mark[^"]*is-upcoming[^"]*"[^>]*'
-                       r'data-which="target">\s*<title>([^<]+)</title>', html)
+    target = re.search(
+        rf'<a href="/decisions/{sample.us_acceptance.pk}/" class="mark[^"]*is-upcoming[^"]*"[^>]*'
+        r'data-which="target">\s*<title>([^<]+)</title>',
+        html,
+    )
     assert target
     assert target.group(1).startswith("11 Aug 2024 — Target date")
     assert '<text x="' in html and ">Today</text>" in html
@@ -102,8 +110,13 @@ def test_it_shows_dates_with_their_precision(client, sample):
 def test_it_lists_the_decisions_in_date_order(client, sample):
     decisions = client.get(URL, {"jurisdiction": "us,au"}).context["timeline"].decisions
 
-    assert [d.pk for d in decisions] == [sample.us_scheduling.pk, sample.us_designation.pk, sample.au_rescheduling.pk,
-                                         sample.us_acceptance.pk, sample.us_refusal.pk]
+    assert [d.pk for d in decisions] == [
+        sample.us_scheduling.pk,
+        sample.us_designation.pk,
+        sample.au_rescheduling.pk,
+        sample.us_acceptance.pk,
+        sample.us_refusal.pk,
+    ]
 
 
 def test_it_filters_the_list_by_kind(client, sample):
@@ -141,9 +154,15 @@ def test_it_dims_the_marks_the_filters_leave_out(client, sample):
 
 
 def test_it_marks_an_unverified_decision_with_its_note(client, sample):
-    published_decision(jurisdiction=Jurisdiction.objects.get(code="us"), therapies=[Therapy.objects.get(slug="mdma-ptsd")],
-                       kind=DecisionKind.OTHER, title="Company renamed", announced_on=dt.date(2026, 1, 1),
-                       verified=False, verification_note="Seen in one secondary source only.")
+    published_decision(
+        jurisdiction=Jurisdiction.objects.get(code="us"),
+        therapies=[Therapy.objects.get(slug="mdma-ptsd")],
+        kind=DecisionKind.OTHER,
+        title="Company renamed",
+        announced_on=dt.date(2026, 1, 1),
+        verified=False,
+        verification_note="Seen in one secondary source only.",
+    )
 
     html = client.get(URL, {"jurisdiction": "us"}).content.decode()
 
@@ -188,20 +207,23 @@ def test_it_says_so_when_no_jurisdiction_has_decisions(client, sample):
     html = client.get(URL, {"therapy": "mdma-ptsd", "jurisdiction": "eu"}).content.decode()
 
     assert "No decisions are recorded for MDMA-assisted therapy for PTSD in the jurisdictions chosen." in html
-    assert "<svg class=\"timeline-chart\"" not in html
+    assert '<svg class="timeline-chart"' not in html
 
 
-@pytest.mark.parametrize(("params", "param"), [
-    ({"therapy": "lsd-anxiety"}, "therapy"),
-    ({"jurisdiction": "us,xx"}, "jurisdiction"),
-    ({"kind": "rumour"}, "kind"),
-    ({"from": "abc"}, "from"),
-    ({"to": "2024-02-30"}, "to"),
-    ({"from": "2024-05-01", "to": "2024-01-01"}, "from"),
-    ({"to": "9999-12"}, "to"),
-    ({"from": "9999-12-31"}, "from"),
-    ({"from": "0001"}, "from"),
-])
+@pytest.mark.parametrize(
+    ("params", "param"),
+    [
+        ({"therapy": "lsd-anxiety"}, "therapy"),
+        ({"jurisdiction": "us,xx"}, "jurisdiction"),
+        ({"kind": "rumour"}, "kind"),
+        ({"from": "abc"}, "from"),
+        ({"to": "2024-02-30"}, "to"),
+        ({"from": "2024-05-01", "to": "2024-01-01"}, "from"),
+        ({"to": "9999-12"}, "to"),
+        ({"from": "9999-12-31"}, "from"),
+        ({"from": "0001"}, "from"),
+    ],
+)
 def test_it_answers_400_naming_the_bad_parameter(client, sample, params, param):
     response = client.get(URL, params)
 
@@ -217,8 +239,7 @@ def test_it_reads_a_to_bound_as_the_end_of_its_period():
         bound_param_parse("from", "2024-13", end=False)
 
 
-def test_it_runs_the_same_number_of_queries_whatever_the_size_of_the_record(client, sample,
-                                                                           django_assert_num_queries):
+def test_it_runs_the_same_number_of_queries_whatever_the_size_of_the_record(client, sample, django_assert_num_queries):
     with django_assert_num_queries(TIMELINE_QUERIES):
         small = client.get(URL)
     decisions_add(30)

@@ -27,23 +27,44 @@ def today_is():
 def _form_data(decision: Decision, **overrides) -> dict:
     source = decision.sources.first()
     data = {
-        "title": decision.title, "slug": decision.slug, "jurisdiction": decision.jurisdiction_id,
-        "regulator": decision.regulator_id or "", "therapies": [t.pk for t in decision.therapies.all()],
-        "kind": decision.kind, "summary": decision.summary,
-        "announced_on": decision.announced_on.isoformat(), "announced_precision": decision.announced_precision,
+        "title": decision.title,
+        "slug": decision.slug,
+        "jurisdiction": decision.jurisdiction_id,
+        "regulator": decision.regulator_id or "",
+        "therapies": [t.pk for t in decision.therapies.all()],
+        "kind": decision.kind,
+        "summary": decision.summary,
+        "announced_on": decision.announced_on.isoformat(),
+        "announced_precision": decision.announced_precision,
         "effective_on": decision.effective_on.isoformat() if decision.effective_on else "",
         "effective_precision": decision.effective_precision,
-        "target_on": "", "target_precision": "day", "substance": decision.substance, "control": decision.control,
-        "control_instrument": decision.control_instrument, "approval_stage": decision.approval_stage,
-        "access_programme": "", "researched_on": "", "researched_precision": "day",
-        "verified": "on", "verification_note": "", "change_kind": "", "change_note": "",
+        "target_on": "",
+        "target_precision": "day",
+        "substance": decision.substance,
+        "control": decision.control,
+        "control_instrument": decision.control_instrument,
+        "approval_stage": decision.approval_stage,
+        "access_programme": "",
+        "researched_on": "",
+        "researched_precision": "day",
+        "verified": "on",
+        "verification_note": "",
+        "change_kind": "",
+        "change_note": "",
         "based_on_version": decision.version,
-        "sources-TOTAL_FORMS": "1", "sources-INITIAL_FORMS": "1", "sources-MIN_NUM_FORMS": "1",
+        "sources-TOTAL_FORMS": "1",
+        "sources-INITIAL_FORMS": "1",
+        "sources-MIN_NUM_FORMS": "1",
         "sources-MAX_NUM_FORMS": "1000",
-        "sources-0-id": source.pk, "sources-0-decision": decision.pk, "sources-0-url": source.url,
-        "sources-0-grade": source.grade, "sources-0-title": source.title, "sources-0-publisher": source.publisher,
+        "sources-0-id": source.pk,
+        "sources-0-decision": decision.pk,
+        "sources-0-url": source.url,
+        "sources-0-grade": source.grade,
+        "sources-0-title": source.title,
+        "sources-0-publisher": source.publisher,
         "sources-0-published_on": source.published_on.isoformat() if source.published_on else "",
-        "sources-0-published_precision": source.published_precision, "sources-0-note": source.note,
+        "sources-0-published_precision": source.published_precision,
+        "sources-0-note": source.note,
         "sources-0-original_url": "",
     }
     data.update(overrides)
@@ -51,8 +72,17 @@ def _form_data(decision: Decision, **overrides) -> dict:
 
 
 def test_it_lets_an_editor_open_every_admin_list(editor_client):
-    for model in ("decision", "accessprogramme", "jurisdiction", "regulator", "therapy", "change", "controlbaseline",
-                  "jurisdictionreview", "datasetrelease"):
+    for model in (
+        "decision",
+        "accessprogramme",
+        "jurisdiction",
+        "regulator",
+        "therapy",
+        "change",
+        "controlbaseline",
+        "jurisdictionreview",
+        "datasetrelease",
+    ):
         response = editor_client.get(reverse(f"admin:regulatory_{model}_changelist"))
         assert response.status_code == 200, model
 
@@ -68,8 +98,11 @@ def test_it_keeps_non_editors_out_of_the_admin(client, bob):
 def test_it_publishes_drafts_with_the_admin_action(editor_client, alice):
     draft = DecisionFactory()
 
-    response = editor_client.post(reverse("admin:regulatory_decision_changelist"),
-                                  {"action": "publish_selected", "_selected_action": [draft.pk]}, follow=True)
+    response = editor_client.post(
+        reverse("admin:regulatory_decision_changelist"),
+        {"action": "publish_selected", "_selected_action": [draft.pk]},
+        follow=True,
+    )
 
     draft.refresh_from_db()
     assert response.status_code == 200
@@ -80,8 +113,11 @@ def test_it_publishes_drafts_with_the_admin_action(editor_client, alice):
 def test_it_explains_why_a_draft_without_sources_was_not_published(editor_client):
     draft = DecisionFactory(with_source=False)
 
-    response = editor_client.post(reverse("admin:regulatory_decision_changelist"),
-                                  {"action": "publish_selected", "_selected_action": [draft.pk]}, follow=True)
+    response = editor_client.post(
+        reverse("admin:regulatory_decision_changelist"),
+        {"action": "publish_selected", "_selected_action": [draft.pk]},
+        follow=True,
+    )
 
     assert "needs at least one source" in response.content.decode()
     draft.refresh_from_db()
@@ -122,8 +158,9 @@ def test_it_records_a_correction_made_in_the_admin(editor_client, alice):
     decision = published_decision()
     url = reverse("admin:regulatory_decision_change", args=[decision.pk])
 
-    response = editor_client.post(url, _form_data(decision, title="Corrected title",
-                                                  change_kind="correct", change_note="Typo in the title."))
+    response = editor_client.post(
+        url, _form_data(decision, title="Corrected title", change_kind="correct", change_note="Typo in the title.")
+    )
 
     assert response.status_code == 302
     change = Change.objects.filter(decision=decision).latest("id")
@@ -137,11 +174,14 @@ def test_it_retracts_from_the_admin_without_applying_other_edits(editor_client):
     decision = published_decision(title="Original")
     url = reverse("admin:regulatory_decision_change", args=[decision.pk])
 
-    confirmation = editor_client.post(url, _form_data(decision, title="Ignored", change_kind="retract",
-                                                      change_note="Duplicate entry."))
+    confirmation = editor_client.post(
+        url, _form_data(decision, title="Ignored", change_kind="retract", change_note="Duplicate entry.")
+    )
     form = confirmation.context["form"]
-    editor_client.post(reverse("admin:regulatory_decision_retract", args=[decision.pk]),
-                       {"note": form["note"].value(), "version": form["version"].value()})
+    editor_client.post(
+        reverse("admin:regulatory_decision_retract", args=[decision.pk]),
+        {"note": form["note"].value(), "version": form["version"].value()},
+    )
 
     decision.refresh_from_db()
     assert decision.state == DecisionState.RETRACTED
@@ -174,8 +214,15 @@ def test_it_records_a_sources_only_amendment_with_its_note(editor_client):
     decision = published_decision()
     url = reverse("admin:regulatory_decision_change", args=[decision.pk])
 
-    response = editor_client.post(url, _form_data(decision, change_kind="amend", change_note="Official letter added.",
-                                                  **{"sources-0-url": "https://www.fda.gov/new"}))
+    response = editor_client.post(
+        url,
+        _form_data(
+            decision,
+            change_kind="amend",
+            change_note="Official letter added.",
+            **{"sources-0-url": "https://www.fda.gov/new"},
+        ),
+    )
 
     assert response.status_code == 302
     change = Change.objects.filter(decision=decision).latest("id")
@@ -210,16 +257,40 @@ def test_it_does_not_let_a_superuser_delete_a_therapy_in_use(client, django_user
 def test_it_creates_a_draft_with_its_sources_through_the_service(editor_client, alice):
     jurisdiction, therapy = JurisdictionFactory(code="us"), TherapyFactory()
     data = {
-        "title": "FDA accepts the NDA", "slug": "us-fda-accepts-the-nda", "jurisdiction": jurisdiction.pk,
-        "regulator": "", "therapies": [therapy.pk], "kind": "acceptance", "summary": "Priority review.",
-        "announced_on": "2024-02-09", "announced_precision": "day", "effective_on": "",
-        "effective_precision": "day", "target_on": "", "target_precision": "day", "substance": "", "control": "",
-        "control_instrument": "", "approval_stage": "", "access_programme": "", "researched_on": "",
-        "researched_precision": "day", "verified": "on", "verification_note": "",
-        "sources-TOTAL_FORMS": "1", "sources-INITIAL_FORMS": "0", "sources-MIN_NUM_FORMS": "1",
-        "sources-MAX_NUM_FORMS": "1000", "sources-0-url": "https://www.fda.gov/nda", "sources-0-grade": "official",
-        "sources-0-title": "NDA", "sources-0-publisher": "FDA", "sources-0-published_on": "",
-        "sources-0-published_precision": "day", "sources-0-note": "", "sources-0-original_url": "",
+        "title": "FDA accepts the NDA",
+        "slug": "us-fda-accepts-the-nda",
+        "jurisdiction": jurisdiction.pk,
+        "regulator": "",
+        "therapies": [therapy.pk],
+        "kind": "acceptance",
+        "summary": "Priority review.",
+        "announced_on": "2024-02-09",
+        "announced_precision": "day",
+        "effective_on": "",
+        "effective_precision": "day",
+        "target_on": "",
+        "target_precision": "day",
+        "substance": "",
+        "control": "",
+        "control_instrument": "",
+        "approval_stage": "",
+        "access_programme": "",
+        "researched_on": "",
+        "researched_precision": "day",
+        "verified": "on",
+        "verification_note": "",
+        "sources-TOTAL_FORMS": "1",
+        "sources-INITIAL_FORMS": "0",
+        "sources-MIN_NUM_FORMS": "1",
+        "sources-MAX_NUM_FORMS": "1000",
+        "sources-0-url": "https://www.fda.gov/nda",
+        "sources-0-grade": "official",
+        "sources-0-title": "NDA",
+        "sources-0-publisher": "FDA",
+        "sources-0-published_on": "",
+        "sources-0-published_precision": "day",
+        "sources-0-note": "",
+        "sources-0-original_url": "",
     }
 
     response = editor_client.post(reverse("admin:regulatory_decision_add"), data)
@@ -274,12 +345,10 @@ def test_it_refuses_to_undo_a_correction_through_the_history(editor_client):
     decision = published_decision(title="Wrong title")
     before_correction = decision.history.latest()
     correct = reverse("admin:regulatory_decision_change", args=[decision.pk])
-    editor_client.post(correct, _form_data(decision, title="Right title", change_kind="correct",
-                                           change_note="Typo."))
+    editor_client.post(correct, _form_data(decision, title="Right title", change_kind="correct", change_note="Typo."))
     decision.refresh_from_db()
 
-    response = editor_client.post(_history_url(decision, before_correction),
-                                  _form_data(decision, title="Wrong title"))
+    response = editor_client.post(_history_url(decision, before_correction), _form_data(decision, title="Wrong title"))
 
     assert response.status_code == 405
     decision.refresh_from_db()
@@ -342,8 +411,7 @@ def test_it_keeps_the_slug_of_a_published_decision_fixed_in_the_admin(editor_cli
     url = reverse("admin:regulatory_decision_change", args=[decision.pk])
 
     page = editor_client.get(url).content.decode()
-    response = editor_client.post(url, _form_data(decision, slug="renamed", change_kind="amend",
-                                                  change_note="Rename."))
+    response = editor_client.post(url, _form_data(decision, slug="renamed", change_kind="amend", change_note="Rename."))
 
     assert 'name="slug"' not in page
     decision.refresh_from_db()
@@ -354,8 +422,9 @@ def test_it_keeps_the_slug_of_a_published_decision_fixed_in_the_admin(editor_cli
 def test_it_lets_a_draft_change_its_slug_in_the_admin(editor_client):
     draft = DecisionFactory(slug="first-slug")
 
-    editor_client.post(reverse("admin:regulatory_decision_change", args=[draft.pk]),
-                       _form_data(draft, slug="better-slug"))
+    editor_client.post(
+        reverse("admin:regulatory_decision_change", args=[draft.pk]), _form_data(draft, slug="better-slug")
+    )
 
     draft.refresh_from_db()
     assert draft.slug == "better-slug"
@@ -365,11 +434,13 @@ def test_it_refuses_a_stale_admin_form_with_a_clear_message(editor_client):
     decision = published_decision(title="Original")
     opened = Decision.objects.get(pk=decision.pk)
     url = reverse("admin:regulatory_decision_change", args=[decision.pk])
-    editor_client.post(url, _form_data(decision, title="First editor's title", change_kind="correct",
-                                       change_note="Typo."))
+    editor_client.post(
+        url, _form_data(decision, title="First editor's title", change_kind="correct", change_note="Typo.")
+    )
 
-    response = editor_client.post(url, _form_data(opened, summary="Second editor's summary", change_kind="amend",
-                                                  change_note="More detail."))
+    response = editor_client.post(
+        url, _form_data(opened, summary="Second editor's summary", change_kind="amend", change_note="More detail.")
+    )
 
     assert response.status_code == 200
     assert "Someone else changed this decision since you opened it; reload" in response.content.decode()
@@ -412,8 +483,9 @@ def test_it_offers_the_retraction_page_from_a_published_decisions_form(editor_cl
 def test_it_does_not_retract_without_a_note(editor_client):
     decision = published_decision()
 
-    response = editor_client.post(reverse("admin:regulatory_decision_retract", args=[decision.pk]),
-                                  {"note": " ", "version": decision.version})
+    response = editor_client.post(
+        reverse("admin:regulatory_decision_retract", args=[decision.pk]), {"note": " ", "version": decision.version}
+    )
 
     assert response.status_code == 200
     assert "note" in response.context["form"].errors
@@ -424,11 +496,14 @@ def test_it_does_not_retract_without_a_note(editor_client):
 def test_it_refuses_a_retraction_confirmed_on_a_stale_page(editor_client):
     decision = published_decision()
     stale = decision.version
-    editor_client.post(reverse("admin:regulatory_decision_change", args=[decision.pk]),
-                       _form_data(decision, title="Amended", change_kind="amend", change_note="News."))
+    editor_client.post(
+        reverse("admin:regulatory_decision_change", args=[decision.pk]),
+        _form_data(decision, title="Amended", change_kind="amend", change_note="News."),
+    )
 
-    response = editor_client.post(reverse("admin:regulatory_decision_retract", args=[decision.pk]),
-                                  {"note": "Duplicate.", "version": stale})
+    response = editor_client.post(
+        reverse("admin:regulatory_decision_retract", args=[decision.pk]), {"note": "Duplicate.", "version": stale}
+    )
 
     assert "Someone else changed this decision since you opened it" in response.content.decode()
     decision.refresh_from_db()
@@ -438,8 +513,9 @@ def test_it_refuses_a_retraction_confirmed_on_a_stale_page(editor_client):
 def test_it_offers_no_retraction_of_a_draft(editor_client):
     draft = DecisionFactory()
 
-    response = editor_client.post(reverse("admin:regulatory_decision_retract", args=[draft.pk]),
-                                  {"note": "x", "version": draft.version})
+    response = editor_client.post(
+        reverse("admin:regulatory_decision_retract", args=[draft.pk]), {"note": "x", "version": draft.version}
+    )
 
     assert response.status_code == 403
     draft.refresh_from_db()
@@ -457,8 +533,7 @@ def test_it_publishes_a_draft_from_its_change_form(editor_client, alice):
     draft.refresh_from_db()
     assert (draft.title, draft.state) == ("Final title", DecisionState.PUBLISHED)
     change = Change.objects.get(decision=draft)
-    assert (change.kind, change.recorded_by, change.diff["title"]) == (ChangeKind.PUBLISH, alice,
-                                                                       [None, "Final title"])
+    assert (change.kind, change.recorded_by, change.diff["title"]) == (ChangeKind.PUBLISH, alice, [None, "Final title"])
 
 
 def test_it_offers_no_publish_button_on_a_published_decision(editor_client):
@@ -495,8 +570,9 @@ def test_it_refuses_a_source_url_that_is_not_a_web_address(editor_client, url):
     draft = DecisionFactory()
     original = draft.sources.get().url
 
-    response = editor_client.post(reverse("admin:regulatory_decision_change", args=[draft.pk]),
-                                  _form_data(draft, **{"sources-0-url": url}))
+    response = editor_client.post(
+        reverse("admin:regulatory_decision_change", args=[draft.pk]), _form_data(draft, **{"sources-0-url": url})
+    )
 
     assert response.status_code == 200
     assert "url" in response.context["inline_admin_formsets"][0].formset.errors[0]
@@ -517,16 +593,39 @@ def test_it_names_the_instrument_when_a_control_is_set_without_one(editor_client
 
 def _programme_form(jurisdiction, **overrides) -> dict:
     data = {
-        "slug": "a-programme", "name": "A programme", "jurisdiction": jurisdiction.pk, "regulator": "",
-        "kind": "expanded_access", "summary": "...", "substance": "", "opened_on": "2024-02-01",
-        "opened_precision": "day", "closed_on": "", "closed_precision": "day", "known_until": "",
-        "known_until_precision": "day", "state": "open", "eligibility": "", "prescriber_requirements": "",
-        "capacity": "", "verification_note": "", "researched_on": "", "researched_precision": "day",
+        "slug": "a-programme",
+        "name": "A programme",
+        "jurisdiction": jurisdiction.pk,
+        "regulator": "",
+        "kind": "expanded_access",
+        "summary": "...",
+        "substance": "",
+        "opened_on": "2024-02-01",
+        "opened_precision": "day",
+        "closed_on": "",
+        "closed_precision": "day",
+        "known_until": "",
+        "known_until_precision": "day",
+        "state": "open",
+        "eligibility": "",
+        "prescriber_requirements": "",
+        "capacity": "",
+        "verification_note": "",
+        "researched_on": "",
+        "researched_precision": "day",
         "verified": "on",
-        "sources-TOTAL_FORMS": "1", "sources-INITIAL_FORMS": "0", "sources-MIN_NUM_FORMS": "1",
-        "sources-MAX_NUM_FORMS": "1000", "sources-0-url": "https://example.org/p", "sources-0-grade": "official",
-        "sources-0-title": "Notice", "sources-0-publisher": "Regulator", "sources-0-published_on": "",
-        "sources-0-published_precision": "day", "sources-0-note": "", "sources-0-original_url": "",
+        "sources-TOTAL_FORMS": "1",
+        "sources-INITIAL_FORMS": "0",
+        "sources-MIN_NUM_FORMS": "1",
+        "sources-MAX_NUM_FORMS": "1000",
+        "sources-0-url": "https://example.org/p",
+        "sources-0-grade": "official",
+        "sources-0-title": "Notice",
+        "sources-0-publisher": "Regulator",
+        "sources-0-published_on": "",
+        "sources-0-published_precision": "day",
+        "sources-0-note": "",
+        "sources-0-original_url": "",
     }
     data.update(overrides)
     return data
@@ -536,8 +635,9 @@ def test_it_points_a_programme_closing_before_it_opens_at_the_closing_date(edito
     from regulatory.models import AccessProgramme
     from tests.factories import JurisdictionFactory
 
-    response = editor_client.post(reverse("admin:regulatory_accessprogramme_add"),
-                                  _programme_form(JurisdictionFactory(), closed_on="2024-01-01"))
+    response = editor_client.post(
+        reverse("admin:regulatory_accessprogramme_add"), _programme_form(JurisdictionFactory(), closed_on="2024-01-01")
+    )
 
     assert response.status_code == 200
     assert "closed_on" in response.context["adminform"].form.errors
@@ -550,9 +650,11 @@ def test_it_records_reviewed_nothing_new_with_the_editor_and_the_time(editor_cli
 
     jurisdiction = JurisdictionFactory()
 
-    response = editor_client.post(reverse("admin:regulatory_jurisdiction_changelist"),
-                                  {"action": "reviewed_nothing_new", "_selected_action": [jurisdiction.pk]},
-                                  follow=True)
+    response = editor_client.post(
+        reverse("admin:regulatory_jurisdiction_changelist"),
+        {"action": "reviewed_nothing_new", "_selected_action": [jurisdiction.pk]},
+        follow=True,
+    )
 
     assert response.status_code == 200
     review = JurisdictionReview.objects.get(jurisdiction=jurisdiction)
@@ -567,8 +669,10 @@ def test_it_points_a_review_date_in_the_future_at_the_field(editor_client, today
 
     jurisdiction = JurisdictionFactory()
 
-    response = editor_client.post(reverse("admin:regulatory_jurisdictionreview_add"), {
-        "jurisdiction": jurisdiction.pk, "reviewed_to": (today_is + dt.timedelta(days=1)).isoformat(), "note": ""})
+    response = editor_client.post(
+        reverse("admin:regulatory_jurisdictionreview_add"),
+        {"jurisdiction": jurisdiction.pk, "reviewed_to": (today_is + dt.timedelta(days=1)).isoformat(), "note": ""},
+    )
 
     assert response.status_code == 200
     assert "reviewed_to" in response.context["adminform"].form.errors

@@ -22,8 +22,9 @@ from tests.regulatory.test_admin import _form_data
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
-    pytest.mark.skipif(connection.vendor != "postgresql",
-                       reason="SQLite takes one writer at a time: the saves cannot overlap there"),
+    pytest.mark.skipif(
+        connection.vendor != "postgresql", reason="SQLite takes one writer at a time: the saves cannot overlap there"
+    ),
 ]
 
 # Only a guard against a hung test: nothing here is timed.
@@ -34,8 +35,10 @@ def _waiting_on_locks() -> int:
     with connection.cursor() as cursor:
         # pg_stat_activity is read once per transaction unless told otherwise.
         cursor.execute("SELECT pg_stat_clear_snapshot()")
-        cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
-                       "AND wait_event_type = 'Lock' AND pid <> pg_backend_pid()")
+        cursor.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+            "AND wait_event_type = 'Lock' AND pid <> pg_backend_pid()"
+        )
         return cursor.fetchone()[0]
 
 
@@ -76,7 +79,9 @@ def _replayed(changes) -> dict:
     for change in changes:
         for name, (old, new) in change.diff.items():
             if change.kind != "publish":
-                assert state.get(name) == old, f"change #{change.pk} starts {name} from {old!r}, not {state.get(name)!r}"
+                assert state.get(name) == old, (
+                    f"change #{change.pk} starts {name} from {old!r}, not {state.get(name)!r}"
+                )
             state[name] = new
     return state
 
@@ -108,7 +113,8 @@ def test_two_simultaneous_admin_saves_one_wins_one_is_told_and_the_history_agree
     decision.refresh_from_db()
     assert decision.version == 3  # published at 2, one save
     assert (decision.title, decision.summary) == {
-        "alice": ("Alice's title", "Original summary."), "carol": ("Original", "Carol's summary."),
+        "alice": ("Alice's title", "Original summary."),
+        "carol": ("Original", "Carol's summary."),
     }[winner]
     changes = list(Change.objects.filter(decision=decision).order_by("id"))
     assert [c.recorded_by.username if c.recorded_by else None for c in changes] == [None, winner]
@@ -144,7 +150,8 @@ def test_two_simultaneous_api_edits_from_one_version_one_wins_one_gets_409_and_t
     winner = next(name for name, r in responses.items() if r.status_code == 200)
     decision.refresh_from_db()
     assert (decision.title, decision.summary) == {
-        "alice": ("Alice's title", "Original summary."), "carol": ("Original", "Carol's summary."),
+        "alice": ("Alice's title", "Original summary."),
+        "carol": ("Original", "Carol's summary."),
     }[winner]
     changes = list(Change.objects.filter(decision=decision).order_by("id"))
     assert [c.recorded_by.username if c.recorded_by else None for c in changes] == [None, winner]

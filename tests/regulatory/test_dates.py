@@ -13,10 +13,16 @@ from regulatory.models import Precision
 D = dt.date
 
 
-@pytest.mark.parametrize("day, end", [
-    (D(2024, 1, 15), D(2024, 1, 31)), (D(2024, 2, 1), D(2024, 2, 29)), (D(2023, 2, 28), D(2023, 2, 28)),
-    (D(2024, 4, 1), D(2024, 4, 30)), (D(2024, 12, 1), D(2024, 12, 31)),
-])
+@pytest.mark.parametrize(
+    "day, end",
+    [
+        (D(2024, 1, 15), D(2024, 1, 31)),
+        (D(2024, 2, 1), D(2024, 2, 29)),
+        (D(2023, 2, 28), D(2023, 2, 28)),
+        (D(2024, 4, 1), D(2024, 4, 30)),
+        (D(2024, 12, 1), D(2024, 12, 31)),
+    ],
+)
 def test_month_end_is_the_last_day_of_the_month_leap_years_included(day, end):
     assert month_end(day) == end
 

@@ -13,8 +13,10 @@ def change(kind: str, diff: dict, **decision) -> Change:
 
 
 def test_it_reads_dates_as_precisely_as_they_are_known():
-    c = change(ChangeKind.CORRECT, {"target_on": ["2024-08-11", "2024-08-01"],
-                                    "target_precision": [Precision.DAY, Precision.MONTH]})
+    c = change(
+        ChangeKind.CORRECT,
+        {"target_on": ["2024-08-11", "2024-08-01"], "target_precision": [Precision.DAY, Precision.MONTH]},
+    )
 
     assert change_diff_rows(c, c.decision) == [
         DiffRow("Target date", "11 Aug 2024", "Aug 2024"),
@@ -46,8 +48,11 @@ def test_a_new_decision_has_no_rows_and_malformed_pairs_are_skipped():
 
 
 def test_an_email_reads_a_change_as_the_page_does():
-    c = change(ChangeKind.CORRECT, {"title": ["Old", "New"], "status": ["under_review", "approved"],
-                                    "target_on": ["2024-08-11", None]}, target_precision=Precision.DAY)
+    c = change(
+        ChangeKind.CORRECT,
+        {"title": ["Old", "New"], "status": ["under_review", "approved"], "target_on": ["2024-08-11", None]},
+        target_precision=Precision.DAY,
+    )
 
     assert change_diff_lines(c) == change_diff_rows(c, c.decision)
 

@@ -88,10 +88,18 @@ def test_it_changes_nothing_when_run_twice(small_file):
 def test_it_never_overwrites_a_field_an_editor_changed(small_file, alice):
     history_load(small_file)
     nda = Decision.objects.get(dataset_key="US-18")
-    decision_update(decision=nda, by=alice, data={"title": "Editor's better title"}, change_kind=ChangeKind.CORRECT,
-                    note="Clearer title.")
-    small_file.write_text(SMALL.replace("title: FDA accepts the NDA", "title: Dataset's new title")
-                          .replace("summary: Priority review.", "summary: Priority review was granted."))
+    decision_update(
+        decision=nda,
+        by=alice,
+        data={"title": "Editor's better title"},
+        change_kind=ChangeKind.CORRECT,
+        note="Clearer title.",
+    )
+    small_file.write_text(
+        SMALL.replace("title: FDA accepts the NDA", "title: Dataset's new title").replace(
+            "summary: Priority review.", "summary: Priority review was granted."
+        )
+    )
 
     report = history_load(small_file)
 
@@ -102,9 +110,11 @@ def test_it_never_overwrites_a_field_an_editor_changed(small_file, alice):
 
 
 def test_it_rejects_a_fact_without_a_source_naming_the_row(small_file):
-    small_file.write_text(SMALL.replace(
-        '      - {url: "https://example.org/nda", title: NDA accepted, publisher: MAPS, grade: sponsor}\n', ""
-    ).replace("    sources:\n\n", "    sources: []\n"))
+    small_file.write_text(
+        SMALL.replace(
+            '      - {url: "https://example.org/nda", title: NDA accepted, publisher: MAPS, grade: sponsor}\n', ""
+        ).replace("    sources:\n\n", "    sources: []\n")
+    )
 
     with pytest.raises(DatasetError) as exc:
         history_load(small_file)
@@ -269,22 +279,31 @@ def test_it_loads_baselines_and_dates_an_unknown_start_by_the_first_recorded_eve
 def test_it_rejects_a_baseline_without_a_source_naming_the_row(record_file):
     text = RECORD.replace(
         '      - {url: "https://hansard.example/2006", title: Psilocin/Psilocybin, publisher: Hansard, grade: official}\n',
-        "").replace("    since: \"1973-07-01\"\n    sources:\n", "    since: \"1973-07-01\"\n    sources: []\n")
+        "",
+    ).replace('    since: "1973-07-01"\n    sources:\n', '    since: "1973-07-01"\n    sources: []\n')
 
     _rejects(record_file, text, "BL-GB-PSILOCYBIN", "source")
 
 
 def test_it_rejects_a_control_without_an_instrument_naming_the_row(record_file):
-    text = RECORD.replace('    control: prohibited\n    instrument: "Schedule I, Controlled Substances Act"\n    sources:\n      - {url: "https://fr',
-                          '    control: prohibited\n    sources:\n      - {url: "https://fr')
+    text = RECORD.replace(
+        '    control: prohibited\n    instrument: "Schedule I, Controlled Substances Act"\n    sources:\n      - {url: "https://fr',
+        '    control: prohibited\n    sources:\n      - {url: "https://fr',
+    )
 
     _rejects(record_file, text, "US-32", "instrument")
 
 
 def test_it_rejects_the_former_single_status(record_file):
-    _rejects(record_file, RECORD.replace("    control: prohibited\n    instrument: \"Schedule I, Controlled Substances Act\"\n    sources:\n      - {url: \"https://fr",
-                                         "    status: prohibited\n    sources:\n      - {url: \"https://fr"),
-             "US-32", "status")
+    _rejects(
+        record_file,
+        RECORD.replace(
+            '    control: prohibited\n    instrument: "Schedule I, Controlled Substances Act"\n    sources:\n      - {url: "https://fr',
+            '    status: prohibited\n    sources:\n      - {url: "https://fr',
+        ),
+        "US-32",
+        "status",
+    )
 
 
 def test_it_rejects_a_programme_closing_before_it_opens(record_file):
@@ -292,8 +311,12 @@ def test_it_rejects_a_programme_closing_before_it_opens(record_file):
 
 
 def test_it_rejects_a_review_date_in_the_future(record_file):
-    _rejects(record_file, RECORD.replace('reviewed_to: "2026-07-31"', 'reviewed_to: "2999-01-01"'),
-             "jurisdiction us", "future")
+    _rejects(
+        record_file,
+        RECORD.replace('reviewed_to: "2026-07-31"', 'reviewed_to: "2999-01-01"'),
+        "jurisdiction us",
+        "future",
+    )
 
 
 def test_it_records_coverage_review_dates_and_the_dataset_version(record_file):
@@ -331,6 +354,10 @@ def test_it_loads_a_programme_for_a_substance_with_its_interval_fields(record_fi
     history_load(record_file)
 
     nm = AccessProgramme.objects.get(dataset_key="AP-NM-1")
-    assert (nm.substance, nm.kind, nm.opened_precision, nm.capped) == ("Psilocybin", "state_medical_programme",
-                                                                      "month", False)
+    assert (nm.substance, nm.kind, nm.opened_precision, nm.capped) == (
+        "Psilocybin",
+        "state_medical_programme",
+        "month",
+        False,
+    )
     assert nm.researched_on == dt.date(2026, 11, 30)

@@ -13,23 +13,40 @@ pytestmark = pytest.mark.django_db
 def _baseline(jurisdiction, substance="MDMA", *, since=None, instrument="Schedule 9, Poisons Standard", **kwargs):
     from regulatory.models import BaselineSource
 
-    baseline = ControlBaseline.objects.create(jurisdiction=jurisdiction, substance=substance, control="prohibited",
-                                              instrument=instrument, since_on=since, **kwargs)
-    BaselineSource.objects.create(baseline=baseline, url="https://example.gov/list", title="List",
-                                  publisher="Regulator", grade="official")
+    baseline = ControlBaseline.objects.create(
+        jurisdiction=jurisdiction,
+        substance=substance,
+        control="prohibited",
+        instrument=instrument,
+        since_on=since,
+        **kwargs,
+    )
+    BaselineSource.objects.create(
+        baseline=baseline, url="https://example.gov/list", title="List", publisher="Regulator", grade="official"
+    )
     return baseline
 
 
 def _programme(jurisdiction, therapies=(), **kwargs):
     from regulatory.models import ProgrammeSource
 
-    fields = {"slug": f"programme-{AccessProgramme.objects.count()}", "name": "A programme",
-              "kind": ProgrammeKind.EXPANDED_ACCESS, "summary": "...", "state": "open",
-              "opened_on": dt.date(2019, 12, 20)} | kwargs
+    fields = {
+        "slug": f"programme-{AccessProgramme.objects.count()}",
+        "name": "A programme",
+        "kind": ProgrammeKind.EXPANDED_ACCESS,
+        "summary": "...",
+        "state": "open",
+        "opened_on": dt.date(2019, 12, 20),
+    } | kwargs
     programme = AccessProgramme.objects.create(jurisdiction=jurisdiction, **fields)
     programme.therapies.set(therapies)
-    ProgrammeSource.objects.create(programme=programme, url=f"https://sponsor.example/{programme.slug}",
-                                   title="EA", publisher="Sponsor", grade="sponsor")
+    ProgrammeSource.objects.create(
+        programme=programme,
+        url=f"https://sponsor.example/{programme.slug}",
+        title="EA",
+        publisher="Sponsor",
+        grade="sponsor",
+    )
     return programme
 
 
@@ -40,10 +57,20 @@ def _cell(jurisdiction, therapy, on: str):
 @pytest.fixture
 def us_mdma(db):
     us, therapy = JurisdictionFactory(code="us"), TherapyFactory(slug="mdma-ptsd")
-    published_decision(jurisdiction=us, therapies=[therapy], kind=DecisionKind.ACCEPTANCE,
-                       announced_on=dt.date(2024, 2, 9), status="under_review")
-    crl = published_decision(jurisdiction=us, therapies=[therapy], kind=DecisionKind.REFUSAL,
-                             announced_on=dt.date(2024, 8, 9), status="not_approved")
+    published_decision(
+        jurisdiction=us,
+        therapies=[therapy],
+        kind=DecisionKind.ACCEPTANCE,
+        announced_on=dt.date(2024, 2, 9),
+        status="under_review",
+    )
+    crl = published_decision(
+        jurisdiction=us,
+        therapies=[therapy],
+        kind=DecisionKind.REFUSAL,
+        announced_on=dt.date(2024, 8, 9),
+        status="not_approved",
+    )
     return us, therapy, crl
 
 
@@ -95,9 +122,15 @@ def test_it_ignores_drafts(us_mdma):
 
 def test_it_waits_for_the_effective_date_not_the_announcement(db):
     au, therapy = JurisdictionFactory(code="au"), TherapyFactory(slug="mdma-ptsd")
-    published_decision(jurisdiction=au, therapies=[therapy], kind=DecisionKind.SCHEDULING,
-                       announced_on=dt.date(2023, 2, 3), effective_on=dt.date(2023, 7, 1),
-                       control="medical_use_permitted", control_instrument="Schedule 8, Poisons Standard")
+    published_decision(
+        jurisdiction=au,
+        therapies=[therapy],
+        kind=DecisionKind.SCHEDULING,
+        announced_on=dt.date(2023, 2, 3),
+        effective_on=dt.date(2023, 7, 1),
+        control="medical_use_permitted",
+        control_instrument="Schedule 8, Poisons Standard",
+    )
 
     assert _cell(au, therapy, "2023-06-30").control is None
     assert _cell(au, therapy, "2023-07-01").control.value == "medical_use_permitted"
@@ -105,8 +138,14 @@ def test_it_waits_for_the_effective_date_not_the_announcement(db):
 
 def test_it_keeps_control_and_stage_apart(us_mdma):
     us, therapy, _ = us_mdma
-    published_decision(jurisdiction=us, therapies=[therapy], kind=DecisionKind.SCHEDULING,
-                       announced_on=dt.date(1985, 5, 31), effective_on=dt.date(1985, 7, 1), status="prohibited")
+    published_decision(
+        jurisdiction=us,
+        therapies=[therapy],
+        kind=DecisionKind.SCHEDULING,
+        announced_on=dt.date(1985, 5, 31),
+        effective_on=dt.date(1985, 7, 1),
+        status="prohibited",
+    )
 
     cell = _cell(us, therapy, "2024-03-01")
 
@@ -119,15 +158,24 @@ def test_it_keeps_control_and_stage_apart(us_mdma):
 def test_it_uses_the_baseline_before_the_first_control_decision_and_the_decision_after(db):
     au, therapy = JurisdictionFactory(code="au"), TherapyFactory(slug="mdma-ptsd", substance="MDMA")
     baseline = _baseline(au, "mdma", known_before=dt.date(2020, 7, 1))
-    published_decision(jurisdiction=au, therapies=[therapy], kind=DecisionKind.SCHEDULING,
-                       announced_on=dt.date(2023, 2, 3), effective_on=dt.date(2023, 7, 1),
-                       control="medical_use_permitted", control_instrument="Schedule 8, Poisons Standard")
+    published_decision(
+        jurisdiction=au,
+        therapies=[therapy],
+        kind=DecisionKind.SCHEDULING,
+        announced_on=dt.date(2023, 2, 3),
+        effective_on=dt.date(2023, 7, 1),
+        control="medical_use_permitted",
+        control_instrument="Schedule 8, Poisons Standard",
+    )
 
     before = _cell(au, therapy, "2020-06-01")
     after = _cell(au, therapy, "2023-07-02")
 
-    assert (before.control.value, before.control.baseline_id, before.headline) == ("prohibited", baseline.pk,
-                                                                                   "Schedule 9")
+    assert (before.control.value, before.control.baseline_id, before.headline) == (
+        "prohibited",
+        baseline.pk,
+        "Schedule 9",
+    )
     assert before.control.since_display == "in force before 1 Jul 2020"
     assert before.certain is False  # the baseline's start date is unknown
     assert before.provenance.best_grade == "official"
@@ -146,8 +194,14 @@ def test_it_applies_a_dated_baseline_only_from_its_start(db):
 
 def test_a_capped_protocol_is_a_route_but_never_the_access_colour(db):
     us, therapy = JurisdictionFactory(code="us"), TherapyFactory()
-    published_decision(jurisdiction=us, therapies=[therapy], kind=DecisionKind.DESIGNATION,
-                       announced_on=dt.date(2017, 8, 26), effective_on=dt.date(2017, 8, 26), status="investigational")
+    published_decision(
+        jurisdiction=us,
+        therapies=[therapy],
+        kind=DecisionKind.DESIGNATION,
+        announced_on=dt.date(2017, 8, 26),
+        effective_on=dt.date(2017, 8, 26),
+        status="investigational",
+    )
     _programme(us, [therapy], capped=True, capacity="50 patients", state="closed")
 
     cell = _cell(us, therapy, "2021-06-01")
@@ -170,8 +224,13 @@ def test_an_open_uncapped_route_takes_the_access_colour(db):
 
 def test_a_route_reads_unknown_after_the_date_it_is_known_open_to(db):
     de, therapy = JurisdictionFactory(code="de"), TherapyFactory()
-    _programme(de, [therapy], kind=ProgrammeKind.COMPASSIONATE_USE, opened_on=dt.date(2025, 7, 11),
-               known_until=dt.date(2026, 7, 11))
+    _programme(
+        de,
+        [therapy],
+        kind=ProgrammeKind.COMPASSIONATE_USE,
+        opened_on=dt.date(2025, 7, 11),
+        known_until=dt.date(2026, 7, 11),
+    )
 
     assert _cell(de, therapy, "2026-07-11").access[0].state == "open"
     after = _cell(de, therapy, "2026-07-12")
@@ -189,7 +248,11 @@ def test_a_route_is_closed_from_its_closing_date(db):
 
 
 def test_a_programme_for_a_substance_reaches_its_therapies_and_a_general_one_none(db):
-    us_or, psilocybin, mdma = JurisdictionFactory(code="us-or"), TherapyFactory(substance="Psilocybin"), TherapyFactory()
+    us_or, psilocybin, mdma = (
+        JurisdictionFactory(code="us-or"),
+        TherapyFactory(substance="Psilocybin"),
+        TherapyFactory(),
+    )
     _programme(us_or, substance="psilocybin", kind=ProgrammeKind.SUPERVISED_ADULT_USE, opened_on=dt.date(2023, 5, 5))
     _programme(us_or, kind=ProgrammeKind.RIGHT_TO_TRY, opened_on=dt.date(2018, 5, 30))  # no therapy, no substance
     _programme(us_or, [psilocybin], kind=ProgrammeKind.REVIEW_PATHWAY, opened_on=dt.date(2025, 6, 17))
@@ -200,9 +263,15 @@ def test_a_programme_for_a_substance_reaches_its_therapies_and_a_general_one_non
 
 def test_a_date_known_to_the_month_leaves_the_cell_uncertain_inside_that_month(db):
     cz, therapy = JurisdictionFactory(), TherapyFactory()
-    published_decision(jurisdiction=cz, therapies=[therapy], announced_on=dt.date(2025, 7, 1),
-                       announced_precision=Precision.MONTH, effective_on=dt.date(2025, 7, 1),
-                       effective_precision=Precision.MONTH, status="approved")
+    published_decision(
+        jurisdiction=cz,
+        therapies=[therapy],
+        announced_on=dt.date(2025, 7, 1),
+        announced_precision=Precision.MONTH,
+        effective_on=dt.date(2025, 7, 1),
+        effective_precision=Precision.MONTH,
+        status="approved",
+    )
 
     inside, after = _cell(cz, therapy, "2025-07-20"), _cell(cz, therapy, "2025-08-01")
 
@@ -214,16 +283,27 @@ def test_provenance_gives_the_best_grade_the_count_and_the_unverified_mark(db):
     from regulatory.models import Source
 
     jurisdiction, therapy = JurisdictionFactory(), TherapyFactory()
-    decision = published_decision(jurisdiction=jurisdiction, therapies=[therapy], status="investigational",
-                                  verified=False)
+    decision = published_decision(
+        jurisdiction=jurisdiction, therapies=[therapy], status="investigational", verified=False
+    )
     decision.sources.update(grade="secondary")
-    Source.objects.create(decision=decision, url="https://mirror.example/fr", title="FR copy", publisher="Mirror",
-                          grade="official", is_copy=True)
+    Source.objects.create(
+        decision=decision,
+        url="https://mirror.example/fr",
+        title="FR copy",
+        publisher="Mirror",
+        grade="official",
+        is_copy=True,
+    )
 
     provenance = _cell(jurisdiction, therapy, "2025-01-01").provenance
 
     assert (provenance.best_grade, provenance.best_is_copy, provenance.sources, provenance.unverified) == (
-        "official", True, 2, True)
+        "official",
+        True,
+        2,
+        True,
+    )
     assert provenance.label == "official (copy)"
 
 

@@ -71,8 +71,13 @@ def test_it_edits_a_draft_without_recording_a_change():
 def test_it_records_a_correction_with_only_the_changed_fields(alice):
     decision = published_decision(announced_on=dt.date(2024, 8, 9))
 
-    change = decision_update(decision=decision, by=alice, data={"announced_on": dt.date(2024, 8, 8)},
-                             change_kind=ChangeKind.CORRECT, note="Wrong day.")
+    change = decision_update(
+        decision=decision,
+        by=alice,
+        data={"announced_on": dt.date(2024, 8, 8)},
+        change_kind=ChangeKind.CORRECT,
+        note="Wrong day.",
+    )
 
     decision.refresh_from_db()
     assert decision.state == DecisionState.CORRECTED
@@ -85,8 +90,9 @@ def test_it_records_an_amendment_of_sources():
     decision = published_decision()
     new_source = {"url": "https://www.fda.gov/x", "title": "Letter", "publisher": "FDA", "grade": "official"}
 
-    change = decision_update(decision=decision, data={}, sources=[new_source], change_kind=ChangeKind.AMEND,
-                             note="Official letter.")
+    change = decision_update(
+        decision=decision, data={}, sources=[new_source], change_kind=ChangeKind.AMEND, note="Official letter."
+    )
 
     assert change.kind == ChangeKind.AMEND
     assert list(change.diff) == ["sources"]
@@ -197,9 +203,16 @@ def test_it_lists_every_therapy_with_the_substance_of_a_substance_decision():
     TherapyFactory(substance="MDMA")
 
     decision = decision_create(
-        jurisdiction=JurisdictionFactory(), therapies=[], kind="scheduling", title="Psilocybin in Schedule I",
-        summary="...", announced_on=dt.date(1970, 10, 27), effective_on=dt.date(1971, 5, 1), substance="Psilocybin",
-        control=Control.PROHIBITED, control_instrument="Schedule I, Controlled Substances Act",
+        jurisdiction=JurisdictionFactory(),
+        therapies=[],
+        kind="scheduling",
+        title="Psilocybin in Schedule I",
+        summary="...",
+        announced_on=dt.date(1970, 10, 27),
+        effective_on=dt.date(1971, 5, 1),
+        substance="Psilocybin",
+        control=Control.PROHIBITED,
+        control_instrument="Schedule I, Controlled Substances Act",
         sources=[{"url": "https://example.org/csa", "title": "CSA", "publisher": "X", "grade": "literature"}],
     )
 
@@ -246,8 +259,10 @@ def test_it_rejects_at_commit_a_published_decision_whose_sources_were_deleted_be
 
 def test_it_attaches_date_errors_to_the_field_an_editor_must_fix():
     decision = DecisionFactory.build(
-        jurisdiction=JurisdictionFactory(), regulator=None,
-        announced_on=dt.date(2024, 2, 9), effective_on=dt.date(2024, 1, 1),
+        jurisdiction=JurisdictionFactory(),
+        regulator=None,
+        announced_on=dt.date(2024, 2, 9),
+        effective_on=dt.date(2024, 1, 1),
     )
 
     with pytest.raises(ValidationError) as exc:
@@ -259,8 +274,7 @@ def test_it_attaches_date_errors_to_the_field_an_editor_must_fix():
 def test_it_does_not_label_an_amendment_of_an_old_decision_late():
     old = published_decision(announced_on=dt.date(2017, 8, 1))
 
-    change = decision_update(decision=old, data={"title": "Typo fixed"}, change_kind=ChangeKind.CORRECT,
-                             note="Typo.")
+    change = decision_update(decision=old, data={"title": "Typo fixed"}, change_kind=ChangeKind.CORRECT, note="Typo.")
 
     assert change.late_reported is False
 
@@ -308,8 +322,9 @@ def test_it_refuses_an_edit_recorded_as_anything_but_an_amendment_or_a_correctio
     decision = published_decision()
 
     with pytest.raises(EditNeedsKind) as exc:
-        decision_update(decision=decision, data={"title": "New title"}, change_kind=ChangeKind.RETRACT,
-                        note="Meant to retract.")
+        decision_update(
+            decision=decision, data={"title": "New title"}, change_kind=ChangeKind.RETRACT, note="Meant to retract."
+        )
 
     assert set(exc.value.message_dict) == {"change_kind"}
     decision.refresh_from_db()
@@ -372,8 +387,9 @@ def test_it_moves_the_version_on_with_every_write():
     versions.append(Decision.objects.get(pk=decision.pk).version)
     decision_publish(decision=decision, version=versions[-1])
     versions.append(Decision.objects.get(pk=decision.pk).version)
-    decision_update(decision=decision, data={"title": "Amended"}, change_kind=ChangeKind.AMEND, note="News.",
-                    version=versions[-1])
+    decision_update(
+        decision=decision, data={"title": "Amended"}, change_kind=ChangeKind.AMEND, note="News.", version=versions[-1]
+    )
     versions.append(Decision.objects.get(pk=decision.pk).version)
     decision_retract(decision=decision, note="Wrong.", version=versions[-1])
     versions.append(Decision.objects.get(pk=decision.pk).version)
@@ -384,12 +400,23 @@ def test_it_moves_the_version_on_with_every_write():
 def test_it_refuses_an_edit_based_on_a_version_someone_else_has_changed(alice):
     decision = published_decision(title="Original")
     opened_at = decision.version
-    decision_update(decision=decision, by=alice, data={"title": "Alice's title"}, change_kind=ChangeKind.CORRECT,
-                    note="Typo.", version=opened_at)
+    decision_update(
+        decision=decision,
+        by=alice,
+        data={"title": "Alice's title"},
+        change_kind=ChangeKind.CORRECT,
+        note="Typo.",
+        version=opened_at,
+    )
 
     with pytest.raises(EditConflict) as exc:
-        decision_update(decision=decision, data={"summary": "Bob's summary"}, change_kind=ChangeKind.AMEND,
-                        note="More detail.", version=opened_at)
+        decision_update(
+            decision=decision,
+            data={"summary": "Bob's summary"},
+            change_kind=ChangeKind.AMEND,
+            note="More detail.",
+            version=opened_at,
+        )
 
     assert (exc.value.expected, exc.value.current) == (opened_at, opened_at + 1)
     assert "Someone else changed this decision since you opened it" in exc.value.messages[0]
@@ -441,8 +468,9 @@ def test_it_rejects_a_slug_change_of_a_published_decision_in_the_schema():
     assert Decision.objects.get(pk=live.pk).slug == "cited-slug"
 
 
-@pytest.mark.parametrize("url", ["javascript:alert(1)", "ftp://example.gov/letter.pdf", "http:///letter",
-                                 "data:text/html,hi"])
+@pytest.mark.parametrize(
+    "url", ["javascript:alert(1)", "ftp://example.gov/letter.pdf", "http:///letter", "data:text/html,hi"]
+)
 def test_it_refuses_a_source_url_that_is_not_a_web_address_with_a_host(url):
     decision = DecisionFactory()
     source = {"url": url, "title": "Letter", "publisher": "FDA", "grade": "official"}
@@ -459,8 +487,9 @@ def test_it_keeps_the_row_of_a_source_whose_url_stays():
     source = decision.sources.get()
     edited = {"url": source.url, "title": "Clearer title", "publisher": source.publisher, "grade": source.grade}
 
-    change = decision_update(decision=decision, data={}, sources=[edited], change_kind=ChangeKind.CORRECT,
-                             note="Title of the source.")
+    change = decision_update(
+        decision=decision, data={}, sources=[edited], change_kind=ChangeKind.CORRECT, note="Title of the source."
+    )
 
     assert decision.sources.get().pk == source.pk
     assert decision.sources.get().title == "Clearer title"

@@ -79,6 +79,7 @@ def scripted_mail(settings) -> Iterator[type[ScriptedBackend]]:
 
 # --- End-to-end: an SMTP server and a Celery worker ----------------------------------
 
+
 def wait_until(predicate: Callable[[], bool], *, timeout: float = 60, interval: float = 0.1, what: str = "") -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -247,10 +248,27 @@ class CeleryWorker:
         name = f"e2e-{uuid.uuid4().hex[:8]}"
         log = open(self.log_path, "a")  # kept open for the process's lifetime
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "config", "worker", "--pool=prefork",
-             f"--concurrency={self.concurrency}", "-l", "info", "-n", f"{name}@%h",
-             "--without-gossip", "--without-mingle"],
-            cwd=BASE_DIR, env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "config",
+                "worker",
+                "--pool=prefork",
+                f"--concurrency={self.concurrency}",
+                "-l",
+                "info",
+                "-n",
+                f"{name}@%h",
+                "--without-gossip",
+                "--without-mingle",
+            ],
+            cwd=BASE_DIR,
+            env=self.env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
         log.close()
         deadline = time.monotonic() + 60
@@ -345,9 +363,23 @@ class CeleryBeat:
         log = open(directory / "celery-beat.log", "a")  # kept open for the process's lifetime
         self.log_path = directory / "celery-beat.log"
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "config", "beat", "-l", "info",
-             "--schedule", str(directory / "celerybeat-schedule")],
-            cwd=BASE_DIR, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "config",
+                "beat",
+                "-l",
+                "info",
+                "--schedule",
+                str(directory / "celerybeat-schedule"),
+            ],
+            cwd=BASE_DIR,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
         log.close()
 

@@ -9,13 +9,25 @@ from tracker import services
 from tracker.models import Cadence, Subscriber, Subscription
 
 
-def subscriber_with(email: str, *, cadence: str = Cadence.INSTANT, jurisdictions: Iterable[Jurisdiction] = (),
-                    therapies: Iterable[Therapy] = (), kinds: Iterable[str] = ()) -> Subscriber:
+def subscriber_with(
+    email: str,
+    *,
+    cadence: str = Cadence.INSTANT,
+    jurisdictions: Iterable[Jurisdiction] = (),
+    therapies: Iterable[Therapy] = (),
+    kinds: Iterable[str] = (),
+) -> Subscriber:
     """A confirmed subscriber holding one subscription that starts now."""
     subscriber = Subscriber.objects.by_email(email).first() or Subscriber.objects.create(email=email)
-    services.subscription_add(subscriber=subscriber, scope=services.Scope(
-        cadence=cadence, jurisdictions=tuple(jurisdictions), therapies=tuple(therapies), kinds=tuple(kinds),
-    ))
+    services.subscription_add(
+        subscriber=subscriber,
+        scope=services.Scope(
+            cadence=cadence,
+            jurisdictions=tuple(jurisdictions),
+            therapies=tuple(therapies),
+            kinds=tuple(kinds),
+        ),
+    )
     subscriber.refresh_from_db()
     return subscriber
 

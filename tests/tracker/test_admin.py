@@ -55,7 +55,8 @@ def deliveries(db):
     delivery.change_fan_out(change_id=change.pk)
     Notification.objects.filter(subscriber__email="sent@example.org").update(sent_at="2025-01-01T00:00Z")
     Notification.objects.filter(subscriber__email="failed@example.org").update(
-        failed_at="2025-01-01T00:00Z", last_error="Recipient refused: 550 no such user")
+        failed_at="2025-01-01T00:00Z", last_error="Recipient refused: 550 no such user"
+    )
     delivery.digest_plan(cadence=Cadence.DAILY)
     return change
 
@@ -67,7 +68,7 @@ def test_it_shows_editors_sent_pending_and_failed_per_change(editor_client, deli
     assert response.status_code == 200
     assert "MDMA approved" in content
     for status in ("sent", "pending", "failed"):
-        assert f"change__id__exact={deliveries.pk}&amp;status={status}\">1</a>" in content
+        assert f'change__id__exact={deliveries.pk}&amp;status={status}">1</a>' in content
 
 
 def test_it_lists_a_changes_notifications_with_why_they_failed(manager_client, deliveries):
@@ -113,8 +114,9 @@ def test_it_opens_every_tracker_admin_page_for_editors(editor_client, deliveries
 def test_it_lets_editors_change_no_delivery(editor_client, deliveries):
     notification = Notification.objects.first()
 
-    response = editor_client.post(reverse("admin:tracker_notification_change", args=[notification.pk]),
-                                  {"last_error": "edited"})
+    response = editor_client.post(
+        reverse("admin:tracker_notification_change", args=[notification.pk]), {"last_error": "edited"}
+    )
 
     notification.refresh_from_db()
     assert response.status_code == 403
@@ -131,13 +133,16 @@ def test_it_keeps_non_editors_out(client, bob, deliveries):
 
 # --- Addresses: only for subscriber managers ----------------------------------------
 
+
 def test_it_shows_editors_no_address_in_any_tracker_admin_page(editor_client, deliveries):
     failed = Notification.objects.get(failed_at__isnull=False)
     Notification.objects.filter(pk=failed.pk).update(
-        last_error="550 5.1.1 <failed@example.org>: Recipient address rejected")
+        last_error="550 5.1.1 <failed@example.org>: Recipient address rejected"
+    )
     subscriber = failed.subscriber
-    Subscriber.objects.filter(pk=subscriber.pk).update(suppressed_at="2025-01-01T00:00Z",
-                                                       suppressed_reason="550 <failed@example.org> unknown")
+    Subscriber.objects.filter(pk=subscriber.pk).update(
+        suppressed_at="2025-01-01T00:00Z", suppressed_reason="550 <failed@example.org> unknown"
+    )
     digest = DigestDelivery.objects.first()
     pages = [
         reverse("admin:tracker_subscriber_changelist"),
@@ -172,14 +177,17 @@ def test_it_gives_editors_no_search_by_address(editor_client, deliveries):
         assert known.context["cl"].result_count == unknown.context["cl"].result_count, model
 
 
-@pytest.mark.parametrize(("model", "lookup"), [
-    ("subscriber", "email__startswith"),
-    ("subscriber", "email"),
-    ("subscriber", "suppressed_reason__icontains"),
-    ("notification", "subscriber__email__startswith"),
-    ("notification", "last_error__icontains"),
-    ("digestdelivery", "subscriber__email"),
-])
+@pytest.mark.parametrize(
+    ("model", "lookup"),
+    [
+        ("subscriber", "email__startswith"),
+        ("subscriber", "email"),
+        ("subscriber", "suppressed_reason__icontains"),
+        ("notification", "subscriber__email__startswith"),
+        ("notification", "last_error__icontains"),
+        ("digestdelivery", "subscriber__email"),
+    ],
+)
 def test_it_refuses_editors_a_filter_on_addresses_in_the_url(editor_client, deliveries, model, lookup):
     response = editor_client.get(reverse(f"admin:tracker_{model}_changelist"), {lookup: "f"})
 
@@ -227,8 +235,9 @@ def test_it_makes_a_staff_user_a_subscriber_manager_and_takes_it_back(alice, dja
 
     assert granted
     assert not django_user_model.objects.get(pk=alice.pk).has_perm("tracker.see_subscriber_address")
-    assert Group.objects.get(name=SUBSCRIBER_MANAGERS_GROUP).permissions.filter(
-        codename="see_subscriber_address").exists()
+    assert (
+        Group.objects.get(name=SUBSCRIBER_MANAGERS_GROUP).permissions.filter(codename="see_subscriber_address").exists()
+    )
 
 
 def test_it_refuses_to_make_a_non_staff_user_or_nobody_a_subscriber_manager(bob):

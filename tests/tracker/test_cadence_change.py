@@ -55,8 +55,11 @@ def _switch(subscriber: Subscriber, old: str, new: str, jurisdictions=()) -> Non
 
 def _times_mailed() -> dict[str, int]:
     """How many emails mention each change (by its decision's title)."""
-    return {title: sum(title in message.body for message in mail.outbox)
-            for title in TITLES if any(title in message.body for message in mail.outbox)}
+    return {
+        title: sum(title in message.body for message in mail.outbox)
+        for title in TITLES
+        if any(title in message.body for message in mail.outbox)
+    }
 
 
 def test_it_mails_what_the_daily_digest_owed_when_switching_to_instant(us):

@@ -170,8 +170,10 @@ def test_it_groups_changes_by_jurisdiction_and_therapy(us, au):
 def test_it_builds_a_chunk_in_a_constant_number_of_queries(us, au, django_assert_num_queries):
     mdma = TherapyFactory(slug="mdma-ptsd")
     few = [subscriber_with(f"few{i}@example.org", cadence=Cadence.DAILY, jurisdictions=[us]) for i in range(2)]
-    many = [subscriber_with(f"many{i}@example.org", cadence=Cadence.DAILY, therapies=[mdma], kinds=["approval"])
-            for i in range(25)]
+    many = [
+        subscriber_with(f"many{i}@example.org", cadence=Cadence.DAILY, therapies=[mdma], kinds=["approval"])
+        for i in range(25)
+    ]
     subscriber_with("many0@example.org", cadence=Cadence.DAILY, jurisdictions=[au])  # a second subscription
     for jurisdiction in (us, au, us):
         published_decision(jurisdiction=jurisdiction, therapies=[mdma])
@@ -234,6 +236,7 @@ def test_it_gives_digests_the_list_headers_and_their_own_message_id(us):
 
 
 # --- Empty digests move the watermark ------------------------------------------------
+
 
 def test_it_moves_the_watermark_past_changes_an_empty_digest_did_not_match(us, au):
     carol = subscriber_with("carol@example.org", cadence=Cadence.DAILY, jurisdictions=[au])

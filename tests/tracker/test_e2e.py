@@ -66,32 +66,43 @@ def _bulk_subscribers(count: int, prefix: str) -> list[str]:
     """`count` confirmed subscribers to everything, instantly, from now on."""
     now, start = timezone.now(), change_latest_id()
     subscribers = Subscriber.objects.bulk_create(
-        [Subscriber(email=f"{prefix}{i}@example.org", confirmed_at=now) for i in range(count)], batch_size=1000,
+        [Subscriber(email=f"{prefix}{i}@example.org", confirmed_at=now) for i in range(count)],
+        batch_size=1000,
     )
     Subscription.objects.bulk_create(
-        [Subscription(subscriber=s, cadence=Cadence.INSTANT, confirmed_at=now, starts_after_change_id=start)
-         for s in subscribers], batch_size=1000,
+        [
+            Subscription(subscriber=s, cadence=Cadence.INSTANT, confirmed_at=now, starts_after_change_id=start)
+            for s in subscribers
+        ],
+        batch_size=1000,
     )
     return [s.email for s in subscribers]
 
 
 def _delivered(change_id: int) -> bool:
     """The fan-out is finished and no notification of the change is unsent."""
-    return (ChangeFanOut.objects.filter(pk=change_id, completed_at__isnull=False).exists()
-            and not Notification.objects.filter(UNSENT, change_id=change_id).exists())
+    return (
+        ChangeFanOut.objects.filter(pk=change_id, completed_at__isnull=False).exists()
+        and not Notification.objects.filter(UNSENT, change_id=change_id).exists()
+    )
 
 
 def _duplicates(sink) -> int:
     return sum(count - 1 for count in sink.message_id_counts().values())
 
 
-def test_it_confirms_then_mails_each_matching_subscriber_exactly_once(celery_worker, smtp_sink, client, alice, us,
-                                                                      au, mdma):
-    response = client.post("/api/v1/subscriptions/", {"email": "carol@example.org", "cadence": "instant",
-                                                       "jurisdictions": ["us"]}, content_type="application/json")
+def test_it_confirms_then_mails_each_matching_subscriber_exactly_once(
+    celery_worker, smtp_sink, client, alice, us, au, mdma
+):
+    response = client.post(
+        "/api/v1/subscriptions/",
+        {"email": "carol@example.org", "cadence": "instant", "jurisdictions": ["us"]},
+        content_type="application/json",
+    )
     assert response.status_code == 202
-    client.post("/api/v1/subscriptions/", {"email": "gina@example.org", "cadence": "instant"},
-                content_type="application/json")  # never confirmed
+    client.post(
+        "/api/v1/subscriptions/", {"email": "gina@example.org", "cadence": "instant"}, content_type="application/json"
+    )  # never confirmed
     wait_until(lambda: len(smtp_sink.to("carol@example.org")) == 1, timeout=WAIT, what="the confirmation mail")
     confirmation = smtp_sink.to("carol@example.org")[0]
     link = re.search(r"https?://\S+/subscribe/confirm/\S+/", _plain(confirmation)).group(0)
@@ -106,8 +117,11 @@ def test_it_confirms_then_mails_each_matching_subscriber_exactly_once(celery_wor
 
     change = _publish(alice, jurisdiction=us, therapies=[mdma], title="FDA accepts the NDA").changes.get()
     for address in ("carol@example.org", "erin@example.org", "frank@example.org"):
-        wait_until(lambda a=address: any(m["Subject"].startswith("New decision") for m in smtp_sink.to(a)),
-                   timeout=WAIT, what=f"the instant mail to {address}")
+        wait_until(
+            lambda a=address: any(m["Subject"].startswith("New decision") for m in smtp_sink.to(a)),
+            timeout=WAIT,
+            what=f"the instant mail to {address}",
+        )
     wait_until(lambda: _delivered(change.pk), timeout=WAIT, what="every notification recorded")
     time.sleep(1)
 
@@ -127,7 +141,8 @@ def test_it_confirms_then_mails_each_matching_subscriber_exactly_once(celery_wor
 
 
 def test_it_sends_one_daily_digest_per_subscriber_with_changes_and_nothing_on_a_second_run(
-        celery_worker, smtp_sink, alice, us, au, capsys):
+    celery_worker, smtp_sink, alice, us, au, capsys
+):
     subscriber_with("gina@example.org", cadence=Cadence.DAILY, jurisdictions=[us])
     subscriber_with("hank@example.org", cadence=Cadence.DAILY, jurisdictions=[au])
     subscriber_with("ivan@example.org", cadence=Cadence.DAILY)
@@ -136,8 +151,11 @@ def test_it_sends_one_daily_digest_per_subscriber_with_changes_and_nothing_on_a_
     wait_until(lambda: _delivered(first.pk) and _delivered(second.pk), timeout=WAIT, what="the fan-outs")
 
     digest_plan.delay("daily")
-    wait_until(lambda: len(smtp_sink.to("gina@example.org")) == 1 and len(smtp_sink.to("ivan@example.org")) == 1,
-               timeout=WAIT, what="two digests")
+    wait_until(
+        lambda: len(smtp_sink.to("gina@example.org")) == 1 and len(smtp_sink.to("ivan@example.org")) == 1,
+        timeout=WAIT,
+        what="two digests",
+    )
     wait_until(lambda: not DigestDelivery.objects.filter(UNSENT).exists(), timeout=WAIT, what="digests recorded")
     capsys.readouterr()
     call_command("send_digests", "daily")
@@ -149,8 +167,11 @@ def test_it_sends_one_daily_digest_per_subscriber_with_changes_and_nothing_on_a_
     assert smtp_sink.count() == 2
     body = _plain(smtp_sink.to("gina@example.org")[0])
     assert "First US decision" in body and "Second US decision" in body
-    assert set(Subscriber.objects.filter(email__in=["gina@example.org", "ivan@example.org"])
-               .values_list("daily_watermark", flat=True)) == {second.pk}
+    assert set(
+        Subscriber.objects.filter(email__in=["gina@example.org", "ivan@example.org"]).values_list(
+            "daily_watermark", flat=True
+        )
+    ) == {second.pk}
     # Hank's digest was empty: nothing sent, but his watermark moved past what he need not read again.
     assert Subscriber.objects.get(email="hank@example.org").daily_watermark == second.pk
 
@@ -166,16 +187,20 @@ def _mid_fan_out(smtp_sink, alice, us, expected: int, prefix: str):
 def _recovered(smtp_sink, change, expected: int, started: float) -> float:
     """Seconds from `started` (the new worker answering) until every
     subscriber had the mail; fails after WAIT (60 s)."""
-    wait_until(lambda: smtp_sink.unique() >= expected, timeout=WAIT,
-               what="every subscriber mailed within 60 s of the new worker starting")
+    wait_until(
+        lambda: smtp_sink.unique() >= expected,
+        timeout=WAIT,
+        what="every subscriber mailed within 60 s of the new worker starting",
+    )
     seconds = round(time.monotonic() - started, 1)
     wait_until(lambda: _delivered(change.pk), timeout=WAIT, what="every notification recorded")
     time.sleep(2)
     return seconds
 
 
-def test_it_heals_itself_when_the_worker_is_killed_mid_fan_out(many_steps, celery_worker, celery_beat, smtp_sink,
-                                                                alice, us):
+def test_it_heals_itself_when_the_worker_is_killed_mid_fan_out(
+    many_steps, celery_worker, celery_beat, smtp_sink, alice, us
+):
     expected = 3000
     addresses, change = _mid_fan_out(smtp_sink, alice, us, expected, "kill")
     celery_worker.kill()
@@ -188,12 +213,20 @@ def test_it_heals_itself_when_the_worker_is_killed_mid_fan_out(many_steps, celer
     recovered = _recovered(smtp_sink, change, expected, time.monotonic())
 
     duplicates = _duplicates(smtp_sink)
-    fault_figures_record("worker_sigkill", {
-        "expected": expected, "received_unique": smtp_sink.unique(), "received_total": smtp_sink.count(),
-        "duplicated": duplicates, "seconds_to_recover": recovered, "received_at_kill": received_at_kill,
-        "claimed_unsent_at_kill": claimed_at_kill, "fan_out_complete_at_kill": fan_out.completed_at is not None,
-        "worker_children": CeleryWorker.concurrency,
-    })
+    fault_figures_record(
+        "worker_sigkill",
+        {
+            "expected": expected,
+            "received_unique": smtp_sink.unique(),
+            "received_total": smtp_sink.count(),
+            "duplicated": duplicates,
+            "seconds_to_recover": recovered,
+            "received_at_kill": received_at_kill,
+            "claimed_unsent_at_kill": claimed_at_kill,
+            "fan_out_complete_at_kill": fan_out.completed_at is not None,
+            "worker_children": CeleryWorker.concurrency,
+        },
+    )
     recipients = {rcpt for rcpts, _ in smtp_sink.received for rcpt in rcpts}
     assert recipients == set(addresses)
     assert smtp_sink.unique() == expected
@@ -201,8 +234,9 @@ def test_it_heals_itself_when_the_worker_is_killed_mid_fan_out(many_steps, celer
     assert duplicates <= CeleryWorker.concurrency
 
 
-def test_it_heals_itself_when_the_worker_is_killed_and_redis_flushed_mid_fan_out(many_steps, celery_worker,
-                                                                                  celery_beat, smtp_sink, alice, us):
+def test_it_heals_itself_when_the_worker_is_killed_and_redis_flushed_mid_fan_out(
+    many_steps, celery_worker, celery_beat, smtp_sink, alice, us
+):
     expected = 3000
     addresses, change = _mid_fan_out(smtp_sink, alice, us, expected, "flush")
     celery_worker.kill()
@@ -215,19 +249,28 @@ def test_it_heals_itself_when_the_worker_is_killed_and_redis_flushed_mid_fan_out
     recovered = _recovered(smtp_sink, change, expected, time.monotonic())
 
     duplicates = _duplicates(smtp_sink)
-    fault_figures_record("worker_sigkill_redis_flushdb", {
-        "expected": expected, "received_unique": smtp_sink.unique(), "received_total": smtp_sink.count(),
-        "duplicated": duplicates, "seconds_to_recover": recovered, "received_at_flush": received_at_flush,
-        "fan_out_complete_at_flush": fan_out.completed_at is not None,
-        "tasks_in_redis_after_flush": queued_after_flush, "worker_children": CeleryWorker.concurrency,
-    })
+    fault_figures_record(
+        "worker_sigkill_redis_flushdb",
+        {
+            "expected": expected,
+            "received_unique": smtp_sink.unique(),
+            "received_total": smtp_sink.count(),
+            "duplicated": duplicates,
+            "seconds_to_recover": recovered,
+            "received_at_flush": received_at_flush,
+            "fan_out_complete_at_flush": fan_out.completed_at is not None,
+            "tasks_in_redis_after_flush": queued_after_flush,
+            "worker_children": CeleryWorker.concurrency,
+        },
+    )
     assert {rcpt for rcpts, _ in smtp_sink.received for rcpt in rcpts} == set(addresses)
     assert smtp_sink.unique() == expected
     assert duplicates <= CeleryWorker.concurrency
 
 
 def test_a_worker_hung_past_its_heartbeat_loses_its_claims_and_sends_nothing_twice_when_it_wakes(
-        many_steps, celery_worker, celery_beat, smtp_sink, alice, us):
+    many_steps, celery_worker, celery_beat, smtp_sink, alice, us
+):
     expected = 3000
     addresses, change = _mid_fan_out(smtp_sink, alice, us, expected, "hang")
     celery_worker.pause()  # SIGSTOP: alive, holding its claims, silent
@@ -247,12 +290,21 @@ def test_a_worker_hung_past_its_heartbeat_loses_its_claims_and_sends_nothing_twi
 
     duplicates = _duplicates(smtp_sink)
     reasserted = celery_worker.log_tail(10_000).count("their claims were released while the batch was running")
-    fault_figures_record("worker_sigstop", {
-        "expected": expected, "received_unique": smtp_sink.unique(), "received_total": smtp_sink.count(),
-        "duplicated": duplicates, "seconds_to_recover": recovered, "received_at_stop": received_at_stop,
-        "claimed_unsent_at_stop": claimed_at_stop, "sent_by_the_woken_worker": sent_after_wake,
-        "batches_that_reasserted_and_skipped": reasserted, "worker_children": CeleryWorker.concurrency,
-    })
+    fault_figures_record(
+        "worker_sigstop",
+        {
+            "expected": expected,
+            "received_unique": smtp_sink.unique(),
+            "received_total": smtp_sink.count(),
+            "duplicated": duplicates,
+            "seconds_to_recover": recovered,
+            "received_at_stop": received_at_stop,
+            "claimed_unsent_at_stop": claimed_at_stop,
+            "sent_by_the_woken_worker": sent_after_wake,
+            "batches_that_reasserted_and_skipped": reasserted,
+            "worker_children": CeleryWorker.concurrency,
+        },
+    )
     assert {rcpt for rcpts, _ in smtp_sink.received for rcpt in rcpts} == set(addresses)
     assert smtp_sink.unique() == expected
     # The woken worker re-asserted its claims before its next message, found
@@ -262,8 +314,9 @@ def test_a_worker_hung_past_its_heartbeat_loses_its_claims_and_sends_nothing_twi
     assert duplicates <= CeleryWorker.concurrency
 
 
-def test_it_retries_a_451_on_every_7th_message_until_every_message_arrives_once(celery_worker, celery_beat,
-                                                                                  smtp_sink, alice, us):
+def test_it_retries_a_451_on_every_7th_message_until_every_message_arrives_once(
+    celery_worker, celery_beat, smtp_sink, alice, us
+):
     expected = 3000
     addresses = _bulk_subscribers(expected, "busy")
     smtp_sink.refuse_every = 7
@@ -276,10 +329,17 @@ def test_it_retries_a_451_on_every_7th_message_until_every_message_arrives_once(
     time.sleep(2)
 
     duplicates = _duplicates(smtp_sink)
-    fault_figures_record("smtp_451_every_7th", {
-        "expected": expected, "answered_451": len(smtp_sink.refused), "received_unique": smtp_sink.unique(),
-        "received_total": smtp_sink.count(), "duplicated": duplicates, "seconds_to_deliver_all": seconds,
-    })
+    fault_figures_record(
+        "smtp_451_every_7th",
+        {
+            "expected": expected,
+            "answered_451": len(smtp_sink.refused),
+            "received_unique": smtp_sink.unique(),
+            "received_total": smtp_sink.count(),
+            "duplicated": duplicates,
+            "seconds_to_deliver_all": seconds,
+        },
+    )
     assert len(smtp_sink.refused) >= expected // 7
     assert {rcpt for rcpts, _ in smtp_sink.received for rcpt in rcpts} == set(addresses)
     assert smtp_sink.unique() == expected
@@ -292,13 +352,17 @@ def test_it_stops_the_next_mail_after_a_one_click_unsubscribe(celery_worker, smt
     subscriber_with("jill@example.org")
     subscriber_with("kim@example.org")
     first = _publish(alice, jurisdiction=us, title="First").changes.get()
-    wait_until(lambda: len(smtp_sink.to("jill@example.org")) == 1 and len(smtp_sink.to("kim@example.org")) == 1,
-               timeout=WAIT, what="the first mails")
+    wait_until(
+        lambda: len(smtp_sink.to("jill@example.org")) == 1 and len(smtp_sink.to("kim@example.org")) == 1,
+        timeout=WAIT,
+        what="the first mails",
+    )
     unsubscribe_url = smtp_sink.to("jill@example.org")[0]["List-Unsubscribe"].strip().strip("<>")
 
     # A mail provider's one-click request: a bare POST, no cookies, no CSRF token.
     response = Client(enforce_csrf_checks=True).post(
-        unsubscribe_url.removeprefix(settings.SITE_URL), "List-Unsubscribe=One-Click",
+        unsubscribe_url.removeprefix(settings.SITE_URL),
+        "List-Unsubscribe=One-Click",
         content_type="application/x-www-form-urlencoded",
     )
     second = _publish(alice, jurisdiction=us, title="Second").changes.get()

@@ -48,7 +48,8 @@ def test_it_sends_a_new_decision_with_its_sources_and_an_absolute_link(carol):
     decision = _news(
         jurisdiction=JurisdictionFactory(code="au", name="Australia"),
         therapies=[TherapyFactory(slug="mdma-ptsd", name="MDMA-assisted therapy for PTSD")],
-        title="TGA reschedules MDMA", status="medical_use_permitted",
+        title="TGA reschedules MDMA",
+        status="medical_use_permitted",
     )
     source = decision.sources.get()
 
@@ -93,8 +94,12 @@ def test_it_says_what_an_amendment_changed(carol):
     decision = _news(title="Old title")
     mail.outbox.clear()
 
-    change = decision_update(decision=decision, data={"title": "New title"}, change_kind=ChangeKind.CORRECT,
-                             note="The agency's name was wrong.")
+    change = decision_update(
+        decision=decision,
+        data={"title": "New title"},
+        change_kind=ChangeKind.CORRECT,
+        note="The agency's name was wrong.",
+    )
     message = _send_for(change)
 
     assert message.subject.startswith("Correction: New title")

@@ -131,8 +131,12 @@ def test_it_reaches_followers_of_a_jurisdiction_an_amendment_moved_away_from(us,
     subscriber_with("carol@example.org", jurisdictions=[au])
     decision = published_decision(jurisdiction=au)
 
-    change = decision_update(decision=decision, data={"jurisdiction": us, "regulator": None},
-                             change_kind=ChangeKind.CORRECT, note="Wrong jurisdiction.")
+    change = decision_update(
+        decision=decision,
+        data={"jurisdiction": us, "regulator": None},
+        change_kind=ChangeKind.CORRECT,
+        note="Wrong jurisdiction.",
+    )
     _fan_out_all(change.pk)
 
     assert _recipients(change.pk) == {"carol@example.org"}
@@ -200,8 +204,14 @@ def test_it_matches_in_sql_exactly_as_in_python(us, au, mdma):
     de = JurisdictionFactory(code="de", parent=eu)
     psilocybin = TherapyFactory(slug="psilocybin-trd")
     scopes = [
-        {}, {"jurisdictions": [us]}, {"jurisdictions": [eu]}, {"jurisdictions": [de]}, {"jurisdictions": [au, us]},
-        {"therapies": [mdma]}, {"therapies": [psilocybin]}, {"kinds": [DecisionKind.APPROVAL]},
+        {},
+        {"jurisdictions": [us]},
+        {"jurisdictions": [eu]},
+        {"jurisdictions": [de]},
+        {"jurisdictions": [au, us]},
+        {"therapies": [mdma]},
+        {"therapies": [psilocybin]},
+        {"kinds": [DecisionKind.APPROVAL]},
         {"kinds": [DecisionKind.REFUSAL, DecisionKind.GUIDANCE]},
         {"jurisdictions": [eu], "therapies": [mdma], "kinds": [DecisionKind.APPROVAL]},
     ]
@@ -209,19 +219,27 @@ def test_it_matches_in_sql_exactly_as_in_python(us, au, mdma):
         subscriber_with(f"s{index}@example.org", **scope)
     changes = [
         published_decision(jurisdiction=j, therapies=t, kind=k).changes.get()
-        for j, t, k in [(us, [mdma], DecisionKind.APPROVAL), (de, [psilocybin], DecisionKind.REFUSAL),
-                        (eu, [mdma, psilocybin], DecisionKind.GUIDANCE), (au, [mdma], DecisionKind.APPROVAL)]
+        for j, t, k in [
+            (us, [mdma], DecisionKind.APPROVAL),
+            (de, [psilocybin], DecisionKind.REFUSAL),
+            (eu, [mdma, psilocybin], DecisionKind.GUIDANCE),
+            (au, [mdma], DecisionKind.APPROVAL),
+        ]
     ]
     loaded = selectors.changes_for_delivery(c.pk for c in changes)
     change_scopes = selectors.change_scopes(loaded.values())
     subscriptions = [
-        selectors.subscription_scope(s) for s in
-        selectors.Subscription.objects.prefetch_related("jurisdictions", "therapies", "kind_rows")
+        selectors.subscription_scope(s)
+        for s in selectors.Subscription.objects.prefetch_related("jurisdictions", "therapies", "kind_rows")
     ]
 
     for change in changes:
-        in_sql = set(selectors.subscriptions_matching(
-            change_id=change.pk, scope=change_scopes[change.pk], cadence=Cadence.INSTANT,
-        ).values_list("subscriber_id", flat=True))
+        in_sql = set(
+            selectors.subscriptions_matching(
+                change_id=change.pk,
+                scope=change_scopes[change.pk],
+                cadence=Cadence.INSTANT,
+            ).values_list("subscriber_id", flat=True)
+        )
         in_python = {s.subscriber_id for s in subscriptions if s.matches(change.pk, change_scopes[change.pk])}
         assert in_sql == in_python, change

@@ -32,7 +32,10 @@ def _notify(*emails: str) -> list[int]:
 def _worker(*, beat_ago: float, busy: bool = False, task_ago: float | None = None) -> uuid.UUID:
     now = timezone.now()
     row = WorkerHeartbeat.objects.create(
-        id=uuid.uuid4(), name="host:1", beat_at=now - dt.timedelta(seconds=beat_ago), busy=busy,
+        id=uuid.uuid4(),
+        name="host:1",
+        beat_at=now - dt.timedelta(seconds=beat_ago),
+        busy=busy,
         task_at=None if task_ago is None else now - dt.timedelta(seconds=task_ago),
     )
     return row.pk
@@ -40,7 +43,9 @@ def _worker(*, beat_ago: float, busy: bool = False, task_ago: float | None = Non
 
 def _claimed_by(worker_id: uuid.UUID | None, ids: list[int], *, ago: float = 10) -> None:
     Notification.objects.filter(pk__in=ids).update(
-        claimed_at=timezone.now() - dt.timedelta(seconds=ago), claim_token=uuid.uuid4(), claimed_by=worker_id,
+        claimed_at=timezone.now() - dt.timedelta(seconds=ago),
+        claim_token=uuid.uuid4(),
+        claimed_by=worker_id,
         attempts=1,
     )
 
@@ -123,8 +128,9 @@ def test_a_stopped_workers_old_busy_flag_does_not_hold_the_heal_back(settings):
 
 def test_rows_released_for_a_retry_are_left_to_their_countdown(settings):
     _notify("busy@example.org")
-    Notification.objects.update(created_at=timezone.now() - dt.timedelta(seconds=60), attempts=1,
-                                last_error="Recipient refused: 451 later")
+    Notification.objects.update(
+        created_at=timezone.now() - dt.timedelta(seconds=60), attempts=1, last_error="Recipient refused: 451 later"
+    )
 
     assert delivery.stalled_heal().notification_batches == []
 
@@ -188,7 +194,8 @@ def test_a_process_whose_heartbeat_row_is_not_written_yet_claims_anonymously(mon
 
 
 def test_a_worker_stopped_past_its_heartbeat_reasserts_its_claims_and_skips_what_went_elsewhere(
-        scripted_mail, this_process_is_a_worker, monkeypatch):
+    scripted_mail, this_process_is_a_worker, monkeypatch
+):
     state = this_process_is_a_worker
     ids = _notify("a@example.org", "b@example.org", "c@example.org")
 
@@ -213,14 +220,16 @@ def test_a_worker_stopped_past_its_heartbeat_reasserts_its_claims_and_skips_what
     assert not Notification.objects.filter(sent_at__isnull=True).exists()
 
 
-def test_a_heartbeat_that_resumed_before_the_batch_still_makes_it_reassert(scripted_mail, this_process_is_a_worker,
-                                                                           monkeypatch):
+def test_a_heartbeat_that_resumed_before_the_batch_still_makes_it_reassert(
+    scripted_mail, this_process_is_a_worker, monkeypatch
+):
     state = this_process_is_a_worker
     ids = _notify("a@example.org", "b@example.org")
     renewals = []
     real_renew = claims.claim_renew
-    monkeypatch.setattr("tracker.delivery.instant.claim_renew",
-                        lambda *args: (renewals.append(1), real_renew(*args))[1])
+    monkeypatch.setattr(
+        "tracker.delivery.instant.claim_renew", lambda *args: (renewals.append(1), real_renew(*args))[1]
+    )
 
     def stopped_and_the_heartbeat_thread_woke_first() -> None:
         state.beat_started -= 60

@@ -33,8 +33,11 @@ def _import(tmp_path, text: str, capsys) -> tuple[str, str]:
 
 def test_it_imports_rows_as_confirmed_subscribers(tmp_path, capsys, scope):
     published_decision()
-    out, _ = _import(tmp_path, HEADER + "carol@example.org,daily,us au,mdma-ptsd,approval refusal\n"
-                                        "dave@example.org,instant,,,\n", capsys)
+    out, _ = _import(
+        tmp_path,
+        HEADER + "carol@example.org,daily,us au,mdma-ptsd,approval refusal\ndave@example.org,instant,,,\n",
+        capsys,
+    )
 
     carol = Subscriber.objects.get(email="carol@example.org")
     subscription = carol.subscriptions.get()
@@ -59,11 +62,15 @@ def test_it_is_idempotent(tmp_path, capsys, scope):
 
 
 def test_it_reports_rejected_rows_with_line_and_reason(tmp_path, capsys, scope):
-    _, err = _import(tmp_path, HEADER + "not-an-address,daily,,,\n"
-                                        "carol@example.org,hourly,,,\n"
-                                        "dave@example.org,daily,atlantis,,\n"
-                                        "erin@example.org,daily,,,rumour\n"
-                                        "frank@example.org,weekly,us,,\n", capsys)
+    _, err = _import(
+        tmp_path,
+        HEADER + "not-an-address,daily,,,\n"
+        "carol@example.org,hourly,,,\n"
+        "dave@example.org,daily,atlantis,,\n"
+        "erin@example.org,daily,,,rumour\n"
+        "frank@example.org,weekly,us,,\n",
+        capsys,
+    )
 
     assert "line 2: rejected: email: Enter a valid email address." in err
     assert "line 3: rejected: cadence:" in err
@@ -97,19 +104,22 @@ def test_it_refuses_a_missing_file(tmp_path):
 
 
 def test_it_imports_the_normal_form_of_each_address_and_once_per_mailbox(tmp_path, capsys, scope):
-    out, _ = _import(tmp_path, HEADER + "\uff43\uff41\uff52\uff4f\uff4c@EXAMPLE.org,daily,,,\n"
-                                        "carol@example.org,daily,,,\n"
-                                        "dave@b\u00fccher.de,weekly,,,\n", capsys)
+    out, _ = _import(
+        tmp_path,
+        HEADER + "\uff43\uff41\uff52\uff4f\uff4c@EXAMPLE.org,daily,,,\n"
+        "carol@example.org,daily,,,\n"
+        "dave@b\u00fccher.de,weekly,,,\n",
+        capsys,
+    )
 
-    assert sorted(Subscriber.objects.values_list("email", flat=True)) == ["carol@example.org",
-                                                                          "dave@xn--bcher-kva.de"]
+    assert sorted(Subscriber.objects.values_list("email", flat=True)) == ["carol@example.org", "dave@xn--bcher-kva.de"]
     assert "1 already present" in out
 
 
 def test_it_rejects_a_row_whose_address_has_an_invisible_character(tmp_path, capsys, scope):
-    _, err = _import(tmp_path, HEADER + "carol@example.org,daily,,,\n"
-                                        "dave@exa\u00admple.org,daily,,,\n", capsys)
+    _, err = _import(tmp_path, HEADER + "carol@example.org,daily,,,\ndave@exa\u00admple.org,daily,,,\n", capsys)
 
-    assert "line 3: rejected: email: The address contains an invisible or formatting character " \
-           "(U+00AD SOFT HYPHEN)" in err
+    assert (
+        "line 3: rejected: email: The address contains an invisible or formatting character (U+00AD SOFT HYPHEN)" in err
+    )
     assert list(Subscriber.objects.values_list("email", flat=True)) == ["carol@example.org"]

@@ -38,6 +38,7 @@ def _unsubscribe_path(subscriber: Subscriber) -> str:
 
 # --- Confirm ------------------------------------------------------------------
 
+
 def test_it_only_shows_a_button_when_the_link_is_opened():
     """A mail scanner or link preview opens the link without cookies: that confirms nothing."""
     subscription = pending_subscription("carol@example.org")
@@ -164,12 +165,15 @@ def test_it_accepts_a_confirm_link_within_its_lifetime(client):
     assert subscription.confirmed_at is not None
 
 
-@pytest.mark.parametrize("tamper", [
-    lambda token: token[:-2] + ("AA" if not token.endswith("AA") else "BB"),
-    lambda token: token.replace(token.split(":")[0], "eyJzIjoxLCJuIjo5OTl9"),
-    lambda token: "garbage",
-    lambda token: token + ":extra",
-])
+@pytest.mark.parametrize(
+    "tamper",
+    [
+        lambda token: token[:-2] + ("AA" if not token.endswith("AA") else "BB"),
+        lambda token: token.replace(token.split(":")[0], "eyJzIjoxLCJuIjo5OTl9"),
+        lambda token: "garbage",
+        lambda token: token + ":extra",
+    ],
+)
 def test_it_refuses_a_tampered_confirm_link(client, tamper):
     subscription = pending_subscription("carol@example.org")
     token = tokens.confirm_token_make(subscription)
@@ -191,8 +195,9 @@ def test_it_refuses_a_token_made_for_another_purpose(client):
 
     as_confirm = client.post(reverse("tracker-confirm", args=[tokens.manage_token_make(carol)]))
     as_manage = client.get(reverse("tracker-manage", args=[tokens.unsubscribe_token_make(carol)]))
-    as_unsubscribe = client.post(reverse("tracker-unsubscribe", args=[tokens.manage_token_make(carol)]),
-                                 {"List-Unsubscribe": "One-Click"})
+    as_unsubscribe = client.post(
+        reverse("tracker-unsubscribe", args=[tokens.manage_token_make(carol)]), {"List-Unsubscribe": "One-Click"}
+    )
     confirm_as_manage = client.get(reverse("tracker-manage", args=[tokens.confirm_token_make(subscription)]))
 
     carol.refresh_from_db()
@@ -211,12 +216,14 @@ def test_it_refuses_a_confirm_link_for_a_removed_subscription(client):
 
 # --- One-click unsubscribe ------------------------------------------------------
 
+
 def test_it_unsubscribes_with_a_one_click_post_without_cookies():
     carol = subscriber_with("carol@example.org")
     mail_provider = Client(enforce_csrf_checks=True)
 
-    response = mail_provider.post(_unsubscribe_path(carol), "List-Unsubscribe=One-Click",
-                                  content_type="application/x-www-form-urlencoded")
+    response = mail_provider.post(
+        _unsubscribe_path(carol), "List-Unsubscribe=One-Click", content_type="application/x-www-form-urlencoded"
+    )
 
     carol.refresh_from_db()
     assert response.status_code == 200
@@ -243,7 +250,7 @@ def test_it_changes_nothing_on_get_and_shows_a_button(client):
     assert response.status_code == 200
     assert carol.unsubscribed_at is None
     assert b'name="List-Unsubscribe" value="One-Click"' in response.content
-    assert b'<button' in response.content
+    assert b"<button" in response.content
 
 
 def test_it_requires_the_one_click_body(client):
@@ -266,6 +273,7 @@ def test_it_answers_a_repeated_unsubscribe_with_200(client):
 
 
 # --- Manage -----------------------------------------------------------------------
+
 
 @pytest.fixture
 def us(db):
@@ -300,10 +308,16 @@ def test_it_changes_a_subscription_from_the_manage_page(client, us):
     subscription = carol.subscriptions.get()
     published_decision()
 
-    client.post(_manage_path(carol), {
-        "action": "update", "subscription": subscription.pk, f"s{subscription.pk}-cadence": "daily",
-        f"s{subscription.pk}-jurisdictions": ["us"], f"s{subscription.pk}-kinds": ["approval", "refusal"],
-    })
+    client.post(
+        _manage_path(carol),
+        {
+            "action": "update",
+            "subscription": subscription.pk,
+            f"s{subscription.pk}-cadence": "daily",
+            f"s{subscription.pk}-jurisdictions": ["us"],
+            f"s{subscription.pk}-kinds": ["approval", "refusal"],
+        },
+    )
 
     subscription.refresh_from_db()
     assert subscription.cadence == Cadence.DAILY
@@ -355,8 +369,9 @@ def test_it_refuses_a_tampered_manage_link(client):
     carol = subscriber_with("carol@example.org")
     token = tokens.manage_token_make(carol)
 
-    response = client.post(reverse("tracker-manage", args=[token[:-1] + ("x" if token[-1] != "x" else "y")]),
-                            {"action": "unsubscribe"})
+    response = client.post(
+        reverse("tracker-manage", args=[token[:-1] + ("x" if token[-1] != "x" else "y")]), {"action": "unsubscribe"}
+    )
 
     carol.refresh_from_db()
     assert response.status_code == 400
@@ -364,6 +379,7 @@ def test_it_refuses_a_tampered_manage_link(client):
 
 
 # --- Manage links are revoked on unsubscribe ----------------------------------------
+
 
 def _one_click(client, subscriber: Subscriber):
     return client.post(_unsubscribe_path(subscriber), {"List-Unsubscribe": "One-Click"})

@@ -53,8 +53,11 @@ def test_an_instant_email_is_byte_for_byte_the_one_django_builds_for_each_recipi
     personaliser = emails.Personaliser()
 
     for row in rows:
-        outgoing = personaliser.outgoing(key=change.pk, recipient=emails.notification_recipient(row),
-                                         render=lambda recipient: emails.change_email(change, recipient))
+        outgoing = personaliser.outgoing(
+            key=change.pk,
+            recipient=emails.notification_recipient(row),
+            render=lambda recipient: emails.change_email(change, recipient),
+        )
         assert outgoing.raw is not None, row.subscriber.email
         built_by_django = emails.change_email(change, emails.notification_recipient(row))
         assert _normalised(outgoing.raw) == _normalised(_django_bytes(built_by_django))
@@ -68,15 +71,18 @@ def test_a_digest_is_byte_for_byte_the_one_django_builds_for_each_recipient():
     personaliser = emails.Personaliser()
 
     for row in rows:
-        digest = DigestDelivery.objects.create(subscriber=row.subscriber, cadence="daily", after_change_id=0,
-                                               upto_change_id=second.pk, period="2025-03-25")
+        digest = DigestDelivery.objects.create(
+            subscriber=row.subscriber, cadence="daily", after_change_id=0, upto_change_id=second.pk, period="2025-03-25"
+        )
         outgoing = personaliser.outgoing(
-            key=("daily", digest.period, tuple(c.pk for c in changes)), recipient=emails.digest_recipient(digest),
+            key=("daily", digest.period, tuple(c.pk for c in changes)),
+            recipient=emails.digest_recipient(digest),
             render=lambda recipient: emails.digest_email("daily", digest.period, changes, recipient),
         )
         assert outgoing.raw is not None
-        assert _normalised(outgoing.raw) == _normalised(_django_bytes(
-            emails.digest_email(digest.cadence, digest.period, changes, emails.digest_recipient(digest))))
+        assert _normalised(outgoing.raw) == _normalised(
+            _django_bytes(emails.digest_email(digest.cadence, digest.period, changes, emails.digest_recipient(digest)))
+        )
 
 
 @pytest.mark.parametrize("address", ["jörg@example.org", "anna@exämple.org", "o'brien@example.org"])
@@ -84,8 +90,11 @@ def test_an_address_django_would_encode_or_escape_gets_the_email_built_in_full(a
     [row] = _notifications(address)
     change = selectors.changes_for_delivery({row.change_id})[row.change_id]
 
-    outgoing = emails.Personaliser().outgoing(key=change.pk, recipient=emails.notification_recipient(row),
-                                              render=lambda recipient: emails.change_email(change, recipient))
+    outgoing = emails.Personaliser().outgoing(
+        key=change.pk,
+        recipient=emails.notification_recipient(row),
+        render=lambda recipient: emails.change_email(change, recipient),
+    )
 
     assert outgoing.raw is None
     assert outgoing.message().to == [address]
@@ -96,8 +105,11 @@ def test_a_body_django_encodes_gets_the_email_built_in_full():
     [row] = _notifications("carol@example.org", summary="word " * 300)
     change = selectors.changes_for_delivery({row.change_id})[row.change_id]
 
-    outgoing = emails.Personaliser().outgoing(key=change.pk, recipient=emails.notification_recipient(row),
-                                              render=lambda recipient: emails.change_email(change, recipient))
+    outgoing = emails.Personaliser().outgoing(
+        key=change.pk,
+        recipient=emails.notification_recipient(row),
+        render=lambda recipient: emails.change_email(change, recipient),
+    )
 
     assert b"quoted-printable" in _django_bytes(outgoing.message())
     assert outgoing.raw is None
@@ -112,14 +124,14 @@ def test_each_recipient_gets_their_own_address_message_id_and_working_links_over
     assert smtp_sink.count() == len(rows)
     # Built in full (an IDN domain): the envelope and the header carry the punycode form.
     received = smtp_sink.parsed()
-    assert [str(m["To"]) for r, m in received if r == ["anna@xn--exmple-cua.org"]] == [
-        "anna@xn--exmple-cua.org"]
+    assert [str(m["To"]) for r, m in received if r == ["anna@xn--exmple-cua.org"]] == ["anna@xn--exmple-cua.org"]
     for row in rows[:-1]:
         [(rcpts, message)] = [(r, m) for r, m in received if row.subscriber.email in r]
         assert str(message["To"]) == row.subscriber.email
         assert str(message["Message-ID"]) == f"<notification-{row.pk}@tracker.example.org>"
-        unsubscribe = re.fullmatch(r"<https://tracker\.example\.org/unsubscribe/([^/]+)/>",
-                                   str(message["List-Unsubscribe"]).strip())
+        unsubscribe = re.fullmatch(
+            r"<https://tracker\.example\.org/unsubscribe/([^/]+)/>", str(message["List-Unsubscribe"]).strip()
+        )
         assert unsubscribe, message["List-Unsubscribe"]
         assert tokens.unsubscribe_token_read(unsubscribe.group(1)) == row.subscriber_id
         text = message.get_body(("plain",)).get_content()
@@ -135,32 +147,62 @@ def test_links_built_around_the_token_are_the_ones_reverse_gives():
     subscriber = subscriber_with("carol@example.org")
 
     assert emails.manage_url(subscriber) == "https://tracker.example.org" + reverse(
-        "tracker-manage", args=[tokens.manage_token_make(subscriber)])
+        "tracker-manage", args=[tokens.manage_token_make(subscriber)]
+    )
     assert emails.unsubscribe_url(subscriber) == "https://tracker.example.org" + reverse(
-        "tracker-unsubscribe", args=[tokens.unsubscribe_token_make(subscriber)])
+        "tracker-unsubscribe", args=[tokens.unsubscribe_token_make(subscriber)]
+    )
 
 
-@pytest.mark.parametrize("address", [
-    "carol@example.org", "dave.o+alerts@sub.example.co.uk", "x@example.org", "a!#$%*+/=?^_`{|}~-b@example.org",
-    "UPPER.Case@Example.ORG", "o-k@x-y.example", "a.b.c@e.xn--p1ai",
-])
+@pytest.mark.parametrize(
+    "address",
+    [
+        "carol@example.org",
+        "dave.o+alerts@sub.example.co.uk",
+        "x@example.org",
+        "a!#$%*+/=?^_`{|}~-b@example.org",
+        "UPPER.Case@Example.ORG",
+        "o-k@x-y.example",
+        "a.b.c@e.xn--p1ai",
+    ],
+)
 def test_addresses_taken_as_they_are_are_the_ones_django_keeps_as_they_are(address, settings):
     from django.core.mail.message import sanitize_address
 
-    recipient = emails.Recipient(email=address, message_id="<m@example.org>",
-                                 manage_url="https://t.example/m/x/", unsubscribe_url="https://t.example/u/x/")
+    recipient = emails.Recipient(
+        email=address,
+        message_id="<m@example.org>",
+        manage_url="https://t.example/m/x/",
+        unsubscribe_url="https://t.example/u/x/",
+    )
 
     assert emails._substitutable(recipient)
     assert sanitize_address(address, settings.DEFAULT_CHARSET) == address
 
 
-@pytest.mark.parametrize("address", [
-    "a..b@example.org", ".a@example.org", "a.@example.org", "a b@example.org", "\"a\"@example.org",
-    "a@localhost", "a@-x.example", "jörg@example.org", "anna@exämple.org", "a@b@example.org", "a,b@example.org",
-])
+@pytest.mark.parametrize(
+    "address",
+    [
+        "a..b@example.org",
+        ".a@example.org",
+        "a.@example.org",
+        "a b@example.org",
+        '"a"@example.org',
+        "a@localhost",
+        "a@-x.example",
+        "jörg@example.org",
+        "anna@exämple.org",
+        "a@b@example.org",
+        "a,b@example.org",
+    ],
+)
 def test_other_addresses_get_the_email_built_in_full(address):
-    recipient = emails.Recipient(email=address, message_id="<m@example.org>",
-                                 manage_url="https://t.example/m/x/", unsubscribe_url="https://t.example/u/x/")
+    recipient = emails.Recipient(
+        email=address,
+        message_id="<m@example.org>",
+        manage_url="https://t.example/m/x/",
+        unsubscribe_url="https://t.example/u/x/",
+    )
 
     assert not emails._substitutable(recipient)
 
@@ -183,7 +225,8 @@ def test_a_recipient_whose_links_would_make_a_body_line_too_long_gets_the_email_
     else:
         pytest.fail(f"no site address length separates the two renderings: {tried}")
 
-    outgoing = emails.Personaliser().outgoing(key=change.pk, recipient=recipient,
-                                              render=lambda r: emails.change_email(change, r))
+    outgoing = emails.Personaliser().outgoing(
+        key=change.pk, recipient=recipient, render=lambda r: emails.change_email(change, r)
+    )
 
     assert outgoing.raw is None

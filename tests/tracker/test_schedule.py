@@ -49,12 +49,19 @@ def test_the_sweepers_tasks_have_a_queue_every_worker_consumes():
 
 
 def _settings_with(**env: str) -> subprocess.CompletedProcess:
-    code = ("from django.conf import settings as s; b = s.CELERY_BEAT_SCHEDULE; "
-            "print(b['tracker-digest-daily']['schedule']); print(b['tracker-digest-weekly']['schedule'])")
+    code = (
+        "from django.conf import settings as s; b = s.CELERY_BEAT_SCHEDULE; "
+        "print(b['tracker-digest-daily']['schedule']); print(b['tracker-digest-weekly']['schedule'])"
+    )
     environ = {k: v for k, v in os.environ.items() if not k.startswith("DIGEST_")}
-    return subprocess.run([sys.executable, "-c", f"import django; django.setup(); {code}"], cwd=ROOT,
-                          env={**environ, "DJANGO_SETTINGS_MODULE": "config.settings", **env},
-                          capture_output=True, text=True, timeout=60)
+    return subprocess.run(
+        [sys.executable, "-c", f"import django; django.setup(); {code}"],
+        cwd=ROOT,
+        env={**environ, "DJANGO_SETTINGS_MODULE": "config.settings", **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
 
 
 def test_it_reads_digest_times_from_the_environment():
@@ -65,8 +72,9 @@ def test_it_reads_digest_times_from_the_environment():
     assert weekly == str(crontab(minute=15, hour=8, day_of_week="fri"))
 
 
-@pytest.mark.parametrize(("name", "value"), [("DIGEST_DAILY_AT", "7am"), ("DIGEST_DAILY_AT", "25:00"),
-                                             ("DIGEST_WEEKLY_DAY", "someday")])
+@pytest.mark.parametrize(
+    ("name", "value"), [("DIGEST_DAILY_AT", "7am"), ("DIGEST_DAILY_AT", "25:00"), ("DIGEST_WEEKLY_DAY", "someday")]
+)
 def test_it_stops_on_a_bad_digest_setting(name, value):
     result = _settings_with(**{name: value})
 
@@ -126,8 +134,15 @@ def test_every_delivery_task_has_a_soft_and_a_hard_time_limit():
 
 
 def test_each_task_carries_the_name_of_the_function_it_calls():
-    for name in ("change_fan_out", "notification_batch_send", "digest_plan", "digest_batch_send",
-                 "confirmation_send", "stalled_sweep", "stalled_heal"):
+    for name in (
+        "change_fan_out",
+        "notification_batch_send",
+        "digest_plan",
+        "digest_batch_send",
+        "confirmation_send",
+        "stalled_sweep",
+        "stalled_heal",
+    ):
         assert getattr(tasks, name).name == f"tracker.tasks.{name}"
         assert callable(getattr(delivery, name))
 

@@ -196,7 +196,9 @@ def test_it_skips_rows_the_sweeper_released_while_a_slow_batch_was_running(scrip
         delivery.notification_batch_send(notification_ids=ids)
 
     assert Counter(m.to[0] for m in scripted_mail.sent) == {
-        "a@example.org": 1, "b@example.org": 1, "c@example.org": 1,
+        "a@example.org": 1,
+        "b@example.org": 1,
+        "c@example.org": 1,
     }
     assert not Notification.objects.filter(sent_at__isnull=True).exists()
 
@@ -220,7 +222,9 @@ def test_a_batch_that_stalled_past_its_claim_skips_what_another_worker_took_over
     # Only the message on the wire during the stall went twice: renewing its
     # claims before the next message, the batch found b and c taken over.
     assert Counter(m.to[0] for m in scripted_mail.sent) == {
-        "a@example.org": 2, "b@example.org": 1, "c@example.org": 1,
+        "a@example.org": 2,
+        "b@example.org": 1,
+        "c@example.org": 1,
     }
     assert not Notification.objects.filter(sent_at__isnull=True).exists()
 
@@ -281,18 +285,21 @@ def test_a_batch_queued_under_the_tasks_old_name_is_still_sent():
     assert Notification.objects.get().sent_at is not None
 
 
-@pytest.mark.parametrize(("exc", "kind"), [
-    (smtplib.SMTPRecipientsRefused({"a@x": (550, b"no")}), delivery.RECIPIENT_PERMANENT),
-    (smtplib.SMTPRecipientsRefused({"a@x": (452, b"full")}), delivery.MESSAGE_TRANSIENT),
-    (smtplib.SMTPDataError(451, b"later"), delivery.MESSAGE_TRANSIENT),
-    (smtplib.SMTPDataError(554, b"spam"), delivery.MESSAGE_PERMANENT),
-    (smtplib.SMTPDataError(421, b"closing"), delivery.CONNECTION_TRANSIENT),
-    (smtplib.SMTPSenderRefused(451, b"later", "from@x"), delivery.CONNECTION_TRANSIENT),
-    (smtplib.SMTPAuthenticationError(535, b"bad credentials"), delivery.CONNECTION_PERMANENT),
-    (smtplib.SMTPServerDisconnected("gone"), delivery.CONNECTION_TRANSIENT),
-    (TimeoutError("timed out"), delivery.CONNECTION_TRANSIENT),
-    (ConnectionResetError(104, "reset"), delivery.CONNECTION_TRANSIENT),
-])
+@pytest.mark.parametrize(
+    ("exc", "kind"),
+    [
+        (smtplib.SMTPRecipientsRefused({"a@x": (550, b"no")}), delivery.RECIPIENT_PERMANENT),
+        (smtplib.SMTPRecipientsRefused({"a@x": (452, b"full")}), delivery.MESSAGE_TRANSIENT),
+        (smtplib.SMTPDataError(451, b"later"), delivery.MESSAGE_TRANSIENT),
+        (smtplib.SMTPDataError(554, b"spam"), delivery.MESSAGE_PERMANENT),
+        (smtplib.SMTPDataError(421, b"closing"), delivery.CONNECTION_TRANSIENT),
+        (smtplib.SMTPSenderRefused(451, b"later", "from@x"), delivery.CONNECTION_TRANSIENT),
+        (smtplib.SMTPAuthenticationError(535, b"bad credentials"), delivery.CONNECTION_PERMANENT),
+        (smtplib.SMTPServerDisconnected("gone"), delivery.CONNECTION_TRANSIENT),
+        (TimeoutError("timed out"), delivery.CONNECTION_TRANSIENT),
+        (ConnectionResetError(104, "reset"), delivery.CONNECTION_TRANSIENT),
+    ],
+)
 def test_it_classifies_smtp_failures(exc, kind):
     assert delivery.smtp_failure(exc).kind == kind
 
@@ -307,9 +314,7 @@ def _run_task(ids: list[int], *, retries: int) -> None:
 
 def test_it_retries_transient_failures_in_the_task(scripted_mail, queued):
     ids = _notify("busy@example.org")
-    scripted_mail.failures["busy@example.org"] = [
-        smtplib.SMTPRecipientsRefused({"busy@example.org": (451, b"later")})
-    ]
+    scripted_mail.failures["busy@example.org"] = [smtplib.SMTPRecipientsRefused({"busy@example.org": (451, b"later")})]
 
     with pytest.raises(Retry):
         _run_task(ids, retries=0)
@@ -319,9 +324,7 @@ def test_it_retries_transient_failures_in_the_task(scripted_mail, queued):
 
 def test_it_leaves_rows_for_the_sweeper_after_the_last_retry(scripted_mail, queued, settings):
     ids = _notify("busy@example.org")
-    scripted_mail.failures["busy@example.org"] = [
-        smtplib.SMTPRecipientsRefused({"busy@example.org": (451, b"later")})
-    ]
+    scripted_mail.failures["busy@example.org"] = [smtplib.SMTPRecipientsRefused({"busy@example.org": (451, b"later")})]
 
     _run_task(ids, retries=notification_batch_send.max_retries)
 
@@ -338,6 +341,7 @@ def test_it_keeps_retry_countdowns_short():
 
 
 # --- Confirmation links ------------------------------------------------------------
+
 
 def _sweep_later() -> delivery.SweepPlan:
     return delivery.stalled_sweep(stale_after=600, claim_timeout=900, now=timezone.now() + dt.timedelta(hours=1))

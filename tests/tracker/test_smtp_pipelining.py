@@ -15,8 +15,10 @@ from tracker.delivery import marks
 from tracker.models import Notification, Subscriber
 from tracker.smtp import sendmail
 
-MESSAGE = (b"From: a@example.org\r\nTo: b@example.org\r\nSubject: hi\r\nMessage-ID: <m1@example.org>\r\n\r\n"
-           b"first line\r\n.a line that starts with a period\r\n")
+MESSAGE = (
+    b"From: a@example.org\r\nTo: b@example.org\r\nSubject: hi\r\nMessage-ID: <m1@example.org>\r\n\r\n"
+    b"first line\r\n.a line that starts with a period\r\n"
+)
 
 
 class CountingSMTP(smtplib.SMTP):
@@ -81,7 +83,8 @@ def test_a_refused_recipient_raises_as_smtplib_does_and_the_connection_goes_on(s
 
     assert refused.value.recipients["gone@example.org"][0] == code
     assert delivery.smtp_failure(refused.value).kind == (
-        delivery.RECIPIENT_PERMANENT if code == 550 else delivery.MESSAGE_TRANSIENT)
+        delivery.RECIPIENT_PERMANENT if code == 550 else delivery.MESSAGE_TRANSIENT
+    )
     assert [rcpts for rcpts, _ in smtp_sink.received] == [["b@example.org"]]
 
 
@@ -117,8 +120,11 @@ def test_sent_marks_are_pipelined_on_postgresql_and_the_session_is_left_as_it_wa
     ids = delivery.change_fan_out(change_id=change.pk).notification_ids
     pipelined = []
     real_send = marks.PipelinedRecorder._send
-    monkeypatch.setattr(marks.PipelinedRecorder, "_send",
-                        lambda self, item, message_id: (pipelined.append(item.pk), real_send(self, item, message_id)))
+    monkeypatch.setattr(
+        marks.PipelinedRecorder,
+        "_send",
+        lambda self, item, message_id: (pipelined.append(item.pk), real_send(self, item, message_id)),
+    )
 
     assert delivery.notification_batch_send(notification_ids=ids) == []
 
@@ -132,6 +138,7 @@ def test_sent_marks_are_pipelined_on_postgresql_and_the_session_is_left_as_it_wa
 
 
 # --- The marks' own connection and its failure paths (PostgreSQL) -------------------
+
 
 def _pipelined_batch(*addresses: str) -> list[int]:
     from django.db import connection
@@ -162,7 +169,8 @@ def test_the_marks_connection_commits_without_waiting_for_the_disk_and_serves_th
     assert held.connection.execute("SHOW synchronous_commit").fetchone() == ("off",)
     # Prepared once for the connection, not once per batch.
     assert held.connection.execute(
-        "SELECT count(*) FROM pg_prepared_statements WHERE name LIKE 'tracker_sent_%%'").fetchone() == (1,)
+        "SELECT count(*) FROM pg_prepared_statements WHERE name LIKE 'tracker_sent_%%'"
+    ).fetchone() == (1,)
     assert Notification.objects.filter(pk__in=ids, sent_at__isnull=False).count() == 2
 
 

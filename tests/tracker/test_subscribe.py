@@ -45,8 +45,14 @@ def _post(client, **data):
 
 
 def test_it_accepts_a_request_with_202_and_records_a_pending_subscription(client, us, mdma):
-    response = _post(client, email="carol@example.org", cadence="daily", jurisdictions=["us"],
-                     therapies=["mdma-ptsd"], kinds=["approval"])
+    response = _post(
+        client,
+        email="carol@example.org",
+        cadence="daily",
+        jurisdictions=["us"],
+        therapies=["mdma-ptsd"],
+        kinds=["approval"],
+    )
 
     subscription = Subscription.objects.get()
     assert response.status_code == 202
@@ -62,8 +68,10 @@ def test_it_answers_the_same_for_new_pending_and_subscribed_addresses(client):
     subscriber_with("known@example.org")
     pending_subscription("pending@example.org")
 
-    answers = [_post(client, email=address) for address in
-               ("new@example.org", "pending@example.org", "known@example.org", "KNOWN@example.org")]
+    answers = [
+        _post(client, email=address)
+        for address in ("new@example.org", "pending@example.org", "known@example.org", "KNOWN@example.org")
+    ]
 
     assert {r.status_code for r in answers} == {202}
     assert len({r.content for r in answers}) == 1
@@ -76,8 +84,9 @@ def test_it_queues_the_confirmation_after_commit(client, queued, django_capture_
     assert queued == [("tracker.tasks.confirmation_send", (Subscription.objects.get().pk,))]
 
 
-def test_it_sends_nothing_to_a_bounced_address_but_answers_the_same(client, queued, scripted_mail,
-                                                                    django_capture_on_commit_callbacks):
+def test_it_sends_nothing_to_a_bounced_address_but_answers_the_same(
+    client, queued, scripted_mail, django_capture_on_commit_callbacks
+):
     bounced = subscriber_with("bounced@example.org")
     delivery.subscriber_suppress(subscriber_id=bounced.pk, reason="550")
 
@@ -91,8 +100,9 @@ def test_it_sends_nothing_to_a_bounced_address_but_answers_the_same(client, queu
     assert not Subscription.objects.filter(confirmed_at__isnull=True).exists()
 
 
-def test_it_does_the_same_work_for_a_bounced_address_as_for_a_subscribed_one(queued, us,
-                                                                           django_capture_on_commit_callbacks):
+def test_it_does_the_same_work_for_a_bounced_address_as_for_a_subscribed_one(
+    queued, us, django_capture_on_commit_callbacks
+):
     subscriber_with("known@example.org")
     bounced = subscriber_with("bounced@example.org")
     delivery.subscriber_suppress(subscriber_id=bounced.pk, reason="550")
@@ -132,16 +142,21 @@ MAILBOX_VARIANTS = [
 ]
 
 
-@pytest.mark.parametrize(("given", "stored"), [
-    ("\uff43\uff41\uff52\uff4f\uff4c@\uff45\uff58\uff41\uff4d\uff50\uff4c\uff45\uff0e\uff4f\uff52\uff47",
-     "carol@example.org"),
-    ("carol@EXAMPLE.org", "carol@example.org"),
-    ("carol@b\u00fccher.de", "carol@xn--bcher-kva.de"),
-    ("carol@B\u00dcCHER.de", "carol@xn--bcher-kva.de"),
-    ("carol@xn--bcher-kva.de", "carol@xn--bcher-kva.de"),
-    ("carol@\u4f8b\u3048.jp", "carol@xn--r8jz45g.jp"),
-    ("carol@example\u3002org", "carol@example.org"),  # ideographic full stop
-])
+@pytest.mark.parametrize(
+    ("given", "stored"),
+    [
+        (
+            "\uff43\uff41\uff52\uff4f\uff4c@\uff45\uff58\uff41\uff4d\uff50\uff4c\uff45\uff0e\uff4f\uff52\uff47",
+            "carol@example.org",
+        ),
+        ("carol@EXAMPLE.org", "carol@example.org"),
+        ("carol@b\u00fccher.de", "carol@xn--bcher-kva.de"),
+        ("carol@B\u00dcCHER.de", "carol@xn--bcher-kva.de"),
+        ("carol@xn--bcher-kva.de", "carol@xn--bcher-kva.de"),
+        ("carol@\u4f8b\u3048.jp", "carol@xn--r8jz45g.jp"),
+        ("carol@example\u3002org", "carol@example.org"),  # ideographic full stop
+    ],
+)
 def test_it_stores_the_normal_form_of_an_address(client, given, stored):
     response = _post(client, email=given)
 
@@ -150,15 +165,20 @@ def test_it_stores_the_normal_form_of_an_address(client, given, stored):
 
 
 def test_it_keeps_one_subscriber_for_every_spelling_of_one_mailbox(client):
-    for address in ("carol@b\u00fccher.de", "carol@xn--bcher-kva.de", "CAROL@B\u00dcCHER.DE",
-                    "\uff43\uff41\uff52\uff4f\uff4c@b\u00fccher.de"):
+    for address in (
+        "carol@b\u00fccher.de",
+        "carol@xn--bcher-kva.de",
+        "CAROL@B\u00dcCHER.DE",
+        "\uff43\uff41\uff52\uff4f\uff4c@b\u00fccher.de",
+    ):
         assert _post(client, email=address).status_code == 202
 
     assert Subscriber.objects.count() == 1
 
 
-def test_it_counts_every_variant_of_one_mailbox_against_one_rate_limit(client, settings, queued,
-                                                                       django_capture_on_commit_callbacks):
+def test_it_counts_every_variant_of_one_mailbox_against_one_rate_limit(
+    client, settings, queued, django_capture_on_commit_callbacks
+):
     """The finding: eight spellings of one victim's address got eight confirmations in an hour."""
     settings.SUBSCRIBE_RATE_PER_ADDRESS = 5
 
@@ -169,21 +189,24 @@ def test_it_counts_every_variant_of_one_mailbox_against_one_rate_limit(client, s
     assert len(queued) == 5
 
 
-@pytest.mark.parametrize(("address", "character"), [
-    ("victim@exa\u00admple.org", "U+00AD SOFT HYPHEN"),
-    ("vic\u00adtim@example.org", "U+00AD SOFT HYPHEN"),
-    ("victim@exa\u200bmple.org", "U+200B ZERO WIDTH SPACE"),
-    ("victim@exa\u200dmple.org", "U+200D ZERO WIDTH JOINER"),
-    ("victim@example\u202e.org", "U+202E RIGHT-TO-LEFT OVERRIDE"),
-    ("victim@example\u2066.org", "U+2066 LEFT-TO-RIGHT ISOLATE"),
-    ("\ufeffvictim@example.org", "U+FEFF ZERO WIDTH NO-BREAK SPACE"),
-    ("victim@exa\u2060mple.org", "U+2060 WORD JOINER"),
-    ("victim@exa\u034fmple.org", "U+034F COMBINING GRAPHEME JOINER"),
-    ("victim@exa\ufe0fmple.org", "U+FE0F VARIATION SELECTOR-16"),
-    ("victim@exa\u3164mple.org", "U+3164 HANGUL FILLER"),
-    ("victim\u00a0@example.org", "U+00A0 NO-BREAK SPACE"),
-    ("victim@example.org\x07", "U+0007"),
-])
+@pytest.mark.parametrize(
+    ("address", "character"),
+    [
+        ("victim@exa\u00admple.org", "U+00AD SOFT HYPHEN"),
+        ("vic\u00adtim@example.org", "U+00AD SOFT HYPHEN"),
+        ("victim@exa\u200bmple.org", "U+200B ZERO WIDTH SPACE"),
+        ("victim@exa\u200dmple.org", "U+200D ZERO WIDTH JOINER"),
+        ("victim@example\u202e.org", "U+202E RIGHT-TO-LEFT OVERRIDE"),
+        ("victim@example\u2066.org", "U+2066 LEFT-TO-RIGHT ISOLATE"),
+        ("\ufeffvictim@example.org", "U+FEFF ZERO WIDTH NO-BREAK SPACE"),
+        ("victim@exa\u2060mple.org", "U+2060 WORD JOINER"),
+        ("victim@exa\u034fmple.org", "U+034F COMBINING GRAPHEME JOINER"),
+        ("victim@exa\ufe0fmple.org", "U+FE0F VARIATION SELECTOR-16"),
+        ("victim@exa\u3164mple.org", "U+3164 HANGUL FILLER"),
+        ("victim\u00a0@example.org", "U+00A0 NO-BREAK SPACE"),
+        ("victim@example.org\x07", "U+0007"),
+    ],
+)
 def test_it_refuses_an_address_with_an_invisible_character_naming_it(client, address, character):
     response = _post(client, email=address)
 
@@ -200,12 +223,15 @@ def test_it_refuses_a_nul_in_an_address_naming_the_field(client):
     assert Subscriber.objects.count() == 0
 
 
-@pytest.mark.parametrize("address", [
-    '"victim"@example.org',
-    '"vic tim"@example.org',
-    '\uff02victim\uff02@example.org',  # fullwidth quotation marks, NFKC makes them plain ones
-    'vic\\tim@example.org',
-])
+@pytest.mark.parametrize(
+    "address",
+    [
+        '"victim"@example.org',
+        '"vic tim"@example.org',
+        "\uff02victim\uff02@example.org",  # fullwidth quotation marks, NFKC makes them plain ones
+        "vic\\tim@example.org",
+    ],
+)
 def test_it_refuses_a_quoted_local_part_with_a_clear_message(client, address):
     response = _post(client, email=address)
 
@@ -214,8 +240,10 @@ def test_it_refuses_a_quoted_local_part_with_a_clear_message(client, address):
     assert Subscriber.objects.count() == 0
 
 
-@pytest.mark.parametrize("address", ["carol@xn--zz.org", "carol@-example.org", "carol@[127.0.0.1]",
-                                     "carol@" + "a" * 64 + ".org", "carol@example.org."])
+@pytest.mark.parametrize(
+    "address",
+    ["carol@xn--zz.org", "carol@-example.org", "carol@[127.0.0.1]", "carol@" + "a" * 64 + ".org", "carol@example.org."],
+)
 def test_it_refuses_an_address_whose_domain_is_not_a_valid_name(client, address):
     response = _post(client, email=address)
 
@@ -235,24 +263,29 @@ def test_it_refuses_an_invisible_character_on_the_page_too(client):
 def test_it_counts_variants_against_one_limit_on_the_page_too(client, settings):
     settings.SUBSCRIBE_RATE_PER_ADDRESS = 2
 
-    answers = [client.post(reverse("tracker-subscribe"), {"email": address, "cadence": "instant"}).status_code
-               for address in MAILBOX_VARIANTS[:3]]
+    answers = [
+        client.post(reverse("tracker-subscribe"), {"email": address, "cadence": "instant"}).status_code
+        for address in MAILBOX_VARIANTS[:3]
+    ]
 
     assert answers == [200, 200, 429]
     assert Subscriber.objects.count() == 1
 
 
-@pytest.mark.parametrize(("data", "field"), [
-    ({"email": "not-an-address"}, "email"),
-    ({"email": ""}, "email"),
-    ({"email": "a" * 250 + "@example.org"}, "email"),
-    ({"email": "carol@example.org\r\nBcc: x@example.org"}, "email"),
-    ({"email": "carol@example.org", "cadence": "hourly"}, "cadence"),
-    ({"email": "carol@example.org", "jurisdictions": ["atlantis"]}, "jurisdictions"),
-    ({"email": "carol@example.org", "jurisdictions": "us"}, "jurisdictions"),
-    ({"email": "carol@example.org", "therapies": ["lsd-anything"]}, "therapies"),
-    ({"email": "carol@example.org", "kinds": ["rumour"]}, "kinds"),
-])
+@pytest.mark.parametrize(
+    ("data", "field"),
+    [
+        ({"email": "not-an-address"}, "email"),
+        ({"email": ""}, "email"),
+        ({"email": "a" * 250 + "@example.org"}, "email"),
+        ({"email": "carol@example.org\r\nBcc: x@example.org"}, "email"),
+        ({"email": "carol@example.org", "cadence": "hourly"}, "cadence"),
+        ({"email": "carol@example.org", "jurisdictions": ["atlantis"]}, "jurisdictions"),
+        ({"email": "carol@example.org", "jurisdictions": "us"}, "jurisdictions"),
+        ({"email": "carol@example.org", "therapies": ["lsd-anything"]}, "therapies"),
+        ({"email": "carol@example.org", "kinds": ["rumour"]}, "kinds"),
+    ],
+)
 def test_it_rejects_bad_input_with_400_naming_the_field(client, data, field):
     response = _post(client, **data)
 
@@ -271,8 +304,10 @@ def test_it_rejects_a_request_without_a_cadence(client):
 def test_it_rate_limits_requests_for_one_address(client, settings):
     settings.SUBSCRIBE_RATE_PER_ADDRESS = 3
 
-    answers = [_post(client, email="carol@example.org", cadence=c).status_code
-               for c in ("instant", "daily", "weekly", "instant")]
+    answers = [
+        _post(client, email="carol@example.org", cadence=c).status_code
+        for c in ("instant", "daily", "weekly", "instant")
+    ]
 
     assert answers == [202, 202, 202, 429]
     assert Subscription.objects.count() == 3
@@ -291,8 +326,12 @@ def test_it_counts_clients_by_remote_address_not_by_a_forged_header(client, sett
     settings.SUBSCRIBE_RATE_PER_IP = 1
     _post(client, email="a@example.org", HTTP_X_FORWARDED_FOR="10.0.0.1")
 
-    response = client.post(API, {"email": "b@example.org", "cadence": "instant"}, content_type="application/json",
-                           HTTP_X_FORWARDED_FOR="10.0.0.2")
+    response = client.post(
+        API,
+        {"email": "b@example.org", "cadence": "instant"},
+        content_type="application/json",
+        HTTP_X_FORWARDED_FOR="10.0.0.2",
+    )
 
     assert response.status_code == 429
 
@@ -317,9 +356,14 @@ def test_it_shows_the_subscribe_page_with_every_choice(client, us, mdma):
 
 
 def test_it_subscribes_from_the_page(client, us):
-    response = client.post(reverse("tracker-subscribe"), {
-        "email": "carol@example.org", "cadence": "weekly", "jurisdictions": ["us"],
-    })
+    response = client.post(
+        reverse("tracker-subscribe"),
+        {
+            "email": "carol@example.org",
+            "cadence": "weekly",
+            "jurisdictions": ["us"],
+        },
+    )
 
     assert response.status_code == 200
     assert b"Check your inbox" in response.content
@@ -348,6 +392,7 @@ def test_it_rate_limits_the_page_too(client, settings):
 
 # --- Redis (the rate limiter's cache, the broker) down or hung ---------------------
 
+
 @pytest.fixture(autouse=True)
 def _no_remembered_outage():
     """Outages are remembered per process for a few seconds: none leaks between tests."""
@@ -372,7 +417,9 @@ def hung_redis(settings) -> Iterator[str]:
     port = _free_port()
     server = subprocess.Popen(
         ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
-        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     url = f"redis://127.0.0.1:{port}/0"
     app = celery_app
@@ -410,7 +457,8 @@ def _hung(signum, frame):
 
 
 def test_it_accepts_a_subscription_when_redis_hangs_and_leaves_the_mail_to_the_sweeper(
-        client, hung_redis, caplog, django_capture_on_commit_callbacks):
+    client, hung_redis, caplog, django_capture_on_commit_callbacks
+):
     with caplog.at_level(logging.WARNING), django_capture_on_commit_callbacks(execute=True):
         response = _post(client, email="carol@example.org")
 
@@ -424,8 +472,9 @@ def test_it_accepts_a_subscription_when_redis_hangs_and_leaves_the_mail_to_the_s
     assert any("left for the sweeper: Timeout" in m for m in messages)
 
 
-def test_it_accepts_a_subscription_from_the_page_when_redis_hangs(client, hung_redis,
-                                                                  django_capture_on_commit_callbacks):
+def test_it_accepts_a_subscription_from_the_page_when_redis_hangs(
+    client, hung_redis, django_capture_on_commit_callbacks
+):
     with django_capture_on_commit_callbacks(execute=True):
         response = client.post(reverse("tracker-subscribe"), {"email": "carol@example.org", "cadence": "weekly"})
 
@@ -434,8 +483,9 @@ def test_it_accepts_a_subscription_from_the_page_when_redis_hangs(client, hung_r
     assert Subscription.objects.get().confirmation_sent_at is None
 
 
-def test_it_skips_a_redis_that_hung_moments_ago_instead_of_waiting_again(client, hung_redis, caplog,
-                                                                         django_capture_on_commit_callbacks):
+def test_it_skips_a_redis_that_hung_moments_ago_instead_of_waiting_again(
+    client, hung_redis, caplog, django_capture_on_commit_callbacks
+):
     with django_capture_on_commit_callbacks(execute=True):
         _post(client, email="carol@example.org")
     caplog.clear()
@@ -481,10 +531,18 @@ def test_it_accepts_a_request_from_the_page_when_the_rate_limiter_cache_is_down(
 
 # --- Addresses stored before normalisation ------------------------------------------
 
+
 def test_it_brings_stored_addresses_into_the_normal_form_and_loses_no_subscription(caplog):
     migration = importlib.import_module("tracker.migrations.0004_subscriber_email_normal_form")
-    stored = ["Dave@EXAMPLE.org", '"erin"@example.org', "frank@exa\u00admple.org", "gina@b\u00fccher.de",
-              "gina@XN--BCHER-KVA.de", "\uff48\uff41\uff4c@example.org", "ivan@example.org"]
+    stored = [
+        "Dave@EXAMPLE.org",
+        '"erin"@example.org',
+        "frank@exa\u00admple.org",
+        "gina@b\u00fccher.de",
+        "gina@XN--BCHER-KVA.de",
+        "\uff48\uff41\uff4c@example.org",
+        "ivan@example.org",
+    ]
     subscribers = [subscriber_with(address) for address in stored]  # created as given, like rows from before
 
     with caplog.at_level(logging.WARNING, logger="tracker.migrations"):
@@ -492,8 +550,13 @@ def test_it_brings_stored_addresses_into_the_normal_form_and_loses_no_subscripti
 
     assert [Subscriber.objects.get(pk=s.pk).email for s in subscribers] == [
         # The row already holding gina's normal form (case aside) takes it; the other stays as it was.
-        "Dave@example.org", "erin@example.org", "frank@exa\u00admple.org", "gina@b\u00fccher.de",
-        "gina@xn--bcher-kva.de", "hal@example.org", "ivan@example.org",
+        "Dave@example.org",
+        "erin@example.org",
+        "frank@exa\u00admple.org",
+        "gina@b\u00fccher.de",
+        "gina@xn--bcher-kva.de",
+        "hal@example.org",
+        "ivan@example.org",
     ]
     assert Subscription.objects.filter(confirmed_at__isnull=False).count() == len(stored)
     kept = f"ids {subscribers[2].pk}, {subscribers[3].pk}"
@@ -511,6 +574,7 @@ def test_it_finds_a_migrated_subscriber_when_they_ask_again(client):
 
 
 # --- Bodies nobody would send -------------------------------------------------------
+
 
 @pytest.mark.parametrize("depth", [33, 1_000, 100_000])
 def test_it_answers_400_to_json_nested_too_deep(client, depth):

@@ -23,8 +23,9 @@ LATER = dt.timedelta(hours=1)
 
 
 def _sweep(*, now=None, stale_after: int = 600, claim_timeout: int = 900) -> delivery.SweepPlan:
-    return delivery.stalled_sweep(stale_after=stale_after, claim_timeout=claim_timeout,
-                                 now=now or timezone.now() + LATER)
+    return delivery.stalled_sweep(
+        stale_after=stale_after, claim_timeout=claim_timeout, now=now or timezone.now() + LATER
+    )
 
 
 def test_it_queues_the_fan_out_when_a_change_commits(queued, django_capture_on_commit_callbacks):
@@ -183,12 +184,14 @@ def test_it_makes_a_second_notification_impossible_in_the_schema():
 
 def test_it_makes_a_second_digest_from_one_watermark_impossible_in_the_schema():
     carol = subscriber_with("carol@example.org", cadence=Cadence.DAILY)
-    DigestDelivery.objects.create(subscriber=carol, cadence=Cadence.DAILY, after_change_id=0, upto_change_id=5,
-                                  period="2025-01-01")
+    DigestDelivery.objects.create(
+        subscriber=carol, cadence=Cadence.DAILY, after_change_id=0, upto_change_id=5, period="2025-01-01"
+    )
 
     with pytest.raises(IntegrityError):
-        DigestDelivery.objects.create(subscriber=carol, cadence=Cadence.DAILY, after_change_id=0, upto_change_id=6,
-                                      period="2025-01-02")
+        DigestDelivery.objects.create(
+            subscriber=carol, cadence=Cadence.DAILY, after_change_id=0, upto_change_id=6, period="2025-01-02"
+        )
 
 
 def test_it_keeps_one_subscriber_per_address_whatever_the_case():

@@ -87,7 +87,8 @@ def _handler(recorder: Recorder) -> type[BaseHTTPRequestHandler]:
                 if reply.delay:
                     time.sleep(reply.delay)
                 conditional = (reply.etag and self.headers.get("If-None-Match") == reply.etag) or (
-                    reply.last_modified and self.headers.get("If-Modified-Since") == reply.last_modified)
+                    reply.last_modified and self.headers.get("If-Modified-Since") == reply.last_modified
+                )
                 headers = dict(reply.headers)
                 if reply.etag:
                     headers["ETag"] = reply.etag
@@ -165,14 +166,22 @@ def record(db):
     gb = JurisdictionFactory(code="gb", name="United Kingdom")
     au = JurisdictionFactory(code="au", name="Australia")
     return {
-        "us": us, "eu": eu, "gb": gb, "au": au,
+        "us": us,
+        "eu": eu,
+        "gb": gb,
+        "au": au,
         "fda": RegulatorFactory(code="fda", name="US Food and Drug Administration", jurisdiction=us),
         "ema": RegulatorFactory(code="ema", name="European Medicines Agency", jurisdiction=eu),
         "tga": RegulatorFactory(code="tga", name="Therapeutic Goods Administration", jurisdiction=au),
-        "mdma-ptsd": TherapyFactory(slug="mdma-ptsd", name="MDMA-assisted therapy for PTSD", substance="MDMA",
-                                    indication="PTSD"),
-        "psilocybin-trd": TherapyFactory(slug="psilocybin-trd", name="Psilocybin therapy for TRD",
-                                         substance="Psilocybin", indication="Treatment-resistant depression"),
+        "mdma-ptsd": TherapyFactory(
+            slug="mdma-ptsd", name="MDMA-assisted therapy for PTSD", substance="MDMA", indication="PTSD"
+        ),
+        "psilocybin-trd": TherapyFactory(
+            slug="psilocybin-trd",
+            name="Psilocybin therapy for TRD",
+            substance="Psilocybin",
+            indication="Treatment-resistant depression",
+        ),
     }
 
 

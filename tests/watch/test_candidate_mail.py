@@ -24,8 +24,13 @@ DAY_TWO = DAY_ONE + dt.timedelta(days=1)
 
 @pytest.fixture
 def fda_feed(record):
-    return WatchedSource.objects.create(name="FDA press releases", adapter="feed", jurisdiction=record["us"],
-                                        regulator=record["fda"], url="https://www.fda.gov/rss.xml")
+    return WatchedSource.objects.create(
+        name="FDA press releases",
+        adapter="feed",
+        jurisdiction=record["us"],
+        regulator=record["fda"],
+        url="https://www.fda.gov/rss.xml",
+    )
 
 
 @pytest.fixture
@@ -38,9 +43,16 @@ def carol(db):
 def _candidate(source, record, title: str) -> Candidate:
     url = f"https://www.fda.gov/news/{title.lower().replace(' ', '-')}"
     candidate = Candidate.objects.create(
-        source=source, url=url, url_key=url, key=f"url:{url}", title=title, published_on=dt.date(2026, 11, 30),
-        excerpt="The agency accepted the resubmission.", suggested_kind=DecisionKind.ACCEPTANCE,
-        jurisdiction=record["us"])
+        source=source,
+        url=url,
+        url_key=url,
+        key=f"url:{url}",
+        title=title,
+        published_on=dt.date(2026, 11, 30),
+        excerpt="The agency accepted the resubmission.",
+        suggested_kind=DecisionKind.ACCEPTANCE,
+        jurisdiction=record["us"],
+    )
     candidate.therapies.set([record["mdma-ptsd"]])
     return candidate
 
@@ -71,8 +83,9 @@ def test_it_sends_one_email_per_opted_in_editor_when_run_twice(alice, carol, rec
     assert CandidateMail.objects.filter(sent_at__isnull=False).count() == 2
 
 
-def test_the_email_lists_the_candidates_with_absolute_admin_links_in_both_parts(alice, record, fda_feed,
-                                                                                 smtp_sink, settings):
+def test_the_email_lists_the_candidates_with_absolute_admin_links_in_both_parts(
+    alice, record, fda_feed, smtp_sink, settings
+):
     mail.candidate_mail_opt_in(user=alice)
     candidate = _candidate(fda_feed, record, "FDA <accepts> & reviews")
 
@@ -136,8 +149,7 @@ def test_an_empty_day_sends_nothing_and_moves_on(alice, record, fda_feed, smtp_s
     assert CandidateMailSubscription.objects.get(user=alice).last_candidate_id == candidate.pk
 
 
-def test_a_day_whose_candidates_were_all_reviewed_before_the_send_sends_nothing(alice, record, fda_feed,
-                                                                                 smtp_sink):
+def test_a_day_whose_candidates_were_all_reviewed_before_the_send_sends_nothing(alice, record, fda_feed, smtp_sink):
     mail.candidate_mail_opt_in(user=alice)
     candidate = _candidate(fda_feed, record, "Dismissed before the email went")
     with time_machine.travel(DAY_ONE, tick=False):
@@ -218,8 +230,9 @@ def test_nothing_is_planned_before_the_time_of_day(alice, record, fda_feed, sett
     assert not CandidateMail.objects.exists()
 
 
-def test_the_repair_queues_again_what_the_broker_lost_and_releases_dead_claims(alice, carol, record, fda_feed,
-                                                                                 settings, smtp_sink):
+def test_the_repair_queues_again_what_the_broker_lost_and_releases_dead_claims(
+    alice, carol, record, fda_feed, settings, smtp_sink
+):
     settings.WATCH_CANDIDATE_MAIL_STALE = 300
     mail.candidate_mail_opt_in(user=alice)
     mail.candidate_mail_opt_in(user=carol)
@@ -258,10 +271,12 @@ def test_the_repair_releases_a_dead_workers_claim_and_leaves_a_live_ones(alice, 
     dead = WorkerHeartbeat.objects.create(id=uuid.uuid4(), name="host:1", beat_at=now - dt.timedelta(minutes=5))
     live = WorkerHeartbeat.objects.create(id=uuid.uuid4(), name="host:2", beat_at=now)
     a_while_ago = now - dt.timedelta(seconds=30)
-    CandidateMail.objects.filter(user=alice).update(claimed_at=a_while_ago, claim_token=uuid.uuid4(),
-                                                    claimed_by=dead.pk, attempts=1)
-    CandidateMail.objects.filter(user=carol).update(claimed_at=a_while_ago, claim_token=uuid.uuid4(),
-                                                    claimed_by=live.pk, attempts=1)
+    CandidateMail.objects.filter(user=alice).update(
+        claimed_at=a_while_ago, claim_token=uuid.uuid4(), claimed_by=dead.pk, attempts=1
+    )
+    CandidateMail.objects.filter(user=carol).update(
+        claimed_at=a_while_ago, claim_token=uuid.uuid4(), claimed_by=live.pk, attempts=1
+    )
 
     run = mail.candidate_mail_repair(now=now)
 
@@ -271,8 +286,7 @@ def test_the_repair_releases_a_dead_workers_claim_and_leaves_a_live_ones(alice, 
 
 
 @pytest.mark.parametrize("editors", [1, 3])
-def test_planning_takes_the_same_queries_however_many_editors(editors, record, fda_feed,
-                                                                django_assert_num_queries):
+def test_planning_takes_the_same_queries_however_many_editors(editors, record, fda_feed, django_assert_num_queries):
     for n in range(editors):
         mail.candidate_mail_opt_in(user=editor_create(username=f"editor{n}", email=f"editor{n}@example.org")[0])
     _candidate(fda_feed, record, "FDA accepts application for midomafetamine")
@@ -305,6 +319,7 @@ def test_an_editor_who_left_the_group_gets_nothing(alice, record, fda_feed, smtp
 
 
 # --- The admin page -----------------------------------------------------------------------
+
 
 def test_the_queue_links_to_the_daily_email_page(client, alice):
     client.force_login(alice)

@@ -23,7 +23,8 @@ def _ema(server, make_source, record):
 
 
 def test_a_source_answering_500_is_retried_with_backoff_and_does_not_stop_the_others(
-        server, make_source, record, settings, watch_settings):
+    server, make_source, record, settings, watch_settings
+):
     settings.WATCH_RETRIES = 2
     server.routes["/broken.xml"] = Reply(500, b"Internal Server Error", {"Content-Type": "text/plain"})
     broken = make_source("FDA press releases", "feed", "/broken.xml")
@@ -56,8 +57,11 @@ def test_a_source_that_times_out_is_retried_and_recorded(server, make_source, re
 
 def test_a_source_failing_for_a_day_is_flagged_until_it_answers_again(server, make_source, record, settings):
     settings.WATCH_RETRIES = 0
-    server.routes["/feed.xml"] = [Reply(503, b"", {}), Reply(503, b"", {}),
-                                  Reply(body=fixture_bytes("ema_news.xml"), headers=RSS)]
+    server.routes["/feed.xml"] = [
+        Reply(503, b"", {}),
+        Reply(503, b"", {}),
+        Reply(body=fixture_bytes("ema_news.xml"), headers=RSS),
+    ]
     source = make_source("EMA news", "feed", "/feed.xml", jurisdiction=record["eu"])
     start = timezone.now()
     with time_machine.travel(start, tick=False):
@@ -77,8 +81,7 @@ def test_a_source_failing_for_a_day_is_flagged_until_it_answers_again(server, ma
         assert list(sources_flagged(now=timezone.now())) == []
 
 
-def test_a_source_that_crashes_its_adapter_is_recorded_and_the_others_polled(
-        server, make_source, record, monkeypatch):
+def test_a_source_that_crashes_its_adapter_is_recorded_and_the_others_polled(server, make_source, record, monkeypatch):
     from watch import adapters
 
     def explode(source, fetched):

@@ -12,10 +12,20 @@ from watch.models import WatchedSource
 def test_healthz_details_list_the_sources_failing_for_a_day(client, alice, record, settings):
     settings.CELERY_BROKER_URL = "redis://127.0.0.1:1/0"  # no worker ping: the answer comes at once
     now = timezone.now()
-    WatchedSource.objects.create(name="FDA press releases", adapter="feed", url="https://www.fda.gov/rss.xml",
-                                 failing_since=now - dt.timedelta(hours=26), last_error="HTTP 503 from www.fda.gov")
-    WatchedSource.objects.create(name="EMA news", adapter="feed", url="https://www.ema.europa.eu/en/news.xml",
-                                 failing_since=now - dt.timedelta(hours=2), last_error="timed out")
+    WatchedSource.objects.create(
+        name="FDA press releases",
+        adapter="feed",
+        url="https://www.fda.gov/rss.xml",
+        failing_since=now - dt.timedelta(hours=26),
+        last_error="HTTP 503 from www.fda.gov",
+    )
+    WatchedSource.objects.create(
+        name="EMA news",
+        adapter="feed",
+        url="https://www.ema.europa.eu/en/news.xml",
+        failing_since=now - dt.timedelta(hours=2),
+        last_error="timed out",
+    )
     client.force_login(alice)
 
     body = client.get("/healthz").json()
@@ -27,8 +37,13 @@ def test_healthz_details_list_the_sources_failing_for_a_day(client, alice, recor
 
 def test_healthz_names_no_watched_source_to_an_anonymous_caller(client, record, settings):
     settings.CELERY_BROKER_URL = "redis://127.0.0.1:1/0"
-    WatchedSource.objects.create(name="FDA press releases", adapter="feed", url="https://www.fda.gov/rss.xml",
-                                 failing_since=timezone.now() - dt.timedelta(hours=26), last_error="HTTP 503")
+    WatchedSource.objects.create(
+        name="FDA press releases",
+        adapter="feed",
+        url="https://www.fda.gov/rss.xml",
+        failing_since=timezone.now() - dt.timedelta(hours=26),
+        last_error="HTTP 503",
+    )
 
     body = client.get("/healthz").json()
 

@@ -17,17 +17,20 @@ TEXT = {"Content-Type": "text/html"}
 
 @pytest.fixture
 def links(server, record):
-    server.routes.update({
-        "/ok": Reply(body=b"<html>fine</html>", headers=TEXT),
-        "/gone": Reply(404, b"not here", TEXT),
-        "/moved": Reply(301, b"", {"Location": "/moved-again"}),
-        "/moved-again": Reply(302, b"", {"Location": "/final"}),
-        "/final": Reply(body=b"<html>here now</html>", headers=TEXT),
-        "/no-head": lambda method: Reply(405, b"", TEXT) if method == "HEAD" else Reply(body=b"ok", headers=TEXT),
-        "/flaky": Reply(503, b"", TEXT),
-    })
-    decision = DecisionFactory(jurisdiction=record["us"], regulator=record["fda"], with_source=False,
-                               therapies=[record["mdma-ptsd"]])
+    server.routes.update(
+        {
+            "/ok": Reply(body=b"<html>fine</html>", headers=TEXT),
+            "/gone": Reply(404, b"not here", TEXT),
+            "/moved": Reply(301, b"", {"Location": "/moved-again"}),
+            "/moved-again": Reply(302, b"", {"Location": "/final"}),
+            "/final": Reply(body=b"<html>here now</html>", headers=TEXT),
+            "/no-head": lambda method: Reply(405, b"", TEXT) if method == "HEAD" else Reply(body=b"ok", headers=TEXT),
+            "/flaky": Reply(503, b"", TEXT),
+        }
+    )
+    decision = DecisionFactory(
+        jurisdiction=record["us"], regulator=record["fda"], with_source=False, therapies=[record["mdma-ptsd"]]
+    )
     for path in ("/ok", "/gone", "/moved", "/no-head", "/flaky"):
         SourceFactory(decision=decision, url=server.url(path), title=f"Source at {path}")
     from regulatory.services import decision_publish

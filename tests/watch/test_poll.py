@@ -16,18 +16,24 @@ JSON = {"Content-Type": "application/json; charset=utf-8"}
 RSS = {"Content-Type": "application/rss+xml; charset=utf-8"}
 ATOM = {"Content-Type": "application/atom+xml; charset=utf-8"}
 HTML = {"Content-Type": "text/html; charset=utf-8"}
-FR_GUIDANCE = ("https://www.federalregister.gov/documents/2026/10/14/2026-20417/"
-               "psychedelic-drugs-considerations-for-clinical-investigations-guidance-for-industry-availability")
+FR_GUIDANCE = (
+    "https://www.federalregister.gov/documents/2026/10/14/2026-20417/"
+    "psychedelic-drugs-considerations-for-clinical-investigations-guidance-for-industry-availability"
+)
 
 
 def _fr(server, make_source, **reply):
-    server.routes["/api/v1/documents.json"] = Reply(body=fixture_bytes("federal_register_documents.json"),
-                                                    headers=JSON, **reply)
+    server.routes["/api/v1/documents.json"] = Reply(
+        body=fixture_bytes("federal_register_documents.json"), headers=JSON, **reply
+    )
     from regulatory.models import Jurisdiction
 
-    return make_source("Federal Register: psychedelic", "federal_register",
-                       "/api/v1/documents.json?conditions[term]=psychedelic&order=newest",
-                       jurisdiction=Jurisdiction.objects.get(code="us"))
+    return make_source(
+        "Federal Register: psychedelic",
+        "federal_register",
+        "/api/v1/documents.json?conditions[term]=psychedelic&order=newest",
+        jurisdiction=Jurisdiction.objects.get(code="us"),
+    )
 
 
 def _titles(report) -> list[str]:
@@ -87,10 +93,10 @@ def test_a_second_poll_of_the_same_items_proposes_none_again(server, make_source
 
 
 def test_it_sends_if_modified_since_when_the_source_gave_last_modified(server, make_source, record):
-    server.routes["/rss.xml"] = Reply(body=fixture_bytes("fda_press_releases.xml"), headers=RSS,
-                                      last_modified="Fri, 24 Oct 2026 20:42:10 GMT")
-    source = make_source("FDA press releases", "feed", "/rss.xml", jurisdiction=record["us"],
-                         regulator=record["fda"])
+    server.routes["/rss.xml"] = Reply(
+        body=fixture_bytes("fda_press_releases.xml"), headers=RSS, last_modified="Fri, 24 Oct 2026 20:42:10 GMT"
+    )
+    source = make_source("FDA press releases", "feed", "/rss.xml", jurisdiction=record["us"], regulator=record["fda"])
     source_poll(source=source)
     source.refresh_from_db()
 
@@ -133,10 +139,12 @@ def test_one_document_found_by_two_sources_is_one_candidate(server, make_source,
 def test_it_reads_rss_and_atom_feeds(server, make_source, record):
     server.routes["/en/news.xml"] = Reply(body=fixture_bytes("ema_news.xml"), headers=RSS)
     server.routes["/search/news-and-communications.atom?keywords=MDMA"] = Reply(
-        body=fixture_bytes("govuk_news.atom"), headers=ATOM)
+        body=fixture_bytes("govuk_news.atom"), headers=ATOM
+    )
     ema = make_source("EMA news", "feed", "/en/news.xml", jurisdiction=record["eu"], regulator=record["ema"])
-    govuk = make_source("GOV.UK news: MDMA", "feed", "/search/news-and-communications.atom?keywords=MDMA",
-                        jurisdiction=record["gb"])
+    govuk = make_source(
+        "GOV.UK news: MDMA", "feed", "/search/news-and-communications.atom?keywords=MDMA", jurisdiction=record["gb"]
+    )
 
     ema_report, govuk_report = sources_poll(sources=[ema, govuk])
 
@@ -149,11 +157,12 @@ def test_it_reads_rss_and_atom_feeds(server, make_source, record):
     assert sorted(t.slug for t in acmd.therapies.all()) == ["mdma-ptsd", "psilocybin-trd"]
 
 
-def test_clinicaltrials_proposes_status_changes_results_and_new_studies_after_a_baseline(
-        server, make_source, record):
+def test_clinicaltrials_proposes_status_changes_results_and_new_studies_after_a_baseline(server, make_source, record):
     path = "/api/v2/studies?query.intr=MDMA&sort=LastUpdatePostDate:desc&pageSize=100"
-    server.routes[path] = [Reply(body=fixture_bytes("clinicaltrials_studies_1.json"), headers=JSON),
-                           Reply(body=fixture_bytes("clinicaltrials_studies_2.json"), headers=JSON)]
+    server.routes[path] = [
+        Reply(body=fixture_bytes("clinicaltrials_studies_1.json"), headers=JSON),
+        Reply(body=fixture_bytes("clinicaltrials_studies_2.json"), headers=JSON),
+    ]
     source = make_source("ClinicalTrials.gov: MDMA", "clinicaltrials", path)
 
     baseline = source_poll(source=source)
@@ -173,10 +182,11 @@ def test_clinicaltrials_proposes_status_changes_results_and_new_studies_after_a_
 
 
 def test_a_page_change_proposes_the_lines_added(server, make_source, record):
-    server.routes["/news/news"] = [Reply(body=fixture_bytes("agency_page_before.html"), headers=HTML),
-                                   Reply(body=fixture_bytes("agency_page_after.html"), headers=HTML)]
-    source = make_source("TGA news (page)", "page", "/news/news", jurisdiction=record["au"],
-                         regulator=record["tga"])
+    server.routes["/news/news"] = [
+        Reply(body=fixture_bytes("agency_page_before.html"), headers=HTML),
+        Reply(body=fixture_bytes("agency_page_after.html"), headers=HTML),
+    ]
+    source = make_source("TGA news (page)", "page", "/news/news", jurisdiction=record["au"], regulator=record["tga"])
 
     first = source_poll(source=source)
     source.refresh_from_db()
@@ -194,8 +204,10 @@ def test_a_page_change_proposes_the_lines_added(server, make_source, record):
 
 def test_a_page_changed_only_outside_its_main_text_proposes_nothing(server, make_source, record):
     before = fixture_bytes("agency_page_before.html")
-    server.routes["/news/news"] = [Reply(body=before, headers=HTML),
-                                   Reply(body=before.replace(b"Search psilocybin", b"Search MDMA"), headers=HTML)]
+    server.routes["/news/news"] = [
+        Reply(body=before, headers=HTML),
+        Reply(body=before.replace(b"Search psilocybin", b"Search MDMA"), headers=HTML),
+    ]
     source = make_source("TGA news (page)", "page", "/news/news", jurisdiction=record["au"])
     source_poll(source=source)
     source.refresh_from_db()
@@ -212,13 +224,16 @@ def test_a_poll_sends_a_descriptive_user_agent(server, make_source, record, sett
     assert agent == settings.WATCH_USER_AGENT and "RegulatoryTracker" in agent
 
 
-@pytest.mark.parametrize("text, expected", [
-    ("Midomafetamine-assisted therapy", ["mdma-ptsd"]),
-    ("3,4-methylenedioxymethamphetamine (MDMA)", ["mdma-ptsd"]),
-    ("COMP360 in TRD", ["psilocybin-trd"]),
-    ("la psilocybine", ["psilocybin-trd"]),
-    ("MDMAX and psilocybinoid are other words", []),
-])
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("Midomafetamine-assisted therapy", ["mdma-ptsd"]),
+        ("3,4-methylenedioxymethamphetamine (MDMA)", ["mdma-ptsd"]),
+        ("COMP360 in TRD", ["psilocybin-trd"]),
+        ("la psilocybine", ["psilocybin-trd"]),
+        ("MDMAX and psilocybinoid are other words", []),
+    ],
+)
 def test_substances_match_through_their_aliases(record, text, expected):
     from watch.matching import matcher_build
 

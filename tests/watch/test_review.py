@@ -14,17 +14,30 @@ from watch.models import Candidate, CandidateState, WatchedSource
 
 @pytest.fixture
 def fda_feed(record):
-    return WatchedSource.objects.create(name="FDA press releases", adapter="feed", jurisdiction=record["us"],
-                                        regulator=record["fda"], url="https://www.fda.gov/rss.xml")
+    return WatchedSource.objects.create(
+        name="FDA press releases",
+        adapter="feed",
+        jurisdiction=record["us"],
+        regulator=record["fda"],
+        url="https://www.fda.gov/rss.xml",
+    )
 
 
 def _candidate(source, record, *, title="FDA accepts application for midomafetamine", days_ago=0, **kwargs):
     url = kwargs.pop("url", f"https://www.fda.gov/news/{title.lower().replace(' ', '-')}")
     candidate = Candidate.objects.create(
-        source=source, url=url, url_key=url, key=f"url:{url}", title=title, published_on=dt.date(2026, 10, 20),
+        source=source,
+        url=url,
+        url_key=url,
+        key=f"url:{url}",
+        title=title,
+        published_on=dt.date(2026, 10, 20),
         excerpt=kwargs.pop("excerpt", "The agency accepted the resubmission for priority review."),
-        suggested_kind=DecisionKind.ACCEPTANCE, jurisdiction=kwargs.pop("jurisdiction", record["us"]),
-        found_at=timezone.now() - dt.timedelta(days=days_ago), **kwargs)
+        suggested_kind=DecisionKind.ACCEPTANCE,
+        jurisdiction=kwargs.pop("jurisdiction", record["us"]),
+        found_at=timezone.now() - dt.timedelta(days=days_ago),
+        **kwargs,
+    )
     candidate.therapies.set([record["mdma-ptsd"]])
     return candidate
 
@@ -99,8 +112,9 @@ def test_dismiss_records_the_reason_who_and_when(client, alice, record, fda_feed
     client.force_login(alice)
 
     assert client.get(f"/admin/watch/candidate/{candidate.pk}/dismiss/").status_code == 200
-    response = client.post(f"/admin/watch/candidate/{candidate.pk}/dismiss/",
-                           {"reason": "A conference announcement, not a decision."})
+    response = client.post(
+        f"/admin/watch/candidate/{candidate.pk}/dismiss/", {"reason": "A conference announcement, not a decision."}
+    )
 
     assert response.status_code == 302
     candidate.refresh_from_db()
@@ -134,7 +148,8 @@ def test_someone_who_is_not_an_editor_cannot_review(client, bob, record, fda_fee
 
 def test_the_sources_admin_flags_a_source_failing_for_a_day(client, alice, record, fda_feed):
     WatchedSource.objects.filter(pk=fda_feed.pk).update(
-        failing_since=timezone.now() - dt.timedelta(hours=30), consecutive_failures=6, last_error="HTTP 503")
+        failing_since=timezone.now() - dt.timedelta(hours=30), consecutive_failures=6, last_error="HTTP 503"
+    )
     client.force_login(alice)
 
     page = client.get("/admin/watch/watchedsource/?health=flagged").content.decode()
@@ -145,16 +160,19 @@ def test_the_sources_admin_flags_a_source_failing_for_a_day(client, alice, recor
 def test_poll_now_in_the_admin_reports_each_source(client, alice, server, record):
     from tests.watch.conftest import Reply, fixture_bytes
 
-    server.routes["/en/news.xml"] = Reply(body=fixture_bytes("ema_news.xml"),
-                                          headers={"Content-Type": "application/rss+xml"})
+    server.routes["/en/news.xml"] = Reply(
+        body=fixture_bytes("ema_news.xml"), headers={"Content-Type": "application/rss+xml"}
+    )
     server.routes["/down.xml"] = Reply(404, b"", {})
-    ema = WatchedSource.objects.create(name="EMA news", adapter="feed", url=server.url("/en/news.xml"),
-                                       jurisdiction=record["eu"])
+    ema = WatchedSource.objects.create(
+        name="EMA news", adapter="feed", url=server.url("/en/news.xml"), jurisdiction=record["eu"]
+    )
     down = WatchedSource.objects.create(name="Down", adapter="feed", url=server.url("/down.xml"))
     client.force_login(alice)
 
-    response = client.post("/admin/watch/watchedsource/", {
-        "action": "poll_now", "_selected_action": [ema.pk, down.pk]}, follow=True)
+    response = client.post(
+        "/admin/watch/watchedsource/", {"action": "poll_now", "_selected_action": [ema.pk, down.pk]}, follow=True
+    )
 
     page = response.content.decode()
     assert response.status_code == 200

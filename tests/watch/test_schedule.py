@@ -26,8 +26,9 @@ def test_beat_runs_the_polls_and_the_weekly_link_check():
 
 
 def test_beat_queues_each_due_source_once_and_the_task_polls_it(server, make_source, record, monkeypatch):
-    server.routes["/en/news.xml"] = Reply(body=fixture_bytes("ema_news.xml"),
-                                          headers={"Content-Type": "application/rss+xml"})
+    server.routes["/en/news.xml"] = Reply(
+        body=fixture_bytes("ema_news.xml"), headers={"Content-Type": "application/rss+xml"}
+    )
     due = make_source("EMA news", "feed", "/en/news.xml", jurisdiction=record["eu"])
     make_source("Not due", "feed", "/other.xml", next_poll_at=timezone.now() + timezone.timedelta(hours=1))
     make_source("Disabled", "feed", "/off.xml", enabled=False)
@@ -44,8 +45,9 @@ def test_beat_queues_each_due_source_once_and_the_task_polls_it(server, make_sou
 
 
 def test_watch_sources_once_polls_every_enabled_source_and_prints_a_summary(server, make_source, record):
-    server.routes["/en/news.xml"] = Reply(body=fixture_bytes("ema_news.xml"),
-                                          headers={"Content-Type": "application/rss+xml"})
+    server.routes["/en/news.xml"] = Reply(
+        body=fixture_bytes("ema_news.xml"), headers={"Content-Type": "application/rss+xml"}
+    )
     server.routes["/down.xml"] = Reply(500, b"", {})
     make_source("EMA news", "feed", "/en/news.xml", jurisdiction=record["eu"])
     make_source("Down", "feed", "/down.xml")
@@ -77,8 +79,13 @@ def test_the_shipped_sources_load_once_and_keep_an_editors_changes(record):
     assert WatchedSource.objects.count() == len(SHIPPED_SOURCES)
     ema = WatchedSource.objects.get(name="EMA news")
     assert (ema.url, ema.enabled, ema.jurisdiction, ema.regulator) == (
-        "https://www.ema.europa.eu/en/edited.xml", False, record["eu"], record["ema"])
+        "https://www.ema.europa.eu/en/edited.xml",
+        False,
+        record["eu"],
+        record["ema"],
+    )
     fr = WatchedSource.objects.get(name="Federal Register: MDMA")
     assert fr.url.startswith("https://www.federalregister.gov/api/v1/documents.json?conditions[term]=MDMA&")
     assert WatchedSource.objects.get(name="ClinicalTrials.gov: psilocybin").url == (
-        "https://clinicaltrials.gov/api/v2/studies?query.intr=psilocybin&sort=LastUpdatePostDate:desc&pageSize=100")
+        "https://clinicaltrials.gov/api/v2/studies?query.intr=psilocybin&sort=LastUpdatePostDate:desc&pageSize=100"
+    )

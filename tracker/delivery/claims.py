@@ -27,9 +27,12 @@ def claim(model: type[Notification | DigestDelivery], ids: Sequence[int]) -> tup
     Rows another worker holds, or that are done, are not returned."""
     token = uuid.uuid4()
     heartbeat.claims_asserted()
-    claimed = model.objects.filter(UNSENT, pk__in=list(ids), claimed_at__isnull=True,
-                                   attempts__lt=settings.TRACKER_MAX_ATTEMPTS).update(
-        claimed_at=timezone.now(), claim_token=token, claimed_by=heartbeat.current_worker_id(),
+    claimed = model.objects.filter(
+        UNSENT, pk__in=list(ids), claimed_at__isnull=True, attempts__lt=settings.TRACKER_MAX_ATTEMPTS
+    ).update(
+        claimed_at=timezone.now(),
+        claim_token=token,
+        claimed_by=heartbeat.current_worker_id(),
         attempts=F("attempts") + 1,
     )
     if not claimed:
@@ -63,12 +66,18 @@ def _drop_inactive(model: type[Notification | DigestDelivery], token: uuid.UUID,
     inactive = [row.pk for row in rows if not row.subscriber.is_active]
     if inactive:
         model.objects.filter(pk__in=inactive, claim_token=token).update(
-            cancelled_at=timezone.now(), last_error="The subscriber unsubscribed or the address bounced.",
+            cancelled_at=timezone.now(),
+            last_error="The subscriber unsubscribed or the address bounced.",
         )
     return [row for row in rows if row.pk not in inactive]
 
 
-def row_failed(model: type[Notification | DigestDelivery], token: uuid.UUID, row: Notification | DigestDelivery, failure: SendFailure) -> bool:
+def row_failed(
+    model: type[Notification | DigestDelivery],
+    token: uuid.UUID,
+    row: Notification | DigestDelivery,
+    failure: SendFailure,
+) -> bool:
     """Record a failure; True when the row was released for another try.
     A row this worker no longer holds (its claim was released and another
     worker took it) is left alone and never retried from here."""
@@ -89,9 +98,11 @@ def subscriber_suppress(*, subscriber_id: int, reason: str) -> None:
     """Stop all mail to an address that bounced permanently."""
     now = timezone.now()
     Subscriber.objects.filter(pk=subscriber_id, suppressed_at__isnull=True).update(
-        suppressed_at=now, suppressed_reason=reason[:500],
+        suppressed_at=now,
+        suppressed_reason=reason[:500],
     )
     for model in (Notification, DigestDelivery):
         model.objects.filter(UNSENT, subscriber_id=subscriber_id, claimed_at__isnull=True).update(
-            cancelled_at=now, last_error="The address bounced permanently.",
+            cancelled_at=now,
+            last_error="The address bounced permanently.",
         )

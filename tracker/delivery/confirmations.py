@@ -20,7 +20,9 @@ def confirmation_send(*, subscription_id: int) -> bool:
     """Send a pending subscription's confirmation link once. True when a
     transient failure released it for a retry."""
     claimed = Subscription.objects.filter(
-        pk=subscription_id, confirmed_at__isnull=True, confirmation_sent_at__isnull=True,
+        pk=subscription_id,
+        confirmed_at__isnull=True,
+        confirmation_sent_at__isnull=True,
         confirmation_claimed_at__isnull=True,
     ).update(confirmation_claimed_at=timezone.now())
     if not claimed:
@@ -42,8 +44,7 @@ def confirmation_send(*, subscription_id: int) -> bool:
             # the request is fine. Keep it unclaimed for the sweeper, which
             # queues it again every sweep until the mail service is fixed or
             # the link's lifetime ends; the task does not retry it at once.
-            logger.warning("Confirmation for subscription %s not sent, left for the sweeper: %s",
-                           item.pk, failure.text)
+            logger.warning("Confirmation for subscription %s not sent, left for the sweeper: %s", item.pk, failure.text)
             Subscription.objects.filter(pk=item.pk).update(confirmation_claimed_at=None)
             return False
         if failure.kind == RECIPIENT_PERMANENT:
@@ -56,8 +57,12 @@ def confirmation_send(*, subscription_id: int) -> bool:
 
     def build(item: Subscription) -> emails.Outgoing:
         message = emails.confirmation_message(item)
-        recipient = emails.Recipient(email=item.subscriber.email, message_id=message.extra_headers["Message-ID"],
-                                     manage_url="", unsubscribe_url="")
+        recipient = emails.Recipient(
+            email=item.subscriber.email,
+            message_id=message.extra_headers["Message-ID"],
+            manage_url="",
+            unsubscribe_url="",
+        )
         return emails.Outgoing(recipient, None, lambda: message)
 
     retry = send_over_one_connection([subscription], build=build, recorder=Recorder(sent), on_failure=failed)

@@ -99,13 +99,13 @@ def send_over_one_connection(
                 continue
             # Right before the send: a worker stopped for a while (its
             # heartbeat with it) may have lost its claims to another worker.
-            if renew is not None and (timezone.now() - renewed_at >= claim_renew_interval()
-                                      or heartbeat.claims_may_have_lapsed()):
+            if renew is not None and (
+                timezone.now() - renewed_at >= claim_renew_interval() or heartbeat.claims_may_have_lapsed()
+            ):
                 rest = [later for later in items[index:] if later.pk not in released_meanwhile]
                 lost = {later.pk for later in rest} - renew(rest)
                 if lost:
-                    logger.info("Skipping %d row(s): their claims were released while the batch was running",
-                                len(lost))
+                    logger.info("Skipping %d row(s): their claims were released while the batch was running", len(lost))
                 released_meanwhile |= lost
                 renewed_at = timezone.now()
                 if item.pk in released_meanwhile:

@@ -18,8 +18,9 @@ from tracker.delivery.marks import digest_recorder
 from tracker.models import UNSENT, DigestDelivery, Subscriber
 
 
-def digest_plan(*, cadence: str, now: dt.datetime | None = None,
-                on_chunk: Callable[[list[int]], None] | None = None) -> list[int]:
+def digest_plan(
+    *, cadence: str, now: dt.datetime | None = None, on_chunk: Callable[[list[int]], None] | None = None
+) -> list[int]:
     """Write a DigestDelivery row for every active subscriber whose `cadence`
     digest has changes since their watermark; return the ids to send (new
     rows, and older ones never sent). `on_chunk` gets each chunk's ids as
@@ -40,14 +41,18 @@ def digest_plan(*, cadence: str, now: dt.datetime | None = None,
     after_subscriber_id = 0
     while True:
         chunk = selectors.digest_subscriber_ids(
-            cadence=cadence, after_subscriber_id=after_subscriber_id, limit=settings.TRACKER_FAN_OUT_CHUNK,
+            cadence=cadence,
+            after_subscriber_id=after_subscriber_id,
+            limit=settings.TRACKER_FAN_OUT_CHUNK,
         )
         if not chunk:
             break
         after_subscriber_id = chunk[-1]
         with transaction.atomic():
             watermarks = dict(
-                Subscriber.objects.select_for_update().filter(pk__in=chunk).order_by("pk")
+                Subscriber.objects.select_for_update()
+                .filter(pk__in=chunk)
+                .order_by("pk")
                 .values_list("pk", watermark_field)
             )
             bounds = {sid: (mark, upto) for sid, mark in watermarks.items() if mark < upto}
@@ -60,14 +65,23 @@ def digest_plan(*, cadence: str, now: dt.datetime | None = None,
                 # part of that range, so it is empty too: drop it, so that no
                 # unsent row ever lies below its subscriber's watermark.
                 DigestDelivery.objects.filter(
-                    UNSENT, cadence=cadence, subscriber_id__in=empty, claimed_at__isnull=True,
+                    UNSENT,
+                    cadence=cadence,
+                    subscriber_id__in=empty,
+                    claimed_at__isnull=True,
                 ).delete()
         if contents:
             with transaction.atomic():
                 DigestDelivery.objects.bulk_create(
                     [
-                        DigestDelivery(subscriber_id=sid, cadence=cadence, after_change_id=bounds[sid][0],
-                                       upto_change_id=upto, period=period, change_count=len(changes))
+                        DigestDelivery(
+                            subscriber_id=sid,
+                            cadence=cadence,
+                            after_change_id=bounds[sid][0],
+                            upto_change_id=upto,
+                            period=period,
+                            change_count=len(changes),
+                        )
                         for sid, changes in contents.items()
                     ],
                     ignore_conflicts=True,
@@ -75,12 +89,22 @@ def digest_plan(*, cadence: str, now: dt.datetime | None = None,
                 # A digest planned earlier and not sent yet (its watermark
                 # has not moved) takes in the newer changes too.
                 DigestDelivery.objects.filter(
-                    UNSENT, cadence=cadence, subscriber_id__in=list(contents), claimed_at__isnull=True,
+                    UNSENT,
+                    cadence=cadence,
+                    subscriber_id__in=list(contents),
+                    claimed_at__isnull=True,
                     upto_change_id__lt=upto,
                 ).update(upto_change_id=upto, period=period)
-            chunk_ids = list(DigestDelivery.objects.filter(
-                UNSENT, cadence=cadence, subscriber_id__in=list(contents), claimed_at__isnull=True,
-            ).order_by("pk").values_list("pk", flat=True))
+            chunk_ids = list(
+                DigestDelivery.objects.filter(
+                    UNSENT,
+                    cadence=cadence,
+                    subscriber_id__in=list(contents),
+                    claimed_at__isnull=True,
+                )
+                .order_by("pk")
+                .values_list("pk", flat=True)
+            )
             to_send += chunk_ids
             if on_chunk is not None and chunk_ids:
                 on_chunk(chunk_ids)
@@ -115,13 +139,16 @@ def digest_batch_send(*, delivery_ids: Sequence[int]) -> list[int]:
         # Subscribers with the same changes in the same period get the same digest.
         key = (row.cadence, row.period, tuple(change.pk for change in changes))
         return personaliser.outgoing(
-            key=key, recipient=emails.digest_recipient(row),
+            key=key,
+            recipient=emails.digest_recipient(row),
             render=lambda recipient: emails.digest_email(row.cadence, row.period, changes, recipient),
         )
 
     with digest_recorder(token) as recorder:
         retry = send_over_one_connection(
-            rows, build=build, recorder=recorder,
+            rows,
+            build=build,
+            recorder=recorder,
             on_failure=lambda row, failure: row_failed(DigestDelivery, token, row, failure),
             renew=lambda rest: claim_renew(DigestDelivery, token, rest),
         )

@@ -16,9 +16,9 @@ SEND_ERRORS: tuple[type[BaseException], ...] = (smtplib.SMTPException, TimeoutEr
 
 MAX_RETRY_COUNTDOWN = 300
 
-RECIPIENT_PERMANENT = "recipient-permanent"   # 5xx on RCPT: stop all mail to the address
-MESSAGE_PERMANENT = "message-permanent"       # 5xx on DATA, malformed address: this message only
-MESSAGE_TRANSIENT = "message-transient"       # 4xx on RCPT/DATA: retry this message; the connection is fine
+RECIPIENT_PERMANENT = "recipient-permanent"  # 5xx on RCPT: stop all mail to the address
+MESSAGE_PERMANENT = "message-permanent"  # 5xx on DATA, malformed address: this message only
+MESSAGE_TRANSIENT = "message-transient"  # 4xx on RCPT/DATA: retry this message; the connection is fine
 CONNECTION_TRANSIENT = "connection-transient"  # disconnect, timeout, 421: retry the rest of the batch
 CONNECTION_PERMANENT = "connection-permanent"  # 5xx outside RCPT/DATA (auth, sender): leave for the sweeper
 
@@ -67,4 +67,4 @@ def retry_countdown(retries: int) -> int:
     """Seconds before retry number `retries` + 1: exponential, jittered, and
     capped at minutes, far below the broker's visibility timeout."""
     base = settings.TRACKER_RETRY_BASE
-    return int(min(base * 2 ** retries, MAX_RETRY_COUNTDOWN) + random.uniform(0, base))
+    return int(min(base * 2**retries, MAX_RETRY_COUNTDOWN) + random.uniform(0, base))

@@ -55,10 +55,10 @@ class _Process:
     stop: threading.Event = field(default_factory=threading.Event)
     lock: threading.Lock = field(default_factory=threading.Lock)
     beat_started: float | None = None  # when the last successful beat was issued
-    broken_at: float = 0.0             # when a gap between two beats was last noticed
-    written: bool = False              # the row exists: claims may carry the id
-    running: int = 0                   # tasks running now (not the sweeper's)
-    task_event: float | None = None    # last start or end of one
+    broken_at: float = 0.0  # when a gap between two beats was last noticed
+    written: bool = False  # the row exists: claims may carry the id
+    running: int = 0  # tasks running now (not the sweeper's)
+    task_event: float | None = None  # last start or end of one
     thread: threading.Thread | None = None
 
 
@@ -126,8 +126,7 @@ def beat(state: _Process | None = None) -> None:
     task_at = None if since is None else Now() - dt.timedelta(seconds=max(0.0, started - since))
     updated = WorkerHeartbeat.objects.filter(pk=state.worker_id).update(beat_at=Now(), busy=busy, task_at=task_at)
     if not updated:
-        WorkerHeartbeat.objects.create(id=state.worker_id, name=state.name, beat_at=Now(), busy=busy,
-                                       task_at=task_at)
+        WorkerHeartbeat.objects.create(id=state.worker_id, name=state.name, beat_at=Now(), busy=busy, task_at=task_at)
     with state.lock:
         state.beat_started = max(started, state.beat_started or started)
         state.written = True
@@ -158,8 +157,12 @@ def claims_may_have_lapsed() -> bool:
     now = time.monotonic()
     with state.lock:
         beat_started, broken_at = state.beat_started, state.broken_at
-    return (asserted is None or broken_at >= asserted or beat_started is None
-            or now - beat_started > settings.TRACKER_HEARTBEAT_TIMEOUT / 2)
+    return (
+        asserted is None
+        or broken_at >= asserted
+        or beat_started is None
+        or now - beat_started > settings.TRACKER_HEARTBEAT_TIMEOUT / 2
+    )
 
 
 def task_started() -> None:

@@ -35,7 +35,9 @@ def change_fan_out(*, change_id: int) -> FanOutStep:
     (a redelivered task, the sweeper) either continues from there or stops."""
     change = (
         Change.objects.select_related("decision__jurisdiction")
-        .prefetch_related("decision__therapies").filter(pk=change_id).first()
+        .prefetch_related("decision__therapies")
+        .filter(pk=change_id)
+        .first()
     )
     if change is None:
         return FanOutStep([], more=False)
@@ -48,22 +50,31 @@ def change_fan_out(*, change_id: int) -> FanOutStep:
     limit = settings.TRACKER_FAN_OUT_CHUNK
     scope = selectors.change_scopes([change])[change_id]
     subscriber_ids = selectors.fan_out_subscriber_ids(
-        change_id=change_id, scope=scope, after_subscriber_id=fan_out.last_subscriber_id, limit=limit,
+        change_id=change_id,
+        scope=scope,
+        after_subscriber_id=fan_out.last_subscriber_id,
+        limit=limit,
     )
     more = len(subscriber_ids) == limit
     with transaction.atomic():
         advanced = ChangeFanOut.objects.filter(
-            pk=change_id, last_subscriber_id=fan_out.last_subscriber_id, completed_at__isnull=True,
+            pk=change_id,
+            last_subscriber_id=fan_out.last_subscriber_id,
+            completed_at__isnull=True,
         ).update(
             last_subscriber_id=subscriber_ids[-1] if subscriber_ids else fan_out.last_subscriber_id,
-            completed_at=None if more else timezone.now(), stepped_at=timezone.now(),
+            completed_at=None if more else timezone.now(),
+            stepped_at=timezone.now(),
         )
         if not advanced:  # another run of this fan-out got here first
             return FanOutStep([], more=False)
         _notifications_insert(change_id=change_id, subscriber_ids=subscriber_ids)
     notification_ids = list(
-        Notification.objects.filter(UNSENT, change_id=change_id, subscriber_id__in=subscriber_ids,
-                                    claimed_at__isnull=True).order_by("pk").values_list("pk", flat=True)
+        Notification.objects.filter(
+            UNSENT, change_id=change_id, subscriber_id__in=subscriber_ids, claimed_at__isnull=True
+        )
+        .order_by("pk")
+        .values_list("pk", flat=True)
     )
     return FanOutStep(notification_ids, more=more)
 
@@ -77,7 +88,8 @@ def _notifications_insert(*, change_id: int, subscriber_ids: Sequence[int]) -> N
     if db_connection.vendor != "postgresql":
         Notification.objects.bulk_create(
             [Notification(subscriber_id=sid, change_id=change_id) for sid in subscriber_ids],
-            ignore_conflicts=True, batch_size=500,
+            ignore_conflicts=True,
+            batch_size=500,
         )
         return
     table = db_connection.ops.quote_name(Notification._meta.db_table)
@@ -99,11 +111,15 @@ def notifications_write(*, subscriber_id: int, change_ids: Sequence[int]) -> lis
         return []
     Notification.objects.bulk_create(
         [Notification(subscriber_id=subscriber_id, change_id=change_id) for change_id in change_ids],
-        ignore_conflicts=True, batch_size=500,
+        ignore_conflicts=True,
+        batch_size=500,
     )
     return list(
-        Notification.objects.filter(UNSENT, subscriber_id=subscriber_id, change_id__in=list(change_ids),
-                                    claimed_at__isnull=True).order_by("pk").values_list("pk", flat=True)
+        Notification.objects.filter(
+            UNSENT, subscriber_id=subscriber_id, change_id__in=list(change_ids), claimed_at__isnull=True
+        )
+        .order_by("pk")
+        .values_list("pk", flat=True)
     )
 
 
@@ -117,12 +133,17 @@ def notification_batch_send(*, notification_ids: Sequence[int]) -> list[int]:
 
     def build(row: Notification) -> emails.Outgoing:
         change = changes[row.change_id]
-        return personaliser.outgoing(key=row.change_id, recipient=emails.notification_recipient(row),
-                                     render=lambda recipient: emails.change_email(change, recipient))
+        return personaliser.outgoing(
+            key=row.change_id,
+            recipient=emails.notification_recipient(row),
+            render=lambda recipient: emails.change_email(change, recipient),
+        )
 
     with notification_recorder(token) as recorder:
         retry = send_over_one_connection(
-            rows, build=build, recorder=recorder,
+            rows,
+            build=build,
+            recorder=recorder,
             on_failure=lambda row, failure: row_failed(Notification, token, row, failure),
             renew=lambda rest: claim_renew(Notification, token, rest),
         )

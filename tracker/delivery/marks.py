@@ -81,8 +81,12 @@ class _MarksConnection:
     def usable(self) -> bool:
         from psycopg import pq
 
-        return (self.pid == os.getpid() and self.owner is db_connection.connection
-                and not self.connection.closed and self.connection.pgconn.status == pq.ConnStatus.OK)
+        return (
+            self.pid == os.getpid()
+            and self.owner is db_connection.connection
+            and not self.connection.closed
+            and self.connection.pgconn.status == pq.ConnStatus.OK
+        )
 
 
 _local = threading.local()
@@ -136,8 +140,14 @@ class PipelinedRecorder(Recorder):
     `fallback` records one mark through the ORM, for when the connection
     is lost."""
 
-    def __init__(self, statements: dict[str, str], choose: Callable[[Any], str],
-                 params: Callable[[Any, str], Sequence[object]], *, fallback: Record) -> None:
+    def __init__(
+        self,
+        statements: dict[str, str],
+        choose: Callable[[Any], str],
+        params: Callable[[Any, str], Sequence[object]],
+        *,
+        fallback: Record,
+    ) -> None:
         super().__init__(fallback)
         self._statements = statements
         self._choose = choose
@@ -245,7 +255,9 @@ def _pipelined() -> bool:
 def notification_recorder(token: Any) -> Recorder:
     def sent(row: Notification, message_id: str) -> None:
         Notification.objects.filter(pk=row.pk, claim_token=token).update(
-            sent_at=timezone.now(), message_id=message_id, last_error="",
+            sent_at=timezone.now(),
+            message_id=message_id,
+            last_error="",
         )
 
     if not _pipelined():
@@ -261,15 +273,19 @@ def notification_recorder(token: Any) -> Recorder:
 
 def digest_recorder(token: Any) -> Recorder:
     """Records a digest as sent and moves its subscriber's watermark, in one transaction."""
+
     def sent(row: DigestDelivery, message_id: str) -> None:
         watermark_field = Subscriber.watermark_field(row.cadence)
         with transaction.atomic():
             DigestDelivery.objects.filter(pk=row.pk, claim_token=token).update(
-                sent_at=timezone.now(), message_id=message_id, last_error="", change_count=row.change_count,
+                sent_at=timezone.now(),
+                message_id=message_id,
+                last_error="",
+                change_count=row.change_count,
             )
-            Subscriber.objects.filter(
-                pk=row.subscriber_id, **{f"{watermark_field}__lt": row.upto_change_id}
-            ).update(**{watermark_field: row.upto_change_id})
+            Subscriber.objects.filter(pk=row.subscriber_id, **{f"{watermark_field}__lt": row.upto_change_id}).update(
+                **{watermark_field: row.upto_change_id}
+            )
 
     if not _pipelined():
         return Recorder(sent)
@@ -288,7 +304,8 @@ def digest_recorder(token: Any) -> Recorder:
         for cadence in DIGEST_CADENCES
     }
     return PipelinedRecorder(
-        statements, lambda row: row.cadence,
+        statements,
+        lambda row: row.cadence,
         lambda row, message_id: (timezone.now().isoformat(), message_id, row.change_count, row.pk, token),
         fallback=sent,
     )

@@ -69,24 +69,34 @@ def stalled_sweep(*, stale_after: int, claim_timeout: int, now: dt.datetime | No
     plan = _sweep(now=now, claim_cutoff=now - dt.timedelta(seconds=claim_timeout), stale=stale)
     for model in (Notification, DigestDelivery):
         plan.given_up += model.objects.filter(
-            UNSENT, claimed_at__isnull=True, attempts__gte=settings.TRACKER_MAX_ATTEMPTS,
+            UNSENT,
+            claimed_at__isnull=True,
+            attempts__gte=settings.TRACKER_MAX_ATTEMPTS,
         ).update(failed_at=now)
     plan.claims_released += Subscription.objects.filter(
-        confirmation_sent_at__isnull=True, confirmation_claimed_at__lt=now - dt.timedelta(seconds=claim_timeout),
+        confirmation_sent_at__isnull=True,
+        confirmation_claimed_at__lt=now - dt.timedelta(seconds=claim_timeout),
     ).update(confirmation_claimed_at=None)
 
     link_expiry = now - dt.timedelta(days=settings.TRACKER_CONFIRM_MAX_AGE_DAYS)
     plan.confirmation_ids = list(
         Subscription.objects.filter(
-            confirmed_at__isnull=True, confirmation_sent_at__isnull=True, confirmation_claimed_at__isnull=True,
-            created_at__lte=stale, created_at__gt=link_expiry,
-        ).order_by("pk").values_list("pk", flat=True)
+            confirmed_at__isnull=True,
+            confirmation_sent_at__isnull=True,
+            confirmation_claimed_at__isnull=True,
+            created_at__lte=stale,
+            created_at__gt=link_expiry,
+        )
+        .order_by("pk")
+        .values_list("pk", flat=True)
     )
     _, deleted = Subscription.objects.filter(confirmed_at__isnull=True, created_at__lte=link_expiry).delete()
     plan.expired = deleted.get(Subscription._meta.label, 0)
     # Addresses never confirmed keep no record once their links have expired.
     Subscriber.objects.filter(
-        confirmed_at__isnull=True, created_at__lte=link_expiry, subscriptions__isnull=True,
+        confirmed_at__isnull=True,
+        created_at__lte=link_expiry,
+        subscriptions__isnull=True,
     ).delete()
     heartbeat.heartbeats_forget(older_than=dt.timedelta(hours=1))
     return plan
@@ -104,8 +114,9 @@ def _sweep(*, now: dt.datetime, claim_cutoff: dt.datetime | None, stale: dt.date
     idle = not heartbeat.workers_busy(within=settings.TRACKER_LOST_AFTER) and not any(
         model.objects.filter(UNSENT, claimed_at__gte=lost).exists() for model in (Notification, DigestDelivery)
     )
-    released = {model: _claims_release(model, claim_cutoff=claim_cutoff, now=now)
-                for model in (Notification, DigestDelivery)}
+    released = {
+        model: _claims_release(model, claim_cutoff=claim_cutoff, now=now) for model in (Notification, DigestDelivery)
+    }
     plan.claims_released = sum(count for count, _ in released.values())
 
     waiting = Q(pk__in=[])
@@ -113,13 +124,18 @@ def _sweep(*, now: dt.datetime, claim_cutoff: dt.datetime | None, stale: dt.date
         waiting |= Q(attempts=0, created_at__lte=lost)
     if stale is not None:
         waiting |= Q(created_at__lte=stale)
-    for model, target, order in ((Notification, "notification_batches", ("change_id", "pk")),
-                                 (DigestDelivery, "digest_batches", ("pk",))):
+    for model, target, order in (
+        (Notification, "notification_batches", ("change_id", "pk")),
+        (DigestDelivery, "digest_batches", ("pk",)),
+    ):
         ids = set(released[model][1])
         if idle or stale is not None:
-            ids.update(model.objects.filter(UNSENT, claimed_at__isnull=True).filter(waiting)
-                       .values_list("pk", flat=True))
-        ordered: Iterable[int] = model.objects.filter(pk__in=ids).order_by(*order).values_list("pk", flat=True) if ids else []
+            ids.update(
+                model.objects.filter(UNSENT, claimed_at__isnull=True).filter(waiting).values_list("pk", flat=True)
+            )
+        ordered: Iterable[int] = (
+            model.objects.filter(pk__in=ids).order_by(*order).values_list("pk", flat=True) if ids else []
+        )
         setattr(plan, target, batches(list(ordered)))
 
     # A fan-out whose progress stamp (or, before its first step, its change)
@@ -129,17 +145,23 @@ def _sweep(*, now: dt.datetime, claim_cutoff: dt.datetime | None, stale: dt.date
         cutoff = max(cutoffs)
         plan.change_ids = list(
             Change.objects.filter(is_import=False, recorded_at__lte=cutoff)
-            .filter(Q(tracker_fan_out__isnull=True) | Q(
-                tracker_fan_out__completed_at__isnull=True,
-                tracker_fan_out__started_at__lte=cutoff,
-            ) & (Q(tracker_fan_out__stepped_at__isnull=True) | Q(tracker_fan_out__stepped_at__lte=cutoff)))
-            .order_by("pk").values_list("pk", flat=True)
+            .filter(
+                Q(tracker_fan_out__isnull=True)
+                | Q(
+                    tracker_fan_out__completed_at__isnull=True,
+                    tracker_fan_out__started_at__lte=cutoff,
+                )
+                & (Q(tracker_fan_out__stepped_at__isnull=True) | Q(tracker_fan_out__stepped_at__lte=cutoff))
+            )
+            .order_by("pk")
+            .values_list("pk", flat=True)
         )
     return plan
 
 
-def _claims_release(model: type[Notification | DigestDelivery], *, claim_cutoff: dt.datetime | None,
-                    now: dt.datetime) -> tuple[int, list[int]]:
+def _claims_release(
+    model: type[Notification | DigestDelivery], *, claim_cutoff: dt.datetime | None, now: dt.datetime
+) -> tuple[int, list[int]]:
     """Release the claims of worker processes whose heartbeat stopped, and
     (with `claim_cutoff`) claims older than that; return how many were
     released, and their ids."""

@@ -17,14 +17,20 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument(
-            "--stale-after", type=int, default=settings.TRACKER_STALE_AFTER, metavar="SECONDS",
+            "--stale-after",
+            type=int,
+            default=settings.TRACKER_STALE_AFTER,
+            metavar="SECONDS",
             help="Only rows and changes older than this (default TRACKER_STALE_AFTER=%(default)s). "
-                 "0 re-queues everything unsent now.",
+            "0 re-queues everything unsent now.",
         )
         parser.add_argument(
-            "--claim-timeout", type=int, default=settings.TRACKER_CLAIM_TIMEOUT, metavar="SECONDS",
+            "--claim-timeout",
+            type=int,
+            default=settings.TRACKER_CLAIM_TIMEOUT,
+            metavar="SECONDS",
             help="Release claims older than this (default TRACKER_CLAIM_TIMEOUT=%(default)s). Use 0 only when "
-                 "no worker is running, e.g. after every worker was killed.",
+            "no worker is running, e.g. after every worker was killed.",
         )
 
     def handle(self, *args, stale_after: int, claim_timeout: int, **options) -> None:

@@ -9,8 +9,10 @@ from watch.services import source_claim, sources_poll
 
 
 class Command(BaseCommand):
-    help = ("Poll the watched sources and print what each one gave. Without --once, keeps polling the sources "
-            "that are due, as beat does.")
+    help = (
+        "Poll the watched sources and print what each one gave. Without --once, keeps polling the sources "
+        "that are due, as beat does."
+    )
 
     def add_arguments(self, parser) -> None:
         parser.add_argument("--once", action="store_true", help="Poll every enabled source once, then stop.")
@@ -30,8 +32,13 @@ class Command(BaseCommand):
             return
         while True:
             now = timezone.now()
-            claimed = [s for s in (source_claim(source_id=pk, now=now)
-                                   for pk in sources_due(now=now).values_list("pk", flat=True)) if s]
+            claimed = [
+                s
+                for s in (
+                    source_claim(source_id=pk, now=now) for pk in sources_due(now=now).values_list("pk", flat=True)
+                )
+                if s
+            ]
             self._report(sources_poll(sources=claimed))
             time.sleep(every)
 
@@ -39,8 +46,9 @@ class Command(BaseCommand):
         for report in reports:
             self.stdout.write(str(report))
             for candidate in report.created:
-                self.stdout.write(f"  + {candidate.title} <{candidate.url}> "
-                                  f"[{', '.join(t.slug for t in candidate.therapies.all())}]")
+                self.stdout.write(
+                    f"  + {candidate.title} <{candidate.url}> [{', '.join(t.slug for t in candidate.therapies.all())}]"
+                )
         created = sum(len(r.created) for r in reports)
         failed = sum(1 for r in reports if r.error)
         self.stdout.write(f"{len(reports)} source(s) polled: {created} new candidate(s), {failed} failed.")
