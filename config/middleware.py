@@ -28,8 +28,8 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils.cache import patch_vary_headers
-from django.utils.text import compress_string
 from django.utils.regex_helper import _lazy_re_compile
+from django.utils.text import compress_string
 
 # As django.middleware.gzip reads Accept-Encoding.
 re_accepts_gzip = _lazy_re_compile(r"\bgzip\b")

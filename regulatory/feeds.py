@@ -40,7 +40,7 @@ def bad_request(errors: dict) -> HttpResponseBadRequest:
 
 
 def _announced_at(decision: Decision) -> dt.datetime:
-    return dt.datetime.combine(decision.announced_on, dt.time(), tzinfo=dt.timezone.utc)
+    return dt.datetime.combine(decision.announced_on, dt.time(), tzinfo=dt.UTC)
 
 
 class DecisionsAtomFeed(Feed):

@@ -17,10 +17,10 @@ from typing import Any
 import yaml
 from django.core.exceptions import ValidationError
 from django.db import transaction
-
 from django.utils import timezone
 
 from regulatory.models import (
+    LIVE_STATES,
     AccessProgramme,
     ApprovalStage,
     BaselineSource,
@@ -30,7 +30,6 @@ from regulatory.models import (
     DatasetRelease,
     Decision,
     DecisionState,
-    LIVE_STATES,
     Jurisdiction,
     Precision,
     ProgrammeSource,

@@ -14,7 +14,6 @@ from django.db import models
 from django.db.models import F, Q
 from simple_history.models import HistoricalRecords
 
-
 # The dates the record accepts: a wider range is a typing mistake (9999-12-31),
 # and dates near the ends of Python's calendar break the date arithmetic of
 # the feeds and the pages. The admin's forms and the API check it.
@@ -222,7 +221,7 @@ class Jurisdiction(models.Model):
                 )
             ancestor = ancestor.parent
 
-    def covers(self, therapy: "Therapy", covered_therapy_ids: set[int] | None = None) -> bool:
+    def covers(self, therapy: Therapy, covered_therapy_ids: set[int] | None = None) -> bool:
         """Whether `therapy` was researched here (pass the prefetched ids to avoid a query)."""
         if covered_therapy_ids is None:
             covered_therapy_ids = {t.pk for t in self.covers_therapies.all()}
@@ -254,7 +253,6 @@ class JurisdictionReview(models.Model):
 
     def clean(self) -> None:
         from django.core.exceptions import ValidationError
-
         from django.utils import timezone
 
         if self.reviewed_to and self.reviewed_to > timezone.localdate():

@@ -14,7 +14,6 @@ from django.db.models import Q, QuerySet
 from regulatory.dates import is_ahead, period_end
 from regulatory.models import LIVE_STATES, PUBLIC_STATES, Decision, Jurisdiction, Therapy
 
-
 # --- Status, in three dimensions ----------------------------------------------
 #
 # A cell is one (jurisdiction, therapy) pair on a date. Its three dimensions
@@ -334,6 +333,7 @@ def cell_grid(
     queries whatever the size of the data: coverage, control, stage,
     baselines, programmes (+ their therapies) and the three source tables."""
     from django.db.models import Count
+    from django.utils import timezone
 
     from regulatory.models import (
         GRADE_RANK,
@@ -345,7 +345,6 @@ def cell_grid(
         ProgrammeSource,
         Source,
     )
-    from django.utils import timezone
 
     today = today or timezone.localdate()
     jids, tids = [j.pk for j in jurisdictions], [t.pk for t in therapies]
@@ -587,7 +586,7 @@ def _as_datetime(value) -> dt.datetime | None:
 
     parsed = parse_datetime(str(value))
     if parsed is not None and parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=dt.timezone.utc)
+        parsed = parsed.replace(tzinfo=dt.UTC)
     return parsed
 
 

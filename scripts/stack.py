@@ -13,12 +13,12 @@ SMTP sink writes every message to var/mail/. Ctrl-C stops everything started.
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import socket
 import subprocess
 import sys
 import tempfile
-import shutil
 import time
 from email import message_from_bytes, policy
 from pathlib import Path

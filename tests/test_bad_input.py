@@ -9,7 +9,6 @@ import datetime
 import json
 
 import pytest
-from django.test import Client
 
 from regulatory.models import Decision
 from tests.factories import JurisdictionFactory, RegulatorFactory, TherapyFactory, published_decision

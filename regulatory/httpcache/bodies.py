@@ -14,7 +14,6 @@ from redis.exceptions import RedisError
 
 from regulatory.httpcache.validators import Validators, stamp_new
 
-
 # The body of a 200 answer, kept under its ETag. The ETag names everything the
 # body depends on (record version, absolute URL, format, viewer, today), so a
 # kept body is never stale: any write moves the version and so the key. Kept

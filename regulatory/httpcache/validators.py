@@ -67,7 +67,7 @@ def _validators(record: version.RecordVersion, url: str, accept: str, viewer: st
     if today is not None:
         # The answer changes at midnight without any write: a client holding
         # yesterday's copy must not get a 304 from If-Modified-Since.
-        midnight = dt.datetime.combine(today, dt.time.min, tzinfo=dt.timezone.utc)
+        midnight = dt.datetime.combine(today, dt.time.min, tzinfo=dt.UTC)
         last_modified = max(last_modified, midnight) if last_modified else midnight
     return Validators(etag=etag, last_modified=last_modified, private=viewer != "public")
 

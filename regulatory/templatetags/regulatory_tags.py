@@ -9,6 +9,7 @@ from django import template
 from django.http import QueryDict
 from django.utils.html import format_html, format_html_join
 
+from regulatory.dates import is_ahead
 from regulatory.models import (
     LEGACY_STATUS_LABELS,
     ApprovalStage,
@@ -17,7 +18,6 @@ from regulatory.models import (
     SourceGrade,
     format_partial_date,
 )
-from regulatory.dates import is_ahead
 from regulatory.pages.chart import KIND_SHAPE, shape_path
 
 register = template.Library()

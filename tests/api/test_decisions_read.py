@@ -212,10 +212,10 @@ def test_it_answers_400_naming_the_parameter_for_a_malformed_date(anon_client, n
 
 
 def test_it_lists_decisions_changed_since_a_time_for_syncing_clients(anon_client):
-    with time_machine.travel(dt.datetime(2024, 3, 1, 12, tzinfo=dt.timezone.utc), tick=False):
+    with time_machine.travel(dt.datetime(2024, 3, 1, 12, tzinfo=dt.UTC), tick=False):
         old = published_decision()
         untouched = published_decision()
-    with time_machine.travel(dt.datetime(2024, 3, 5, 12, tzinfo=dt.timezone.utc), tick=False):
+    with time_machine.travel(dt.datetime(2024, 3, 5, 12, tzinfo=dt.UTC), tick=False):
         new = published_decision()
         decision_update(decision=old, data={"title": "Amended title"}, note="Typo", change_kind="correct")
 
@@ -257,9 +257,9 @@ def test_it_orders_newest_announcement_first_with_the_id_breaking_ties(anon_clie
 
 
 def test_it_orders_by_recorded_time_when_asked(anon_client):
-    with time_machine.travel(dt.datetime(2024, 5, 1, tzinfo=dt.timezone.utc), tick=False):
+    with time_machine.travel(dt.datetime(2024, 5, 1, tzinfo=dt.UTC), tick=False):
         recorded_first = published_decision(announced_on=dt.date(2024, 2, 1))
-    with time_machine.travel(dt.datetime(2024, 6, 1, tzinfo=dt.timezone.utc), tick=False):
+    with time_machine.travel(dt.datetime(2024, 6, 1, tzinfo=dt.UTC), tick=False):
         recorded_last = published_decision(announced_on=dt.date(2023, 2, 1))
 
     assert _ids(anon_client.get(LIST, {"ordering": "recorded_at"})) == [recorded_first.pk, recorded_last.pk]

@@ -34,7 +34,7 @@ def _atom(client, **params) -> feedparser.FeedParserDict:
 
 
 def _at(day: int) -> time_machine.travel:
-    return time_machine.travel(dt.datetime(2024, 9, day, 12, tzinfo=dt.timezone.utc), tick=False)
+    return time_machine.travel(dt.datetime(2024, 9, day, 12, tzinfo=dt.UTC), tick=False)
 
 
 # --- Atom ---------------------------------------------------------------------------

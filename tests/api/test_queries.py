@@ -108,7 +108,7 @@ def test_it_runs_a_fixed_number_of_queries_for_anonymous_readers(
 ):
     first = _record(size)
 
-    with time_machine.travel(dt.datetime(2030, 1, 1, tzinfo=dt.timezone.utc), tick=False):
+    with time_machine.travel(dt.datetime(2030, 1, 1, tzinfo=dt.UTC), tick=False):
         with django_assert_num_queries(expected):
             response = anon_client.get(url.format(first=first))
 

@@ -103,7 +103,7 @@ def test_it_is_not_approved_from_the_refusal_on(anon_client, us_history):
 
 
 def test_it_uses_today_when_as_of_is_left_out(anon_client, us_history):
-    with time_machine.travel(dt.datetime(2024, 5, 1, 12, tzinfo=dt.timezone.utc), tick=False):
+    with time_machine.travel(dt.datetime(2024, 5, 1, 12, tzinfo=dt.UTC), tick=False):
         response = anon_client.get(URL, {"jurisdiction": "us"})
 
     assert response.json()["as_of"] == "2024-05-01"

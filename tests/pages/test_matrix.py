@@ -186,10 +186,10 @@ def test_it_indents_member_states_under_their_union(client, sample):
 
 
 def test_it_explains_the_headline_rule_and_every_dimension_in_the_legend(client, sample):
+    from django.utils.html import escape
+
     from regulatory.pages.matrix import TONE_DESCRIPTIONS
     from regulatory.selectors import TONE_LABELS
-
-    from django.utils.html import escape
 
     html = client.get("/").content.decode()
     legend = html[html.index('id="legend-heading"') :]

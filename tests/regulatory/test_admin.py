@@ -1,9 +1,8 @@
 import datetime as dt
 import re
 
-import time_machine
-
 import pytest
+import time_machine
 from django.urls import reverse
 
 from regulatory.models import Change, ChangeKind, Decision, DecisionState
@@ -20,7 +19,7 @@ def editor_client(client, alice):
 
 @pytest.fixture
 def today_is():
-    with time_machine.travel(dt.datetime(2026, 6, 1, 12, tzinfo=dt.timezone.utc), tick=False):
+    with time_machine.travel(dt.datetime(2026, 6, 1, 12, tzinfo=dt.UTC), tick=False):
         yield dt.date(2026, 6, 1)
 
 

@@ -1,5 +1,4 @@
 import datetime as dt
-import textwrap
 
 import pytest
 from django.core.management import CommandError, call_command

@@ -197,7 +197,7 @@ def test_it_names_the_instrument_field_when_a_control_has_none():
 
 def test_it_lists_every_therapy_with_the_substance_of_a_substance_decision():
     from regulatory.services import decision_create
-    from tests.factories import JurisdictionFactory, TherapyFactory
+    from tests.factories import JurisdictionFactory
 
     trd, eol = TherapyFactory(substance="Psilocybin"), TherapyFactory(substance="psilocybin")
     TherapyFactory(substance="MDMA")
@@ -282,7 +282,7 @@ def test_it_does_not_label_an_amendment_of_an_old_decision_late():
 def test_it_judges_lateness_from_the_end_of_a_month_precision_announcement(time_machine):
     from regulatory.models import Precision
 
-    time_machine.move_to(dt.datetime(2024, 9, 3, 12, tzinfo=dt.timezone.utc))
+    time_machine.move_to(dt.datetime(2024, 9, 3, 12, tzinfo=dt.UTC))
     # Announced "Aug 2024": possibly on the 31st, so not late on 3 Sep.
     decision = published_decision(announced_on=dt.date(2024, 8, 1), announced_precision=Precision.MONTH)
 

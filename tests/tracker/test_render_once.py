@@ -4,8 +4,6 @@ real SMTP server intact."""
 
 from __future__ import annotations
 
-import email
-import email.policy
 import re
 
 import pytest
