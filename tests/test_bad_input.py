@@ -34,7 +34,7 @@ def payload() -> dict:
         "summary": "The FDA declined to approve the application.",
         "announced_on": "2024-08-09",
         "effective_on": "2024-08-09",
-        "status": "not_approved",
+        "approval_stage": "not_approved",
         "sources": [
             {
                 "url": "https://example.gov/letter",
@@ -52,7 +52,7 @@ def _post_raw(client, body: str, content_type: str = "application/json"):
 
 
 @pytest.mark.parametrize(
-    "field", ["title", "summary", "jurisdiction", "kind", "status", "announced_on", "verification_note", "note"]
+    "field", ["title", "summary", "jurisdiction", "kind", "approval_stage", "announced_on", "verification_note", "note"]
 )
 def test_it_refuses_a_nul_byte_in_a_json_field_naming_it(alice_client, payload, field):
     payload[field] = "a" + NUL + "b"
@@ -207,10 +207,12 @@ def test_it_refuses_nan_in_json(alice_client, payload):
 # --- nulls the API returns, dates out of range ------------------------------------------
 
 
-@pytest.mark.parametrize("field", ["status", "regulator", "effective_on", "target_on", "access_programme"])
+@pytest.mark.parametrize(
+    "field", ["approval_stage", "control", "regulator", "effective_on", "target_on", "access_programme"]
+)
 def test_it_accepts_null_wherever_the_api_returns_it(alice_client, payload, field):
     if field == "effective_on":
-        payload["status"] = None  # a status needs an effective date
+        payload["approval_stage"] = None  # an approval stage needs an effective date
     payload[field] = None
 
     response = alice_client.post(LIST, payload, format="json")
@@ -220,7 +222,7 @@ def test_it_accepts_null_wherever_the_api_returns_it(alice_client, payload, fiel
 
 
 def test_it_accepts_a_decision_sent_back_as_the_api_returned_it(alice_client, payload):
-    payload["status"] = None
+    payload["approval_stage"] = None
     created = alice_client.post(LIST, payload, format="json").json()
 
     response = alice_client.put(f"{LIST}{created['id']}/", created, format="json")
@@ -252,7 +254,7 @@ def test_it_refuses_null_where_the_api_never_returns_it_naming_the_field(alice_c
     ],
 )
 def test_it_refuses_a_date_out_of_range_naming_the_field(alice_client, payload, field, value):
-    payload.update(effective_on=None, status=None)
+    payload.update(effective_on=None, approval_stage=None)
     payload[field] = value
 
     response = alice_client.post(LIST, payload, format="json")

@@ -262,14 +262,14 @@ class DecisionSerializer(serializers.Serializer):
 VERSION_MAX = 2**31 - 1
 
 # Keys of the output that a client may send back unchanged: they are ignored.
-_READ_ONLY_KEYS = frozenset({"id", "url", "slug", "state", "published_at", "recorded_at"})
+_READ_ONLY_KEYS = frozenset({"id", "url", "slug", "state", "published_at", "recorded_at", "researched_on"})
 
 
 class DecisionWriteSerializer(serializers.Serializer):
     """A decision as an editor sends it: the same object as the output.
 
     Read-only keys (`id`, `url`, `slug`, `state`, `published_at`,
-    `recorded_at`) are ignored; any other unknown key is a 400, so that a typo
+    `recorded_at`, `researched_on`) are ignored; any other unknown key is a 400, so that a typo
     is not silently dropped. Editing a published decision needs `change_kind`
     (`amend` or `correct`) and a public `note`; it records a Change.
     """
