@@ -1,33 +1,18 @@
-"""JSON API views: one class per resource URL, each method validating its
-input, calling one selector or service, and serialising the result.
-
-Reads are public and conditional (ETag / Last-Modified → 304, see
-`regulatory.httpcache`), with a fixed number of SQL queries per request. Writes need an
-editor's token (`permissions`). Pagination, error mapping and the schema's
-shared pieces live in modules of their own.
-"""
+"""Decisions: list, detail (read, editors' update and draft deletion) and publish."""
 
 from __future__ import annotations
 
-from typing import Any
-
-from django.utils import timezone
 from django.utils.http import parse_etags
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
-from rest_framework import generics, serializers, status
-from rest_framework.decorators import api_view, permission_classes
-from rest_framework.exceptions import NotFound, ValidationError
-from rest_framework.generics import GenericAPIView
-from rest_framework.permissions import AllowAny
+from drf_spectacular.utils import extend_schema
+from rest_framework import status
+from rest_framework.exceptions import NotFound
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from regulatory import selectors, services
 from regulatory.api import filters
 from regulatory.api.errors import PreconditionFailed
-from regulatory.api.pagination import StrictPageNumberPagination
-from regulatory.api.permissions import IsEditorOrReadOnly, viewer_is_editor
+from regulatory.api.permissions import viewer_is_editor
 from regulatory.api.schema import (
     CONFLICT,
     DECISIONS_DESCRIPTION,
@@ -42,124 +27,18 @@ from regulatory.api.schema import (
     PRECONDITION_FAILED,
     UNAUTHENTICATED,
     WRITE_ERRORS,
-    ApiSchema,
-    read_schema,
 )
 from regulatory.api.serializers import (
-    AccessProgrammeSerializer,
     DecisionSerializer,
     DecisionWriteSerializer,
-    JurisdictionSerializer,
     PublishSerializer,
-    StatusResponseSerializer,
-    TherapySerializer,
     api_url,
 )
+from regulatory.api.views.base import ReadApi
 from regulatory.errors import EditConflict
 from regulatory.httpcache import cached_read
 from regulatory.httpcache.validators import validators_for
 from regulatory.models import Decision
-
-
-class ReadApi(GenericAPIView):
-    """Common ground of the API views."""
-
-    schema = ApiSchema()
-    permission_classes = [IsEditorOrReadOnly]
-    pagination_class = StrictPageNumberPagination
-    filterset_class: type = filters.StrictPlainFilter
-
-    def cache_viewer(self, request: Request) -> str:
-        """Who reads, for the HTTP cache: editors see drafts, so their answers
-        have validators of their own and are private to them."""
-        return "editor" if viewer_is_editor(request) else "public"
-
-    def list_response(self, serializer_class: type[serializers.Serializer]) -> Response:
-        page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
-        data = serializer_class(page, many=True, context=self.get_serializer_context()).data
-        return self.get_paginated_response(data)
-
-
-# --- Reference data: DRF's generic list and retrieve views, answered conditionally --------
-
-
-class ConditionalListApi(ReadApi, generics.ListAPIView):
-    """A list of reference data (each concrete view is wrapped in `cached_read`)."""
-
-
-class ConditionalRetrieveApi(ReadApi, generics.RetrieveAPIView):
-    """One row of reference data (each concrete view is wrapped in `cached_read`)."""
-
-    filter_backends: list = []
-
-
-@cached_read()
-@extend_schema_view(get=read_schema(JurisdictionSerializer, summary="List jurisdictions", many=True))
-class JurisdictionListApi(ConditionalListApi):
-    serializer_class = JurisdictionSerializer
-
-    def get_queryset(self):
-        return selectors.jurisdiction_list()
-
-
-@cached_read()
-@extend_schema_view(
-    get=read_schema(JurisdictionSerializer, summary="One jurisdiction, with its regulators", lookup="code")
-)
-class JurisdictionDetailApi(ConditionalRetrieveApi):
-    serializer_class = JurisdictionSerializer
-    lookup_field = "code"
-
-    def get_queryset(self):
-        return selectors.jurisdiction_list()
-
-
-@cached_read()
-@extend_schema_view(get=read_schema(TherapySerializer, summary="List therapies", many=True))
-class TherapyListApi(ConditionalListApi):
-    serializer_class = TherapySerializer
-
-    def get_queryset(self):
-        return selectors.therapy_list()
-
-
-@cached_read()
-@extend_schema_view(get=read_schema(TherapySerializer, summary="One therapy", lookup="slug"))
-class TherapyDetailApi(ConditionalRetrieveApi):
-    serializer_class = TherapySerializer
-    lookup_field = "slug"
-
-    def get_queryset(self):
-        return selectors.therapy_list()
-
-
-@cached_read()
-@extend_schema_view(
-    get=read_schema(
-        AccessProgrammeSerializer,
-        summary="List access programmes",
-        many=True,
-        description="Named routes to treatment outside trials (expanded access, authorised prescribers, special "
-        "access, compassionate use, ...).",
-    )
-)
-class AccessProgrammeListApi(ConditionalListApi):
-    serializer_class = AccessProgrammeSerializer
-    filterset_class = filters.AccessProgrammeFilter
-
-    def get_queryset(self):
-        return selectors.access_programme_list()
-
-
-@cached_read()
-@extend_schema_view(get=read_schema(AccessProgrammeSerializer, summary="One access programme", lookup="slug"))
-class AccessProgrammeDetailApi(ConditionalRetrieveApi):
-    serializer_class = AccessProgrammeSerializer
-    lookup_field = "slug"
-
-    def get_queryset(self):
-        return selectors.access_programme_list()
-
 
 # --- Decisions ------------------------------------------------------------------
 
@@ -370,95 +249,3 @@ class DecisionPublishApi(ReadApi):
                 raise PreconditionFailed() from None
             raise
         return _decision_response(request, decision.pk)
-
-
-# --- Status ------------------------------------------------------------------------
-
-
-@cached_read(depends_on_today=True)
-class StatusApi(ReadApi):
-    filter_backends: list = []
-    pagination_class = None
-
-    @extend_schema(
-        summary="Status of each (jurisdiction, therapy) pair on a date",
-        description=(
-            "One row per pair of the requested jurisdictions and therapies (all by default), in matrix order, "
-            "in three dimensions on `as_of`: `control` of the substance (the latest published decision with a "
-            "control in force, else the jurisdiction's baseline), `approval_stage` of the therapy (the latest "
-            "decision with a stage in force) and `access` (the access programmes for the therapy or its "
-            "substance opened by then, each in its state on that date), each naming the decision, baseline or "
-            "programme that set it.\n\n"
-            "**Headline rule** (`status`): approval stage · control · routes, each part only when known: the "
-            "stage's label (not `none`), the instrument's short name (the text before its first comma, e.g. "
-            "'Schedule I'), then each route as '<kind> (<state>)'. Empty cells read 'No decision recorded' "
-            "(the jurisdiction covers the therapy) or 'Not researched'. **Colour** (`tone`): the first that "
-            "applies of approved, access (an open route that is not capped), permitted (medical use permitted), "
-            "review, refused (not approved / withdrawn), investigational, prohibited, uncontrolled, none, "
-            "not_researched.\n\n"
-            "Each row also gives `certain` (false when `as_of` falls inside a date known only to the month or "
-            "year), `provenance` (best source grade, number of sources, unverified), the jurisdiction's "
-            "`reviewed_to` and `stale` (not reviewed in the 90 days before `as_of`)."
-        ),
-        parameters=[
-            OpenApiParameter("as_of", OpenApiTypes.DATE, description="The date (YYYY-MM-DD); today by default."),
-            OpenApiParameter(
-                "jurisdiction",
-                {"type": "array", "items": {"type": "string"}},
-                explode=False,
-                description="Jurisdiction codes, comma-separated (e.g. `us,au`).",
-            ),
-            OpenApiParameter(
-                "therapy",
-                {"type": "array", "items": {"type": "string"}},
-                explode=False,
-                description="Therapy slugs, comma-separated (e.g. `mdma-ptsd`).",
-            ),
-        ],
-        responses={200: StatusResponseSerializer, 304: NOT_MODIFIED, 400: FIELD_ERRORS},
-    )
-    def get(self, request: Request) -> Response:
-        form = filters.StatusQueryForm(request.query_params)
-        if not form.is_valid():
-            raise ValidationError({name: list(messages) for name, messages in form.errors.items()})
-        as_of = form.cleaned_data["as_of"] or timezone.localdate()
-        rows = selectors.status_rows(
-            as_of=as_of,
-            jurisdictions=form.cleaned_data["jurisdiction"] or None,
-            therapies=form.cleaned_data["therapy"] or None,
-        )
-        return Response(StatusResponseSerializer({"as_of": as_of, "results": rows}).data)
-
-
-@extend_schema(exclude=True)
-@api_view(["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"])
-@permission_classes([AllowAny])
-def not_found(request: Request, *args: Any, **kwargs: Any) -> Response:
-    """Any other URL under /api/v1/: a JSON 404 rather than the HTML page."""
-    raise NotFound("No such API endpoint. See /api/v1/docs/.")
-
-
-@extend_schema(exclude=True)
-@api_view(["GET"])
-@permission_classes([AllowAny])
-def api_root(request: Request) -> Response:
-    """What /api/v1/ offers, as links: a starting point for a client or a person."""
-    from django.urls import NoReverseMatch, reverse
-
-    names = {
-        "jurisdictions": "api-jurisdiction-list",
-        "therapies": "api-therapy-list",
-        "access-programmes": "api-access-programme-list",
-        "decisions": "api-decision-list",
-        "status": "api-status",
-        "subscriptions": "tracker-api-subscriptions",
-        "schema": "api-schema",
-        "docs": "api-docs",
-    }
-    links = {}
-    for key, name in names.items():
-        try:
-            links[key] = request.build_absolute_uri(reverse(name))
-        except NoReverseMatch:  # an app that is not installed has no link to offer
-            continue
-    return Response(links)
