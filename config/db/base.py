@@ -4,7 +4,7 @@
 server (or the network path to it) stops answering: a query sent to a
 stopped PostgreSQL waits on the socket for as long as TCP keeps the
 connection, while the web worker that sent it serves nobody. With the
-`answer_timeout` option (seconds; set for web processes in config/settings.py)
+`answer_timeout` option (seconds; set for web processes in config/settings/base.py)
 every wait for the server gives up after that long, closes the connection
 and raises OperationalError, which the site answers with a 503.
 """
