@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.contrib import admin
 
+from config.admin import ReadOnlyAdminMixin
 from regulatory.models import (
     Change,
     DatasetRelease,
@@ -22,7 +23,7 @@ class DatasetReleaseAdmin(admin.ModelAdmin):
 
 
 @admin.register(Change)
-class ChangeAdmin(admin.ModelAdmin):
+class ChangeAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """The append-only public history: readable, never editable."""
 
     list_display = ("id", "decision", "kind", "recorded_at", "recorded_by", "late_reported", "is_import")
@@ -30,12 +31,3 @@ class ChangeAdmin(admin.ModelAdmin):
     search_fields = ("decision__title", "note")
     list_select_related = ("decision", "recorded_by")
     date_hierarchy = "recorded_at"
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
