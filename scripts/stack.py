@@ -189,7 +189,7 @@ def spawn(name: str, args: list[str]) -> subprocess.Popen:
 
 
 def stop_all(processes: list[tuple[str, subprocess.Popen]]) -> None:
-    for name, proc in processes:
+    for _name, proc in processes:
         if proc.poll() is None:
             try:
                 os.killpg(proc.pid, signal.SIGTERM)

@@ -97,7 +97,32 @@ class DecisionAdminForm(forms.ModelForm):
 
     class Meta:
         model = Decision
-        fields = "__all__"
+        # Every editable field, in the model's order (the admin's fieldsets
+        # choose what is shown).
+        fields = (
+            "slug",
+            "jurisdiction",
+            "regulator",
+            "therapies",
+            "kind",
+            "title",
+            "summary",
+            "announced_on",
+            "announced_precision",
+            "effective_on",
+            "effective_precision",
+            "target_on",
+            "target_precision",
+            "substance",
+            "control",
+            "control_instrument",
+            "approval_stage",
+            "access_programme",
+            "verified",
+            "verification_note",
+            "researched_on",
+            "researched_precision",
+        )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

@@ -155,6 +155,11 @@ class Decision(models.Model):
     def __str__(self) -> str:
         return self.title
 
+    def get_absolute_url(self) -> str:
+        from django.urls import reverse
+
+        return reverse("regulatory-decision", args=[self.pk])
+
     def clean(self) -> None:
         # The same rules as the check constraints, attached to the field an
         # editor has to fix (constraint errors would show at the form's top).
@@ -220,8 +225,3 @@ class Decision(models.Model):
     @property
     def target_display(self) -> str:
         return format_partial_date(self.target_on, self.target_precision)
-
-    def get_absolute_url(self) -> str:
-        from django.urls import reverse
-
-        return reverse("regulatory-decision", args=[self.pk])
