@@ -21,7 +21,7 @@ import hmac
 import logging
 import threading
 import time
-from typing import Any
+from typing import Any, TypeGuard
 
 from django.conf import settings
 from django.core.cache import cache
@@ -132,7 +132,7 @@ def _shared_release() -> None:
         pass
 
 
-def _fresh(entry: tuple[float, dict] | None, max_age: float) -> bool:
+def _fresh(entry: tuple[float, dict] | None, max_age: float) -> TypeGuard[tuple[float, dict]]:
     return entry is not None and time.time() - entry[0] < max_age
 
 
@@ -151,6 +151,7 @@ def health_result() -> tuple[float, dict]:
     # last result meanwhile, or, with none worth showing, wait for that caller.
     known = max((e for e in (_last, shared) if e is not None), key=lambda e: e[0], default=None)
     if not _lock.acquire(blocking=not _fresh(known, MAX_STALE_SECONDS)):
+        assert known is not None  # it waits for the lock unless the last result is worth showing
         return known
     try:
         if _fresh(_last, ttl):  # worked out while this thread waited for the lock

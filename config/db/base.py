@@ -11,7 +11,7 @@ and raises OperationalError, which the site answers with a 503.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 import psycopg
 from django.db.backends.postgresql import base
@@ -48,5 +48,5 @@ class DatabaseWrapper(base.DatabaseWrapper):
             # The connection is made (connect_timeout bounds that); from now
             # on its waits are bounded too. The subclass only overrides wait().
             connection.__class__ = AnswerTimeoutConnection
-            connection.answer_timeout = float(answer_timeout)
+            cast(AnswerTimeoutConnection, connection).answer_timeout = float(answer_timeout)
         return connection

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any, ClassVar
+
 from django.contrib.admin.widgets import AdminDateWidget
 from django.db import models
 from django.http import HttpResponseNotAllowed
@@ -23,7 +26,7 @@ class IsoDates:
     9th of August to some editors and the 8th of September to others. The
     calendar widget writes ISO too (config/formats puts it first)."""
 
-    formfield_overrides = {
+    formfield_overrides: ClassVar[Mapping[type[models.Field[Any, Any]], Mapping[str, Any]]] = {
         models.DateField: {
             "widget": AdminDateWidget(format=ISO_DATE, attrs={"placeholder": "YYYY-MM-DD", "size": "10"}),
             "input_formats": [ISO_DATE],

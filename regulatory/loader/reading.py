@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from django.db import models
 from django.utils import timezone
 
 from regulatory.loader.base import _DATE_RE, DEFAULT_PATH, DatasetError
@@ -63,7 +64,7 @@ def _plain_sources(rows: list[dict], where: str) -> list[dict]:
     return sorted(plain, key=lambda s: s["url"])
 
 
-def _choice(row: dict, key: str, choices: type, where: str, *, required: bool = False) -> str:
+def _choice(row: dict, key: str, choices: type[models.Choices], where: str, *, required: bool = False) -> str:
     value = row.get(key)
     if value in (None, ""):
         if required:
@@ -209,6 +210,7 @@ def _dataset_plain(data: dict, path: Path) -> dict:
     if not isinstance(section, dict) or not section.get("version") or not section.get("researched"):
         raise DatasetError(f"{path}: 'dataset' needs 'version' and 'researched'")
     researched, precision = parse_partial_date(section["researched"], "dataset.researched")
+    assert researched is not None  # a value was given: parse_partial_date returns its date or raises
     return {
         "version": str(section["version"]),
         "researched_on": researched.isoformat(),
@@ -272,7 +274,9 @@ def history_read(path: Path | str | None = None) -> dict:
             jurisdictions.append(_jurisdiction_plain(row, f"jurisdiction {row.get('code') or f'#{index}'}", context))
         except DatasetError as exc:
             errors.append(str(exc))
-    programmes, baselines, decisions = [], [], []
+    programmes: list[tuple[dict, dict]] = []
+    baselines: list[tuple[dict, dict]] = []
+    decisions: list[tuple[dict, dict]] = []
     for section, builder, out in (
         ("programmes", _programme_plain, programmes),
         ("baselines", _baseline_plain, baselines),

@@ -44,11 +44,12 @@ class _Resolver:
         self.programmes = {p.slug: p for p in AccessProgramme.objects.all()}
 
     def value(self, name: str, value: Any, where: str) -> Any:
-        table = {
+        tables: dict[str, dict[str, Any]] = {
             "jurisdiction": self.jurisdictions,
             "regulator": self.regulators,
             "access_programme": self.programmes,
-        }.get(name)
+        }
+        table = tables.get(name)
         if table is None:
             if (name.endswith("_on") or name in ("known_until", "known_before")) and value:
                 return dt.date.fromisoformat(value)

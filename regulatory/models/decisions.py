@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import datetime as dt
+from typing import Any
+
 from django.db import models
 from django.db.models import F, Q
 from simple_history.models import HistoricalRecords
@@ -100,6 +103,10 @@ class Decision(models.Model):
     dataset_values = models.JSONField(default=dict, blank=True, editable=False)
 
     history = HistoricalRecords(m2m_fields=[therapies])
+    # Set by the services before a save: the user simple_history records.
+    _history_user: Any
+    # Annotated by the selectors that list decisions (decision_latest_recorded_at).
+    recorded_at: dt.datetime | None
 
     class Meta:
         ordering = ["announced_on", "id"]
@@ -181,6 +188,7 @@ class Decision(models.Model):
         if (
             self.regulator_id
             and self.jurisdiction_id
+            and self.regulator is not None
             and self.regulator.jurisdiction_id not in (self.jurisdiction_id, self.jurisdiction.parent_id)
         ):
             errors["regulator"] = f"{self.regulator} is not a regulator of {self.jurisdiction}."

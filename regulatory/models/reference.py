@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
@@ -28,7 +30,7 @@ class Jurisdiction(models.Model):
     position = models.PositiveSmallIntegerField(default=0, help_text="Order in the matrix.")
     # Coverage: what was researched here. A cell outside it with no fact reads
     # "not researched"; inside it, "no decision recorded".
-    covers_therapies = models.ManyToManyField(
+    covers_therapies: models.ManyToManyField[Therapy, Any] = models.ManyToManyField(
         "Therapy", blank=True, related_name="covered_in", help_text="Therapies whose record here was researched."
     )
     covers_substances = models.JSONField(

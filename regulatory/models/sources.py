@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.core.validators import URLValidator
 from django.db import models
 from django.db.models import Q
@@ -29,6 +31,8 @@ class SourceBase(models.Model):
     publisher = models.CharField(max_length=200)
     published_on = models.DateField(null=True, blank=True, validators=RECORD_DATE_VALIDATORS)
     published_precision = _precision_field()
+    # Set by the services before a save or delete: the user simple_history records.
+    _history_user: Any
     grade = models.CharField(max_length=10, choices=SourceGrade.choices)
     is_copy = models.BooleanField(
         default=False, help_text="An official document held on another host (a Federal Register OCR, a mirror)."

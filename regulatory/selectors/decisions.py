@@ -49,7 +49,9 @@ def decision_list_api(*, include_drafts: bool = False) -> QuerySet[Decision]:
     return (
         base.select_related("jurisdiction", "regulator", "access_programme")
         .prefetch_related("therapies", "sources")
-        .annotate(recorded_at=decision_latest_recorded_at(), imported=decision_latest_is_import())
+        .annotate(  # type: ignore[no-redef]  # Decision declares recorded_at for the code that reads these rows
+            recorded_at=decision_latest_recorded_at(), imported=decision_latest_is_import()
+        )
         .order_by("-announced_on", "-id")
     )
 

@@ -28,7 +28,7 @@ def _latest_per_pair(*, field: str, as_of: dt.date, jurisdiction_ids, therapy_id
     if therapy_ids is not None:
         rows = rows.filter(therapy_id__in=list(therapy_ids))
     order = ["-decision__effective_on", "-decision__announced_on", "-decision_id"]
-    rows = rows.values_list(
+    values = rows.values_list(
         "decision__jurisdiction_id",
         "therapy_id",
         f"decision__{field}",
@@ -39,13 +39,13 @@ def _latest_per_pair(*, field: str, as_of: dt.date, jurisdiction_ids, therapy_id
         "decision__verified",
     )
     if connection.vendor == "postgresql":
-        rows = rows.order_by("decision__jurisdiction_id", "therapy_id", *order).distinct(
+        values = values.order_by("decision__jurisdiction_id", "therapy_id", *order).distinct(
             "decision__jurisdiction_id", "therapy_id"
         )
     else:
-        rows = rows.order_by(*order)
+        values = values.order_by(*order)
     latest: dict[tuple[int, int], tuple] = {}
-    for row in rows:
+    for row in values:
         latest.setdefault((row[0], row[1]), row)
     return list(latest.values())
 

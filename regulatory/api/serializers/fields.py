@@ -26,7 +26,7 @@ class BlankChoiceField(serializers.ChoiceField):
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(allow_null=True, **kwargs)
 
-    def to_representation(self, value: str | None) -> str | None:
+    def to_representation(self, value: str | None) -> str | None:  # type: ignore[override]  # null: the field allows it
         return value or None
 
     def validate_empty_values(self, data: Any) -> tuple[bool, Any]:

@@ -53,7 +53,7 @@ class RegulatorSerializer(serializers.Serializer):
 class JurisdictionSerializer(serializers.Serializer):
     code = serializers.CharField(read_only=True)
     name = serializers.CharField(read_only=True)
-    parent = serializers.CharField(
+    parent = serializers.CharField(  # type: ignore[assignment]  # a declared field, not Field.parent
         source="parent.code", read_only=True, allow_null=True, help_text="The union a member state belongs to."
     )
     regulators = RegulatorSerializer(many=True, read_only=True)

@@ -19,7 +19,7 @@ from regulatory.models import (
 
 class ControlInForceSerializer(serializers.Serializer):
     value = serializers.ChoiceField(choices=Control.choices, read_only=True)
-    label = serializers.CharField(read_only=True)
+    label = serializers.CharField(read_only=True)  # type: ignore[assignment]  # a declared field, not Field.label
     instrument = serializers.CharField(read_only=True)
     since = serializers.DateField(read_only=True, allow_null=True, help_text="Null when the start date is unknown.")
     since_precision = serializers.ChoiceField(choices=Precision.choices, read_only=True)
@@ -40,7 +40,7 @@ class ControlInForceSerializer(serializers.Serializer):
 
 class StageInForceSerializer(serializers.Serializer):
     value = serializers.ChoiceField(choices=ApprovalStage.choices, read_only=True)
-    label = serializers.CharField(read_only=True)
+    label = serializers.CharField(read_only=True)  # type: ignore[assignment]  # a declared field, not Field.label
     since = serializers.DateField(read_only=True)
     since_precision = serializers.ChoiceField(choices=Precision.choices, read_only=True)
     decision = serializers.IntegerField(source="decision_id", read_only=True)
@@ -60,7 +60,9 @@ class RouteSerializer(serializers.Serializer):
     name = serializers.CharField(read_only=True)
     kind = serializers.ChoiceField(choices=ProgrammeKind.choices, read_only=True)
     state = serializers.ChoiceField(choices=ROUTE_STATES, read_only=True, help_text="On `as_of`.")
-    label = serializers.CharField(read_only=True, help_text="As in the headline: 'EA protocol (closed)'.")
+    label = serializers.CharField(  # type: ignore[assignment]  # a declared field, not Field.label
+        read_only=True, help_text="As in the headline: 'EA protocol (closed)'."
+    )
     capped = serializers.BooleanField(read_only=True)
     scale = serializers.CharField(read_only=True)
     opened_on = serializers.DateField(read_only=True, allow_null=True)

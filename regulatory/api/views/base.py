@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from rest_framework import generics, serializers
 from rest_framework.generics import GenericAPIView
+from rest_framework.pagination import BasePagination
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -20,7 +21,7 @@ class ReadApi(GenericAPIView):
 
     schema = ApiSchema()
     permission_classes = [IsEditorOrReadOnly]
-    pagination_class = StrictPageNumberPagination
+    pagination_class: type[BasePagination] | None = StrictPageNumberPagination
     filterset_class: type = filters.StrictPlainFilter
 
     def cache_viewer(self, request: Request) -> str:

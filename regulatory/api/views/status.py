@@ -69,7 +69,7 @@ class StatusApi(ReadApi):
     def get(self, request: Request) -> Response:
         form = filters.StatusQueryForm(request.query_params)
         if not form.is_valid():
-            raise ValidationError({name: list(messages) for name, messages in form.errors.items()})
+            raise ValidationError({name: [str(m) for m in messages] for name, messages in form.errors.items()})
         as_of = form.cleaned_data["as_of"] or timezone.localdate()
         rows = selectors.status_rows(
             as_of=as_of,
