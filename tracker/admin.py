@@ -127,6 +127,20 @@ class StatusFilter(admin.SimpleListFilter):
         return queryset
 
 
+# What a notification's and a digest's page show of the claim and the result.
+DELIVERY_ROW_FIELDS = (
+    "status",
+    "created_at",
+    "claimed_at",
+    "attempts",
+    "sent_at",
+    "failed_at",
+    "cancelled_at",
+    "last_error",
+    "message_id",
+)
+
+
 class DeliveryRowAdmin(ReadOnlyAdmin):
     # Typed as loosely as ModelAdmin does, so that the subclasses can extend them.
     list_filter: ClassVar[tuple[Any, ...]] = (StatusFilter,)
@@ -162,15 +176,7 @@ class NotificationAdmin(DeliveryRowAdmin):
         "subscriber",
         "subscriber_email",
         "change",
-        "status",
-        "created_at",
-        "claimed_at",
-        "attempts",
-        "sent_at",
-        "failed_at",
-        "cancelled_at",
-        "last_error",
-        "message_id",
+        *DELIVERY_ROW_FIELDS,
     )
     readonly_fields = fields
 
@@ -203,15 +209,7 @@ class DigestDeliveryAdmin(DeliveryRowAdmin):
         "after_change_id",
         "upto_change_id",
         "change_count",
-        "status",
-        "created_at",
-        "claimed_at",
-        "attempts",
-        "sent_at",
-        "failed_at",
-        "cancelled_at",
-        "last_error",
-        "message_id",
+        *DELIVERY_ROW_FIELDS,
     )
     readonly_fields = fields
 

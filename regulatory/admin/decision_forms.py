@@ -17,6 +17,7 @@ from regulatory.models import (
     Source,
 )
 from regulatory.services import (
+    DECISION_FIELDS,
     decision_check_edit,
 )
 
@@ -97,32 +98,8 @@ class DecisionAdminForm(forms.ModelForm):
 
     class Meta:
         model = Decision
-        # Every editable field, in the model's order (the admin's fieldsets
-        # choose what is shown).
-        fields = (
-            "slug",
-            "jurisdiction",
-            "regulator",
-            "therapies",
-            "kind",
-            "title",
-            "summary",
-            "announced_on",
-            "announced_precision",
-            "effective_on",
-            "effective_precision",
-            "target_on",
-            "target_precision",
-            "substance",
-            "control",
-            "control_instrument",
-            "approval_stage",
-            "access_programme",
-            "verified",
-            "verification_note",
-            "researched_on",
-            "researched_precision",
-        )
+        # Every editable field (the admin's fieldsets choose what is shown, and in what order).
+        fields = ("slug", "therapies", *DECISION_FIELDS)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

@@ -10,11 +10,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from tracker.models import (
-    Subscription,
-)
-from tracker.selectors import change_latest_id
-from tracker.services.subscribing import _scope_key, _scope_set, _subscriber_activate, _subscriber_get_or_create
+from tracker.services.subscribing import _scope_key, _subscriber_get_or_create, _subscription_create_confirmed
 from tracker.services.validation import Scope, email_validate, scope_validate
 
 # --- Importing an organisation's list ----------------------------------------
@@ -82,15 +78,7 @@ def _subscriber_import_one(*, email: str, scope: Scope) -> str:
     )
     if any(_scope_key(s) == scope.key() for s in existing):
         return "unchanged"
-    now = timezone.now()
-    subscription = Subscription.objects.create(
-        subscriber=subscriber,
-        cadence=scope.cadence,
-        confirmed_at=now,
-        starts_after_change_id=change_latest_id(),
-    )
-    _scope_set(subscription, scope)
-    _subscriber_activate(subscriber, now)
+    _subscription_create_confirmed(subscriber, scope, timezone.now())
     return "new subscriber" if created else "new subscription"
 
 

@@ -19,7 +19,7 @@ from tracker.models import (
     Subscription,
 )
 from tracker.selectors import change_latest_id
-from tracker.services.subscribing import _scope_set, _subscriber_activate
+from tracker.services.subscribing import _scope_set, _subscription_create_confirmed
 from tracker.services.validation import Scope
 
 # --- Managing (the signed manage link proves the mailbox) --------------------
@@ -41,16 +41,7 @@ def subscription_add(*, subscriber: Subscriber, scope: Scope) -> Subscription:
             "This address unsubscribed. To receive mail again, subscribe on the subscribe "
             "page: a confirmation link will be sent to it."
         )
-    now = timezone.now()
-    subscription = Subscription.objects.create(
-        subscriber=subscriber,
-        cadence=scope.cadence,
-        confirmed_at=now,
-        starts_after_change_id=change_latest_id(),
-    )
-    _scope_set(subscription, scope)
-    _subscriber_activate(subscriber, now)
-    return subscription
+    return _subscription_create_confirmed(subscriber, scope, timezone.now())
 
 
 @transaction.atomic

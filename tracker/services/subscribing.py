@@ -118,6 +118,20 @@ def subscription_confirm(*, subscriber_id: int, subscription_id: int) -> Subscri
     return subscription
 
 
+def _subscription_create_confirmed(subscriber: Subscriber, scope: Scope, now) -> Subscription:
+    """A subscription confirmed already (the mailbox was proven another way:
+    a manage link, an organisation's import), from the next change on."""
+    subscription = Subscription.objects.create(
+        subscriber=subscriber,
+        cadence=scope.cadence,
+        confirmed_at=now,
+        starts_after_change_id=change_latest_id(),
+    )
+    _scope_set(subscription, scope)
+    _subscriber_activate(subscriber, now)
+    return subscription
+
+
 def _subscriber_activate(subscriber: Subscriber, now) -> None:
     fields = []
     if subscriber.confirmed_at is None:

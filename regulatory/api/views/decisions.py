@@ -43,6 +43,18 @@ from regulatory.models import Decision
 # --- Decisions ------------------------------------------------------------------
 
 
+# What an editor's write to one decision (replace, edit, publish) may answer.
+_WRITE_RESPONSES = {
+    200: DecisionSerializer,
+    400: WRITE_ERRORS,
+    401: UNAUTHENTICATED,
+    403: FORBIDDEN,
+    404: NOT_FOUND,
+    409: CONFLICT,
+    412: PRECONDITION_FAILED,
+}
+
+
 def _decision_response(request: Request, decision_id: int, *, code: int = 200) -> Response:
     decision = selectors.decision_get_api(decision_id=decision_id, include_drafts=True)
     response = Response(DecisionSerializer(decision, context={"request": request}).data, status=code)
@@ -149,15 +161,7 @@ class DecisionDetailApi(ReadApi):
         description=EDIT_RULES,
         request=DecisionWriteSerializer,
         parameters=[ID_PARAM, IF_MATCH_PARAM],
-        responses={
-            200: DecisionSerializer,
-            400: WRITE_ERRORS,
-            401: UNAUTHENTICATED,
-            403: FORBIDDEN,
-            404: NOT_FOUND,
-            409: CONFLICT,
-            412: PRECONDITION_FAILED,
-        },
+        responses=_WRITE_RESPONSES,
     )
     def put(self, request: Request, pk: int) -> Response:
         return self._update(request, partial=False)
@@ -167,15 +171,7 @@ class DecisionDetailApi(ReadApi):
         description="Send only the fields to change. " + EDIT_RULES,
         request=DecisionWriteSerializer,
         parameters=[ID_PARAM, IF_MATCH_PARAM],
-        responses={
-            200: DecisionSerializer,
-            400: WRITE_ERRORS,
-            401: UNAUTHENTICATED,
-            403: FORBIDDEN,
-            404: NOT_FOUND,
-            409: CONFLICT,
-            412: PRECONDITION_FAILED,
-        },
+        responses=_WRITE_RESPONSES,
     )
     def patch(self, request: Request, pk: int) -> Response:
         return self._update(request, partial=True)
@@ -220,15 +216,7 @@ class DecisionPublishApi(ReadApi):
         "sent (412 for If-Match).",
         request=PublishSerializer,
         parameters=[ID_PARAM, IF_MATCH_PARAM],
-        responses={
-            200: DecisionSerializer,
-            400: WRITE_ERRORS,
-            401: UNAUTHENTICATED,
-            403: FORBIDDEN,
-            404: NOT_FOUND,
-            409: CONFLICT,
-            412: PRECONDITION_FAILED,
-        },
+        responses=_WRITE_RESPONSES,
     )
     def post(self, request: Request, pk: int) -> Response:
         decision = self.get_queryset().filter(pk=pk).first() if pk <= MAX_ID else None
