@@ -2,7 +2,7 @@
 unsubscribe, import an existing list, and the rate limits in front of them.
 
 The delivery pipeline (fan-out, sending, digests, sweeper) is in
-tracker/delivery.py.
+tracker/delivery/.
 """
 
 # isort: off
