@@ -34,10 +34,10 @@ test: install-dev
 test-fast: install-dev
 	$(BIN)/python scripts/stack.py test -m "not browser and not e2e"
 
-## lint: ruff (lint) and mypy with the Django and DRF stubs. (`ruff format --check`
-## joins it once the tree has been formatted in one commit: issue 13.)
+## lint: ruff (lint and format check) and mypy with the Django and DRF stubs
 lint: install-dev
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
 ## screenshots: refresh docs/img/ from the browser tests (needs Debian's chromium)

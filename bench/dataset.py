@@ -153,13 +153,13 @@ class BuildReport:
 
 
 def _next_id(model: type[models.Model]) -> int:
-    return (model.objects.aggregate(top=Max("pk"))["top"] or 0) + 1
+    return (model._default_manager.aggregate(top=Max("pk"))["top"] or 0) + 1
 
 
 def _insert(report: BuildReport, label: str, model: type[models.Model], rows: Iterable[models.Model]) -> None:
     started = time.perf_counter()
     objs = rows if isinstance(rows, list) else list(rows)
-    model.objects.bulk_create(objs, batch_size=BATCH)
+    model._default_manager.bulk_create(objs, batch_size=BATCH)
     report.rows[label] = report.rows.get(label, 0) + len(objs)
     report.seconds_by_step[label] = report.seconds_by_step.get(label, 0.0) + time.perf_counter() - started
 
@@ -372,7 +372,11 @@ def _build_subscribers(plan: Plan, report: BuildReport, say: Callable[[str], Non
     j_through = Subscription.jurisdictions.through
     t_through = Subscription.therapies.through
 
-    subscribers, subscriptions, j_links, t_links, kind_rows = [], [], [], [], []
+    subscribers: list[Subscriber] = []
+    subscriptions: list[Subscription] = []
+    j_links: list[models.Model] = []
+    t_links: list[models.Model] = []
+    kind_rows: list[SubscriptionKind] = []
     counts = {"instant": 0, "daily": 0, "weekly": 0}
     n_other_instant = int(scale.subscribers * scale.other_instant_share)
 

@@ -26,7 +26,7 @@ def check_sender_address(app_configs=None, **kwargs) -> list[CheckMessage]:
     """Subscribers' mail goes out from DEFAULT_FROM_EMAIL: the development
     default (alerts@localhost) is refused or spam-filtered by every receiving
     server, and bounces would go nowhere."""
-    errors = []
+    errors: list[CheckMessage] = []
     names = ["DEFAULT_FROM_EMAIL"]
     if settings.SERVER_EMAIL != settings.DEFAULT_FROM_EMAIL:
         names.append("SERVER_EMAIL")

@@ -21,7 +21,7 @@ import hmac
 import logging
 import threading
 import time
-from typing import Any
+from typing import Any, TypeGuard
 
 from django.conf import settings
 from django.core.cache import cache
@@ -49,7 +49,7 @@ def _check_database() -> dict:
         with connection.cursor() as cursor:
             cursor.execute("SELECT 1")
             cursor.fetchone()
-    except Exception as exc:  # any driver error means "down"; report its class only
+    except Exception as exc:  # noqa: BLE001 - any driver error means "down"; report its class only
         return {"ok": False, "error": type(exc).__name__}
     return {"ok": True, "vendor": connection.vendor, "ms": round((time.monotonic() - started) * 1000, 1)}
 
@@ -61,7 +61,7 @@ def _check_broker() -> dict:
     try:
         client = redis.Redis.from_url(settings.CELERY_BROKER_URL, socket_timeout=2, socket_connect_timeout=2)
         client.ping()
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 - any client error means "down"; report its class only
         return {"ok": False, "error": type(exc).__name__}
     return {"ok": True, "ms": round((time.monotonic() - started) * 1000, 1)}
 
@@ -71,7 +71,7 @@ def _check_workers() -> dict:
 
     try:
         replies = app.control.ping(timeout=WORKER_PING_TIMEOUT)
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 - kombu or redis, any error means no worker answered
         return {"ok": False, "workers": [], "error": type(exc).__name__}
     names = sorted(name for reply in replies for name in reply)
     if not names:
@@ -88,7 +88,7 @@ def _watched_sources() -> dict:
 
     try:
         return sources_health(now=timezone.now())
-    except Exception as exc:  # the database check reports the outage
+    except Exception as exc:  # noqa: BLE001 - a detail only: the database check reports the outage
         return {"error": type(exc).__name__}
 
 
@@ -105,14 +105,14 @@ def health_check() -> dict:
 def _shared_get() -> tuple[float, dict] | None:
     try:
         return cache.get(_CACHE_KEY)
-    except Exception:  # the cache is Redis: down or hung, the checks will say so
+    except Exception:  # noqa: BLE001 - the cache is Redis: down or hung, the checks will say so
         return None
 
 
 def _shared_put(entry: tuple[float, dict]) -> None:
     try:
         cache.set(_CACHE_KEY, entry, settings.HEALTHZ_CACHE_SECONDS)
-    except Exception:
+    except Exception:  # noqa: BLE001 - the cache is down: the result is just not shared
         pass
 
 
@@ -121,18 +121,18 @@ def _shared_claim() -> bool:
     running them. Without the cache there is nobody to agree with: yes."""
     try:
         return bool(cache.add(_LOCK_KEY, 1, int(WORKER_PING_TIMEOUT) + 5))
-    except Exception:
+    except Exception:  # noqa: BLE001 - no cache, nobody to agree with: run the checks
         return True
 
 
 def _shared_release() -> None:
     try:
         cache.delete(_LOCK_KEY)
-    except Exception:
+    except Exception:  # noqa: BLE001 - the lock expires by itself
         pass
 
 
-def _fresh(entry: tuple[float, dict] | None, max_age: float) -> bool:
+def _fresh(entry: tuple[float, dict] | None, max_age: float) -> TypeGuard[tuple[float, dict]]:
     return entry is not None and time.time() - entry[0] < max_age
 
 
@@ -151,6 +151,7 @@ def health_result() -> tuple[float, dict]:
     # last result meanwhile, or, with none worth showing, wait for that caller.
     known = max((e for e in (_last, shared) if e is not None), key=lambda e: e[0], default=None)
     if not _lock.acquire(blocking=not _fresh(known, MAX_STALE_SECONDS)):
+        assert known is not None  # it waits for the lock unless the last result is worth showing
         return known
     try:
         if _fresh(_last, ttl):  # worked out while this thread waited for the lock
@@ -187,7 +188,7 @@ def reset() -> None:
     _last = None
     try:
         cache.delete_many([_CACHE_KEY, _LOCK_KEY])
-    except Exception:
+    except Exception:  # noqa: BLE001 - nothing kept in a cache that is down
         pass
 
 
@@ -196,7 +197,7 @@ def may_see_details(request: HttpRequest) -> bool:
         user = getattr(request, "user", None)
         if user is not None and user.is_active and user.is_staff:
             return True
-    except Exception:  # the session or user lookup needs the database, which may be down
+    except Exception:  # noqa: BLE001 - the session or user lookup needs the database, which may be down
         pass
     expected = settings.HEALTHZ_TOKEN
     if not expected:

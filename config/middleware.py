@@ -79,7 +79,8 @@ _ADMIN_DATE_RANGE = {"year": (1, 9998), "month": (1, 12), "day": (1, 31)}
 def admin_date_problem(request: HttpRequest) -> str | None:
     """The first date_hierarchy parameter of an admin list that is not a
     number in its range."""
-    for name, value in request.GET.items():
+    for name in request.GET:
+        value = request.GET[name]
         part = _ADMIN_DATE_PART.search(name)
         if part is None:
             continue
@@ -118,11 +119,11 @@ class UnstorableInputMiddleware:
             name, where = problem
             return bad_input_response(request, name=name, message=UNSTORABLE_MESSAGE, where=where)
         if request.path.startswith(self.admin_prefix):
-            name = admin_date_problem(request)
-            if name is not None:
+            date_name = admin_date_problem(request)
+            if date_name is not None:
                 return bad_input_response(
                     request,
-                    name=name,
+                    name=date_name,
                     where="query",
                     message="Enter a year from 1 to 9998, a month from 1 to 12, a day from 1 to 31.",
                 )

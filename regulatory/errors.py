@@ -27,7 +27,7 @@ class EditConflict(ValidationError):
 
     MESSAGE = "Someone else changed this decision since you opened it; reload it and make your edit again."
 
-    def __init__(self, *, expected: int, current: int | None) -> None:
+    def __init__(self, *, expected: int | None, current: int | None) -> None:
         self.expected, self.current = expected, current
         super().__init__({"version": [self.MESSAGE]}, code="conflict")
 

@@ -139,7 +139,7 @@ def decisions_atom(request: HttpRequest) -> HttpResponse:
 # --- iCalendar ---------------------------------------------------------------------
 
 _WHICH = {"effective": "Takes effect", "target": "Target date"}
-_PRECISION_NOTE = {
+_PRECISION_NOTE: dict[str, str] = {
     Precision.MONTH: "month only",
     Precision.YEAR: "year only",
 }

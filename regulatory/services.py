@@ -6,11 +6,11 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import Any, cast
 
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
-from django.db.models import F
+from django.db.models import F, Field
 from django.utils import timezone
 
 from regulatory.dates import period_end
@@ -139,7 +139,8 @@ def _sources_set(decision: Decision, sources: Iterable[Mapping[str, Any]], *, by
     the others are deleted or created. A key left out takes the field's default,
     as if the source had been written anew."""
     wanted = [
-        {name: data.get(name, Source._meta.get_field(name).get_default()) for name in SOURCE_FIELDS} for data in sources
+        {name: data.get(name, cast(Field, Source._meta.get_field(name)).get_default()) for name in SOURCE_FIELDS}
+        for data in sources
     ]
     urls = [data["url"] for data in wanted]
     repeated = sorted({url for url in urls if urls.count(url) > 1})
@@ -307,6 +308,7 @@ def decision_update(
         state=DecisionState.CORRECTED if change_kind == ChangeKind.CORRECT else DecisionState.AMENDED
     )
     decision.refresh_from_db(fields=["state"])
+    assert change_kind is not None  # decision_check_edit refuses a live edit without one
     return _change_write(decision=decision, kind=change_kind, diff=diff, by=by, note=note, is_import=is_import)
 
 

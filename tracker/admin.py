@@ -19,6 +19,7 @@ from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.html import format_html
 
+from config.admin import ReadOnlyAdminMixin
 from tracker import selectors
 from tracker.access import addresses_hidden, user_sees_subscriber_addresses
 from tracker.models import (
@@ -77,7 +78,7 @@ class AddressAudience(_AdminBase):
         return addresses_hidden(row.last_error)
 
 
-class ReadOnlyAdmin(AddressAudience, admin.ModelAdmin):
+class ReadOnlyAdmin(ReadOnlyAdminMixin, AddressAudience, admin.ModelAdmin):
     def get_list_display(self, request: HttpRequest):
         return self._for_audience(request, super().get_list_display(request))
 
@@ -92,15 +93,6 @@ class ReadOnlyAdmin(AddressAudience, admin.ModelAdmin):
         if _ADDRESS_FIELDS & set(lookup.split("__")) and not self._sees(request):
             return False
         return super().lookup_allowed(lookup, value, request)
-
-    def has_add_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
 
 
 class ReadOnlyInline(AddressAudience, admin.TabularInline):
@@ -133,6 +125,20 @@ class StatusFilter(admin.SimpleListFilter):
         if value == "cancelled":
             return queryset.filter(cancelled_at__isnull=False)
         return queryset
+
+
+# What a notification's and a digest's page show of the claim and the result.
+DELIVERY_ROW_FIELDS = (
+    "status",
+    "created_at",
+    "claimed_at",
+    "attempts",
+    "sent_at",
+    "failed_at",
+    "cancelled_at",
+    "last_error",
+    "message_id",
+)
 
 
 class DeliveryRowAdmin(ReadOnlyAdmin):
@@ -170,15 +176,7 @@ class NotificationAdmin(DeliveryRowAdmin):
         "subscriber",
         "subscriber_email",
         "change",
-        "status",
-        "created_at",
-        "claimed_at",
-        "attempts",
-        "sent_at",
-        "failed_at",
-        "cancelled_at",
-        "last_error",
-        "message_id",
+        *DELIVERY_ROW_FIELDS,
     )
     readonly_fields = fields
 
@@ -211,15 +209,7 @@ class DigestDeliveryAdmin(DeliveryRowAdmin):
         "after_change_id",
         "upto_change_id",
         "change_count",
-        "status",
-        "created_at",
-        "claimed_at",
-        "attempts",
-        "sent_at",
-        "failed_at",
-        "cancelled_at",
-        "last_error",
-        "message_id",
+        *DELIVERY_ROW_FIELDS,
     )
     readonly_fields = fields
 

@@ -291,7 +291,7 @@ class _Rendered:
     @classmethod
     def of(cls, message: EmailMultiAlternatives) -> _Rendered | None:
         mime = message.message()
-        raw = mime.as_bytes(linesep="\r\n")
+        raw = mime.as_bytes(linesep="\r\n")  # type: ignore[call-arg]  # Django's MIMEMixin.as_bytes takes it; the stubs say Message
         head, separator, body = raw.partition(b"\r\n\r\n")
         if not separator or _ENCODED_PART.search(raw):
             return None

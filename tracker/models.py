@@ -200,8 +200,10 @@ class DeliveryStatus(models.TextChoices):
     CANCELLED = "cancelled", "Cancelled"
 
 
-class DeliveryRow(models.Model):
-    """What instant and digest deliveries share: claim, attempts, result."""
+class ClaimedRow(models.Model):
+    """A row one worker claims (conditional UPDATE) before it sends an email,
+    and that records the result: the tracker's deliveries and watch's daily
+    candidates email. Abstract: each model keeps its own table and columns."""
 
     created_at = models.DateTimeField(auto_now_add=True)
     claimed_at = models.DateTimeField(null=True, blank=True)
@@ -213,6 +215,14 @@ class DeliveryRow(models.Model):
     attempts = models.PositiveSmallIntegerField(default=0)
     sent_at = models.DateTimeField(null=True, blank=True)
     failed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        abstract = True
+
+
+class DeliveryRow(ClaimedRow):
+    """What instant and digest deliveries share: claim, attempts, result."""
+
     cancelled_at = models.DateTimeField(
         null=True, blank=True, help_text="Not sent because the subscriber left or was suppressed first."
     )

@@ -16,6 +16,7 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.text import Truncator
 
+from config.admin import ReadOnlyAdminMixin
 from regulatory.editors import user_is_editor
 from regulatory.models import LinkStatus
 from watch.mail import candidate_mail_opt_in, candidate_mail_opt_out
@@ -309,21 +310,12 @@ class CandidateAdmin(admin.ModelAdmin):
 
 
 @admin.register(CandidateMail)
-class CandidateMailAdmin(admin.ModelAdmin):
+class CandidateMailAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """Read-only: what the daily candidates email did, per editor and day."""
 
     list_display = ("period", "user", "candidate_count", "sent_at", "skipped_at", "failed_at", "attempts", "last_error")
     list_filter = ("period",)
     list_select_related = ("user",)
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 class BrokenLinkFilter(admin.SimpleListFilter):
@@ -341,7 +333,7 @@ class BrokenLinkFilter(admin.SimpleListFilter):
         return queryset
 
 
-class LinkAdmin(admin.ModelAdmin):
+class LinkAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """Read-only: the weekly check's verdict on every cited URL; fix the
     link (or add an archived copy) on the decision or programme itself."""
 
@@ -367,15 +359,6 @@ class LinkAdmin(admin.ModelAdmin):
         owner = getattr(obj, self.parent_field)
         url = reverse(f"admin:{owner._meta.app_label}_{owner._meta.model_name}_change", args=[owner.pk])
         return format_html('<a href="{}">{}</a>', url, owner)
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     def has_view_permission(self, request, obj=None):
         return request.user.has_perm("regulatory.view_source")

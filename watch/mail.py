@@ -26,13 +26,14 @@ from dataclasses import dataclass, field
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.db.models import F, Q
+from django.db.models import Q
 from django.utils import timezone
 
 from regulatory.editors import user_is_editor
 from tracker import emails as tracker_emails
 from tracker.delivery import heartbeat
 from tracker.delivery.batching import batches
+from tracker.delivery.claims import claim_update
 from tracker.delivery.connection import send_over_one_connection
 from tracker.delivery.failures import MESSAGE_PERMANENT, RECIPIENT_PERMANENT, SendFailure
 from tracker.delivery.marks import Recorder
@@ -135,19 +136,7 @@ def candidate_mail_plan(*, now: dt.datetime | None = None) -> list[int]:
 
 
 def _claim(ids: Sequence[int]) -> tuple[uuid.UUID, list[CandidateMail]]:
-    token = uuid.uuid4()
-    heartbeat.claims_asserted()
-    claimed = CandidateMail.objects.filter(
-        CANDIDATE_MAIL_UNSENT,
-        pk__in=list(ids),
-        claimed_at__isnull=True,
-        attempts__lt=settings.TRACKER_MAX_ATTEMPTS,
-    ).update(
-        claimed_at=timezone.now(),
-        claim_token=token,
-        claimed_by=heartbeat.current_worker_id(),
-        attempts=F("attempts") + 1,
-    )
+    token, claimed = claim_update(CandidateMail, CANDIDATE_MAIL_UNSENT, ids)
     if not claimed:
         return token, []
     rows = list(CandidateMail.objects.filter(pk__in=list(ids), claim_token=token).select_related("user").order_by("pk"))

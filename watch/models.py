@@ -16,6 +16,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from regulatory.models import Decision, DecisionKind, Jurisdiction, ProgrammeSource, Regulator, Source, Therapy
+from tracker.models import ClaimedRow
 
 # Only the web: an ftp:// or file:// URL in the admin is refused on the form.
 http_url = URLValidator(schemes=["http", "https"], message="Enter an http:// or https:// URL.")
@@ -198,29 +199,21 @@ class CandidateMailSubscription(models.Model):
 CANDIDATE_MAIL_UNSENT = Q(sent_at__isnull=True, failed_at__isnull=True, skipped_at__isnull=True)
 
 
-class CandidateMail(models.Model):
+class CandidateMail(ClaimedRow):
     """One daily email of new candidates to one editor: the candidates with
     ids in (after_candidate_id, upto_candidate_id] still new when it is sent.
     At most one per editor and day, in the schema, so that neither a second
-    plan nor a second send can mail an editor twice."""
+    plan nor a second send can mail an editor twice. Claimed, and its result
+    recorded, like the tracker's deliveries (tracker.models.ClaimedRow)."""
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
     period = models.DateField(help_text="The day this email is for (UTC).")
     after_candidate_id = models.BigIntegerField()
     upto_candidate_id = models.BigIntegerField()
     candidate_count = models.PositiveIntegerField(default=0)
-    created_at = models.DateTimeField(auto_now_add=True)
-    claimed_at = models.DateTimeField(null=True, blank=True)
-    claim_token = models.UUIDField(null=True, blank=True, editable=False)
-    # The worker process holding the claim (tracker's WorkerHeartbeat.id, as
-    # on the tracker's rows); empty for a claim taken outside a worker.
-    claimed_by = models.UUIDField(null=True, blank=True, editable=False)
-    attempts = models.PositiveSmallIntegerField(default=0)
-    sent_at = models.DateTimeField(null=True, blank=True)
     # Nothing new that day (or all of it reviewed before the send): no email,
     # and the watermark moved on.
     skipped_at = models.DateTimeField(null=True, blank=True)
-    failed_at = models.DateTimeField(null=True, blank=True)
     message_id = models.CharField(max_length=200, blank=True)
     last_error = models.TextField(blank=True)
 

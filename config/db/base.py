@@ -4,14 +4,14 @@
 server (or the network path to it) stops answering: a query sent to a
 stopped PostgreSQL waits on the socket for as long as TCP keeps the
 connection, while the web worker that sent it serves nobody. With the
-`answer_timeout` option (seconds; set for web processes in config/settings.py)
+`answer_timeout` option (seconds; set for web processes in config/settings/base.py)
 every wait for the server gives up after that long, closes the connection
 and raises OperationalError, which the site answers with a 503.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 import psycopg
 from django.db.backends.postgresql import base
@@ -48,5 +48,5 @@ class DatabaseWrapper(base.DatabaseWrapper):
             # The connection is made (connect_timeout bounds that); from now
             # on its waits are bounded too. The subclass only overrides wait().
             connection.__class__ = AnswerTimeoutConnection
-            connection.answer_timeout = float(answer_timeout)
+            cast(AnswerTimeoutConnection, connection).answer_timeout = float(answer_timeout)
         return connection

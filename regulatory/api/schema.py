@@ -94,5 +94,6 @@ def read_schema(
         parameters = []
     else:
         responses = {200: serializer, 304: NOT_MODIFIED, 404: NOT_FOUND}
+        assert lookup is not None  # a detail is found by its lookup
         parameters = [path_param(lookup, {"type": "string", "pattern": SLUG_PATTERN}, f"The {lookup}.")]
     return extend_schema(summary=summary, description=description, responses=responses, parameters=parameters)

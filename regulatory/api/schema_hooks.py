@@ -31,7 +31,7 @@ TARGETS = {
 
 
 # The output's keys that a write may send back unchanged (ignored).
-READ_ONLY_KEYS = {
+READ_ONLY_KEYS: dict[str, dict[str, Any]] = {
     "id": {"type": "integer"},
     "url": {"type": "string", "format": "uri"},
     "slug": {"type": "string"},

@@ -27,7 +27,7 @@ Everything goes through one decorator, `cached_read` (`decorators`).
   so skipping negotiation never answers a request that DRF would refuse with
   406.
 
-Settings: the "HTTP cache" block of config/settings.py.
+Settings: the "HTTP cache" block of config/settings/base.py.
 """
 
 from regulatory.httpcache.decorators import cached_read

@@ -6,9 +6,11 @@ validators, then 304, then a kept body, then the view, stamped and kept."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import cast
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponseBase
+from django.template.response import SimpleTemplateResponse
 
 from regulatory.httpcache import bodies
 from regulatory.httpcache.validators import (
@@ -47,7 +49,7 @@ def public_answer(request: HttpRequest, *, depends_on_today: bool) -> HttpRespon
     if kept is None:
         # The full path reuses these validators and knows nothing is kept:
         # a first build costs no second validator query or cache lookup.
-        request._public_validators = validators
+        request._public_validators = validators  # type: ignore[attr-defined]  # read back by the full path of this request
         return None
     return not_modified(request, validators) or bodies.from_kept(kept, validators)
 
@@ -81,5 +83,7 @@ def full_answer(
         if getattr(response, "is_rendered", True):
             bodies.remember(response, validators)
         else:
-            response.add_post_render_callback(lambda rendered: bodies.remember(rendered, validators))
+            cast(SimpleTemplateResponse, response).add_post_render_callback(
+                lambda rendered: bodies.remember(rendered, validators)
+            )
     return response

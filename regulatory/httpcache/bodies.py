@@ -106,6 +106,7 @@ def remember(response: HttpResponseBase, validators: Validators) -> None:
         not settings.RESPONSE_CACHE_SECONDS
         or response.status_code != 200
         or response.streaming
+        or not isinstance(response, HttpResponse)
         or len(response.content) > _BODY_MAX_BYTES
     ):
         return

@@ -9,7 +9,7 @@ from typing import Any, TypeVar
 
 from django.http import HttpRequest, HttpResponseBase
 from django.utils.cache import patch_vary_headers
-from rest_framework.compat import split_header_value
+from rest_framework.compat import split_header_value  # type: ignore[attr-defined]  # there, but not in the stubs
 
 from regulatory.httpcache import answers
 from regulatory.httpcache.validators import STAMPED_VARY
@@ -57,7 +57,7 @@ def _function_view(view: Target, *, depends_on_today: bool, anonymous_only: bool
     return wrapper  # type: ignore[return-value]
 
 
-def _api_view(cls: type, *, depends_on_today: bool) -> type:
+def _api_view(cls: type[Any], *, depends_on_today: bool) -> type[Any]:
     # A parent decorated already: wrap what it wrapped, not its wrappers.
     get = cls.get.__wrapped__ if getattr(cls.get, "cached_read", False) else cls.get
     drf_dispatch = cls.dispatch.__wrapped__ if getattr(cls.dispatch, "cached_read", False) else cls.dispatch

@@ -7,6 +7,7 @@ import datetime as dt
 import hashlib
 import time
 from dataclasses import dataclass
+from typing import TypeVar
 
 from django.http import HttpRequest, HttpResponseBase, HttpResponseNotModified
 from django.utils import timezone
@@ -14,6 +15,9 @@ from django.utils.cache import get_conditional_response, patch_cache_control, pa
 from django.utils.http import http_date, parse_etags
 
 from regulatory.httpcache import version
+
+# What `stamp` is given, it returns: the same response.
+_Response = TypeVar("_Response", bound=HttpResponseBase)
 
 
 @dataclass(frozen=True)
@@ -81,7 +85,7 @@ def not_modified(request: HttpRequest, validators: Validators) -> HttpResponseBa
     return response
 
 
-def stamp(response: HttpResponseBase, validators: Validators) -> HttpResponseBase:
+def stamp(response: _Response, validators: Validators) -> _Response:
     """Put the validators and the caching rules on a response."""
     response["ETag"] = validators.etag
     if validators.last_modified is not None:
@@ -106,7 +110,7 @@ _STAMPED: dict[Validators, tuple[tuple[str, str], ...]] = {}
 _STAMPED_MAX = 4096
 
 
-def stamp_new(response: HttpResponseBase, validators: Validators) -> HttpResponseBase:
+def stamp_new(response: _Response, validators: Validators) -> _Response:
     """`stamp` for a response built here, which has no caching headers yet."""
     headers = _STAMPED.get(validators)
     if headers is None:

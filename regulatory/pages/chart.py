@@ -278,6 +278,7 @@ def _bands(
     bands: list[Band] = []
     for d, nxt in itertools.zip_longest(setters, setters[1:]):
         begin, finish = d.effective_on, nxt.effective_on if nxt else end
+        assert begin is not None and finish is not None  # every setter has an effective date
         if finish <= start or begin >= end or finish <= begin:
             continue
         x0, x1 = x_of(max(begin, start)), x_of(min(finish, end))
@@ -330,9 +331,13 @@ def timeline_chart_build(
             points = [("announced", d.announced_on, d.announced_precision, d.announced_display)]
             # Dates still ahead get a hollow mark of their own; like the
             # upcoming feed, "Aug 2026" stays ahead until August is over.
-            if is_ahead(d.effective_on, d.effective_precision, today) and d.effective_on != d.announced_on:
+            if (
+                d.effective_on
+                and is_ahead(d.effective_on, d.effective_precision, today)
+                and d.effective_on != d.announced_on
+            ):
                 points.append(("effective", d.effective_on, d.effective_precision, d.effective_display))
-            if is_ahead(d.target_on, d.target_precision, today):
+            if d.target_on and is_ahead(d.target_on, d.target_precision, today):
                 points.append(("target", d.target_on, d.target_precision, d.target_display))
             for which, day, precision, display in points:
                 first, last = period_of(day, precision)

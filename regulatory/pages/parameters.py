@@ -13,7 +13,7 @@ import datetime as dt
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 from django.core.exceptions import ValidationError
@@ -68,12 +68,13 @@ def _bound_parse(raw: str, *, end: bool) -> dt.date:
     match = _PARTIAL_RE.match(raw)
     if not match:
         raise ValidationError(f"“{raw}” is not a date; use YYYY-MM-DD (or just YYYY or YYYY-MM).")
-    year, month, day = (int(g) if g else None for g in match.groups())
+    year = int(match[1])
+    month, day = (int(g) if g else None for g in match.groups()[1:])
     if not MIN_YEAR <= year <= MAX_YEAR:
         # Also keeps date arithmetic on the bound (axis padding) in range.
         raise ValidationError(f"“{raw}” is out of range; use a year from {MIN_YEAR} to {MAX_YEAR}.")
     try:
-        if day is not None:
+        if month is not None and day is not None:  # the pattern has no day without a month
             return dt.date(year, month, day)
         if month is not None:
             first = dt.date(year, month, 1)
@@ -180,12 +181,12 @@ class PageForm(forms.Form):
     def __init__(self, params: Mapping[str, Any], *, jurisdictions: Iterable[Jurisdiction] = ()) -> None:
         super().__init__(params)
         if "jurisdiction" in self.fields:
-            self.fields["jurisdiction"].known = {j.code for j in jurisdictions}
+            cast(JurisdictionCodesField, self.fields["jurisdiction"]).known = {j.code for j in jurisdictions}
 
     def parse(self) -> dict[str, Any]:
         if not self.is_valid():
             name = next(name for name in self.fields if name in self.errors)
-            raise BadParameter(name, self.errors[name][0])
+            raise BadParameter(name, str(self.errors[name][0]))
         return self.cleaned_data
 
 
@@ -288,7 +289,7 @@ class TimelineForm(PageForm):
         self, params: Mapping[str, Any], *, therapies: list[Therapy], jurisdictions: Iterable[Jurisdiction]
     ) -> None:
         super().__init__(params, jurisdictions=jurisdictions)
-        self.fields["therapy"].therapies = therapies
+        cast(TherapySlugField, self.fields["therapy"]).therapies = therapies
 
     def clean_to(self) -> dt.date | None:
         date_from, date_to = self.cleaned_data.get("from"), self.cleaned_data["to"]

@@ -28,7 +28,7 @@ def status_label(value: str) -> str:
     """The label of a control, an approval stage, or a former single status (old diffs)."""
     for choices in (ApprovalStage, Control):
         if value in choices.values:
-            return choices(value).label
+            return str(choices(value).label)
     return LEGACY_STATUS_LABELS.get(value, "")
 
 

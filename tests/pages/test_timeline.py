@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import re
 
 import pytest
@@ -60,7 +61,7 @@ def test_it_draws_status_bands_from_each_effective_date_to_the_next(client, samp
         ("review", "Under review"),
         ("refused", "Not approved"),
     ]
-    for band, following in zip(lane.bands, lane.bands[1:]):
+    for band, following in itertools.pairwise(lane.bands):
         assert band.x1 == following.x0
     assert lane.bands[-1].x1 == chart.plot_x1
 
@@ -200,7 +201,7 @@ def test_it_keeps_marks_in_one_row_apart(client, sample):
             rows.setdefault(mark.row, []).append(mark.x)
         for xs in rows.values():
             xs.sort()
-            assert all(b - a >= MARK_GAP for a, b in zip(xs, xs[1:]))
+            assert all(b - a >= MARK_GAP for a, b in itertools.pairwise(xs))
 
 
 def test_it_says_so_when_no_jurisdiction_has_decisions(client, sample):

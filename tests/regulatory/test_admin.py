@@ -410,7 +410,7 @@ def test_it_keeps_the_slug_of_a_published_decision_fixed_in_the_admin(editor_cli
     url = reverse("admin:regulatory_decision_change", args=[decision.pk])
 
     page = editor_client.get(url).content.decode()
-    response = editor_client.post(url, _form_data(decision, slug="renamed", change_kind="amend", change_note="Rename."))
+    editor_client.post(url, _form_data(decision, slug="renamed", change_kind="amend", change_note="Rename."))
 
     assert 'name="slug"' not in page
     decision.refresh_from_db()

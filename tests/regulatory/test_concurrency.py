@@ -51,7 +51,7 @@ def _at_the_same_moment(decision: Decision, *requests: Callable[[], object]) -> 
     def run(i: int, request: Callable[[], object]) -> None:
         try:
             results[i] = request()
-        except BaseException as exc:  # reported by the test, not lost in the thread
+        except BaseException as exc:  # noqa: BLE001 - reported by the test, not lost in the thread
             results[i] = exc
         finally:
             connections.close_all()

@@ -11,7 +11,7 @@ from regulatory.services import decision_publish, decision_retract, decision_upd
 from tests.factories import DecisionFactory, JurisdictionFactory, TherapyFactory, published_decision
 from tests.tracker.factories import pending_subscription, subscriber_with, subscription_of
 from tracker import delivery, selectors, services
-from tracker.models import Cadence, ChangeFanOut, Notification, Subscriber
+from tracker.models import Cadence, ChangeFanOut, Notification, Subscriber, Subscription
 
 pytestmark = pytest.mark.django_db
 
@@ -230,7 +230,7 @@ def test_it_matches_in_sql_exactly_as_in_python(us, au, mdma):
     change_scopes = selectors.change_scopes(loaded.values())
     subscriptions = [
         selectors.subscription_scope(s)
-        for s in selectors.Subscription.objects.prefetch_related("jurisdictions", "therapies", "kind_rows")
+        for s in Subscription.objects.prefetch_related("jurisdictions", "therapies", "kind_rows")
     ]
 
     for change in changes:

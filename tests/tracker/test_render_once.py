@@ -75,7 +75,7 @@ def test_a_digest_is_byte_for_byte_the_one_django_builds_for_each_recipient():
         outgoing = personaliser.outgoing(
             key=("daily", digest.period, tuple(c.pk for c in changes)),
             recipient=emails.digest_recipient(digest),
-            render=lambda recipient: emails.digest_email("daily", digest.period, changes, recipient),
+            render=lambda recipient, digest=digest: emails.digest_email("daily", digest.period, changes, recipient),
         )
         assert outgoing.raw is not None
         assert _normalised(outgoing.raw) == _normalised(

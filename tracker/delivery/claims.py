@@ -14,27 +14,36 @@ from collections.abc import Sequence
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 
 from tracker.delivery import heartbeat
 from tracker.delivery.failures import MESSAGE_PERMANENT, RECIPIENT_PERMANENT, SendFailure
-from tracker.models import UNSENT, DeliveryRow, DigestDelivery, Notification, Subscriber
+from tracker.models import UNSENT, ClaimedRow, DeliveryRow, DigestDelivery, Notification, Subscriber
 
 
-def claim(model: type[Notification | DigestDelivery], ids: Sequence[int]) -> tuple[uuid.UUID, list]:
-    """Claim the unsent, unclaimed rows among `ids`: one conditional UPDATE.
-    Rows another worker holds, or that are done, are not returned."""
+def claim_update(model: type[ClaimedRow], unsent: Q, ids: Sequence[int]) -> tuple[uuid.UUID, int]:
+    """The claim itself, for any ClaimedRow (the tracker's deliveries, watch's
+    candidates email): one conditional UPDATE of the `unsent`, unclaimed rows
+    among `ids` under a new token, counting an attempt. Returns the token and
+    how many rows it took."""
     token = uuid.uuid4()
     heartbeat.claims_asserted()
-    claimed = model.objects.filter(
-        UNSENT, pk__in=list(ids), claimed_at__isnull=True, attempts__lt=settings.TRACKER_MAX_ATTEMPTS
+    claimed = model._default_manager.filter(
+        unsent, pk__in=list(ids), claimed_at__isnull=True, attempts__lt=settings.TRACKER_MAX_ATTEMPTS
     ).update(
         claimed_at=timezone.now(),
         claim_token=token,
         claimed_by=heartbeat.current_worker_id(),
         attempts=F("attempts") + 1,
     )
+    return token, claimed
+
+
+def claim(model: type[Notification | DigestDelivery], ids: Sequence[int]) -> tuple[uuid.UUID, list]:
+    """Claim the unsent, unclaimed rows among `ids`: one conditional UPDATE.
+    Rows another worker holds, or that are done, are not returned."""
+    token, claimed = claim_update(model, UNSENT, ids)
     if not claimed:
         return token, []
     # pk__in keeps this on the primary key: claim_token has no index.

@@ -1,42 +1,21 @@
-"""Reads for delivery: which subscribers a change concerns, what a digest
-holds, how a change reads in an email, and the admin's delivery counts.
-
-"Matching" has one rule, applied in SQL by the fan-out (over many
-subscribers, one change) and in Python by the digest builder (over a chunk of
-subscribers and many changes); tests check that both agree:
-
-    a change matches a subscription when
-      - the decision's jurisdiction, or that jurisdiction's parent (de -> eu),
-        is among the subscription's jurisdictions,
-      - any of the decision's therapies is among its therapies,
-      - the decision's kind is among its kinds,
-    each empty = all, and the change was recorded after the subscription
-    started (`starts_after_change_id`) and is not a dataset import.
-
-An amendment that moved a decision out of someone's scope still reaches them:
-the values before the edit (from the Change's diff) count too.
-"""
+"""Which subscribers a change concerns, and which changes a digest holds (the matching rule in SQL and in Python)."""
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from django.db import connection, transaction
-from django.db.models import Count, Exists, Max, OuterRef, Q, QuerySet
+from django.db.models import Exists, Max, OuterRef, Q, QuerySet
 
-from regulatory.diffs import DiffRow, change_diff_rows
 from regulatory.models import (
     Change,
     ChangeKind,
-    DecisionKind,
     Jurisdiction,
     Therapy,
 )
 from tracker.models import (
     Cadence,
-    ChangeDelivery,
     Subscriber,
     Subscription,
     SubscriptionKind,
@@ -296,126 +275,3 @@ def subscription_scope(subscription: Subscription) -> SubscriptionScope:
         therapy_ids=frozenset(t.pk for t in subscription.therapies.all()),
         kinds=frozenset(row.kind for row in subscription.kind_rows.all()),
     )
-
-
-# --- How a change reads in an email -----------------------------------------
-
-CHANGE_KIND_LABELS: dict[str, str] = {
-    ChangeKind.PUBLISH: "New decision",
-    ChangeKind.AMEND: "Amendment",
-    ChangeKind.CORRECT: "Correction",
-    ChangeKind.RETRACT: "Retraction",
-}
-
-# Longer values (a summary, a list of sources) are cut in an email; the
-# decision's page has them in full.
-_MAX_VALUE_LENGTH = 300
-
-
-def change_diff_lines(change: Change) -> list[DiffRow]:
-    """What an amendment or correction changed, field by field, for people:
-    the rows of the decision's page (`regulatory.diffs`), long values cut.
-    A new decision and a retraction have none (the decision itself, or the
-    editor's note, says it)."""
-    if change.kind not in (ChangeKind.AMEND, ChangeKind.CORRECT) or not isinstance(change.diff, dict):
-        return []
-    return [DiffRow(row.label, _cut(row.before), _cut(row.after)) for row in change_diff_rows(change, change.decision)]
-
-
-def _cut(text: str) -> str:
-    return text if len(text) <= _MAX_VALUE_LENGTH else text[: _MAX_VALUE_LENGTH - 1] + "…"
-
-
-@dataclass
-class DigestGroup:
-    jurisdiction: str
-    therapies: str
-    changes: list[Change] = field(default_factory=list)
-
-
-def digest_groups(changes: Iterable[Change]) -> list[DigestGroup]:
-    """Changes grouped by jurisdiction, then by the decision's therapies, in
-    the matrix's order; within a group, in the order they were recorded."""
-    groups: dict[tuple, DigestGroup] = {}
-    for change in changes:
-        decision = change.decision
-        therapies = list(decision.therapies.all())
-        key = (
-            decision.jurisdiction.position,
-            decision.jurisdiction.code,
-            tuple((t.position, t.slug) for t in therapies),
-        )
-        if key not in groups:
-            groups[key] = DigestGroup(
-                jurisdiction=decision.jurisdiction.name,
-                therapies=", ".join(t.name for t in therapies),
-            )
-        groups[key].changes.append(change)
-    return [groups[key] for key in sorted(groups)]
-
-
-# --- Admin ---------------------------------------------------------------------
-
-
-def change_delivery_overview() -> QuerySet[ChangeDelivery]:
-    """Changes with their notification counts by status, in one query."""
-    sent = Q(tracker_notifications__sent_at__isnull=False)
-    failed = Q(tracker_notifications__failed_at__isnull=False)
-    cancelled = Q(tracker_notifications__cancelled_at__isnull=False)
-    pending = Q(tracker_notifications__isnull=False) & Q(
-        tracker_notifications__sent_at__isnull=True,
-        tracker_notifications__failed_at__isnull=True,
-        tracker_notifications__cancelled_at__isnull=True,
-    )
-    return ChangeDelivery.objects.select_related("decision", "tracker_fan_out").annotate(
-        sent_count=Count("tracker_notifications", filter=sent),
-        pending_count=Count("tracker_notifications", filter=pending),
-        failed_count=Count("tracker_notifications", filter=failed),
-        cancelled_count=Count("tracker_notifications", filter=cancelled),
-    )
-
-
-def scope_choices() -> tuple[list[Jurisdiction], list[Therapy]]:
-    """Jurisdictions and therapies a subscription can name, in display order."""
-    return list(Jurisdiction.objects.all()), list(Therapy.objects.all())
-
-
-def subscription_scope_text(subscription: Subscription) -> dict[str, str]:
-    """Human-readable scope of a prefetched subscription (empty = all)."""
-    kinds = dict(DecisionKind.choices)
-    return {
-        "jurisdictions": ", ".join(j.name for j in subscription.jurisdictions.all()) or "All jurisdictions",
-        "therapies": ", ".join(t.name for t in subscription.therapies.all()) or "All therapies",
-        "kinds": ", ".join(kinds.get(k, k) for k in subscription.kinds) or "All kinds of decision",
-    }
-
-
-def subscriber_subscriptions(subscriber: Subscriber) -> list[Subscription]:
-    return list(
-        subscriber.subscriptions.filter(confirmed_at__isnull=False)
-        .prefetch_related("jurisdictions", "therapies", "kind_rows")
-        .order_by("id")
-    )
-
-
-def digest_period(cadence: str, when: dt.datetime) -> str:
-    """The label of the day or ISO week a digest is planned in."""
-    if cadence == Cadence.WEEKLY:
-        year, week, _ = when.isocalendar()
-        return f"{year}-W{week:02d}"
-    return when.date().isoformat()
-
-
-def subscription_for_confirm_link(*, subscriber_id: int, subscription_id: int) -> Subscription | None:
-    """The subscription a confirm link names, as the page that link opens
-    shows it (reads only); None when it no longer exists or its address is
-    suppressed, the cases in which confirming it is refused."""
-    subscription = (
-        Subscription.objects.select_related("subscriber")
-        .prefetch_related("jurisdictions", "therapies", "kind_rows")
-        .filter(pk=subscription_id, subscriber_id=subscriber_id)
-        .first()
-    )
-    if subscription is None or subscription.subscriber.suppressed_at is not None:
-        return None
-    return subscription
