@@ -139,17 +139,13 @@ class ProgrammeEventSerializer(serializers.Serializer):
 
 
 class ChangesResponseSerializer(serializers.Serializer):
-    date_from = serializers.DateField(help_text="`from`.")
-    date_to = serializers.DateField(help_text="`to`.")
+    # `from` and `to` echo the parameters; Python keeps them as keywords.
+    vars()["from"] = serializers.DateField(source="date_from", help_text="The earlier date.")
+    vars()["to"] = serializers.DateField(source="date_to", help_text="The later date.")
     recorded_as_of = serializers.DateTimeField(allow_null=True, help_text="The record time, when asked for.")
     changed = ChangedCellSerializer(many=True, help_text="Every cell that differs between the two dates.")
     decisions = DecisionEventSerializer(many=True, help_text="Decisions effective or announced in (from, to].")
     programme_changes = ProgrammeEventSerializer(many=True, help_text="Programmes opened or closed in (from, to].")
-
-    def to_representation(self, instance):
-        data = super().to_representation(instance)
-        # `from` and `to` are the parameters' names; Python keeps them as keywords.
-        return {"from": data.pop("date_from"), "to": data.pop("date_to"), **data}
 
 
 @cached_read()
@@ -220,9 +216,13 @@ class HistoryQueryForm(filters.StrictForm):
 
 
 class IntervalSerializer(serializers.Serializer):
-    start = serializers.DateField(allow_null=True, help_text="Opened on; null when in force since a date not known.")
-    start_precision = serializers.CharField()
-    end = serializers.DateField(allow_null=True, help_text="The date the next interval opened; null: in force now.")
+    vars()["from"] = serializers.DateField(
+        source="start", allow_null=True, help_text="Opened on; null when in force since a date not known."
+    )
+    from_precision = serializers.CharField(source="start_precision")
+    vars()["to"] = serializers.DateField(
+        source="end", allow_null=True, help_text="The date the next interval opened; null: in force now."
+    )
     value = serializers.JSONField(
         help_text="control {value, label, instrument}; approval_stage {value, label}; access: the routes "
         "[{programme, kind, state, capped, label}]."
@@ -231,10 +231,6 @@ class IntervalSerializer(serializers.Serializer):
     opened_by = serializers.JSONField(
         help_text="What opened it: {decision, title, kind}, {baseline} or {programmes: [slug, …]}."
     )
-
-    def to_representation(self, instance):
-        data = super().to_representation(instance)
-        return {"from": data.pop("start"), "from_precision": data.pop("start_precision"), "to": data.pop("end"), **data}
 
 
 class HistoryResponseSerializer(serializers.Serializer):
