@@ -137,7 +137,9 @@ def test_record_time_leaves_out_decisions_recorded_later(anon_client, shipped):
     assert (then["approval_stage"] or {}).get("value") != "approved"
 
 
-@pytest.mark.parametrize("value", ["1999-01-01", "2999-01-01", "2026-02-30", "2026-01-01T25:00", "soon"])
+@pytest.mark.parametrize(
+    "value", ["1999-01-01", "2999-01-01", "2026-02-30", "2026-01-01T25:00", "soon", "2026-01-01\x00", "9" * 1000]
+)
 def test_status_answers_400_for_a_bad_record_time(anon_client, shipped, value):
     response = anon_client.get("/api/v1/status/", {"recorded_as_of": value})
 
@@ -178,6 +180,7 @@ def test_status_history_of_us_mdma_for_ptsd_lists_the_intervals_in_order(anon_cl
         ({"jurisdiction": "atlantis", "therapy": "mdma-ptsd"}, "jurisdiction"),
         ({"jurisdiction": "us", "therapy": "x" * 1000}, "therapy"),
         ({"jurisdiction": "us", "therapy": "mdma-ptsd", "as_of": "2024-01-01"}, "as_of"),
+        ({"jurisdiction": "us\x00", "therapy": "mdma-ptsd"}, "jurisdiction"),
     ],
 )
 def test_status_history_answers_400_naming_the_parameter(anon_client, shipped, params, name):

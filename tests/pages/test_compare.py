@@ -58,6 +58,8 @@ def test_compare_defaults_to_the_year_before_today(client, sample, today):
         ({"from": "2023-06-30", "to": "2023-07-01", "recorded_as_of": "2026-06-02"}, "recorded_as_of"),
         ({"from": "2023-06-30", "to": "2023-07-01", "recorded_as_of": "2026-06-01T12:01"}, "recorded_as_of"),
         ({"from": "2023-06-30", "to": "2023-07-01", "recorded_as_of": "2026-06-01 12:00"}, "recorded_as_of"),
+        ({"from": "2023-06-30", "to": "2023-07-01", "recorded_as_of": "2026-06-01\x00"}, "recorded_as_of"),
+        ({"from": "2023-06-30\x00", "to": "2023-07-01"}, "from"),
     ],
 )
 def test_compare_answers_400_naming_the_parameter(client, sample, params, name):
@@ -65,6 +67,21 @@ def test_compare_answers_400_naming_the_parameter(client, sample, params, name):
 
     assert response.status_code == 400
     assert f'<code class="param">{name}</code>' in response.content.decode()
+
+
+def test_compare_in_record_time_leaves_out_a_correction_recorded_later(client, sample, today):
+    params = {"from": "2023-06-30", "to": "2023-07-01"}
+    with time_machine.travel(timezone.now() + dt.timedelta(days=2), tick=False):
+        yesterday = (timezone.localdate() - dt.timedelta(days=1)).isoformat()
+        _correct_the_au_rescheduling(sample)
+        now = _cell(client.get("/compare/", params).content.decode(), "au", "mdma-ptsd")
+        html = client.get("/compare/", {**params, "recorded_as_of": yesterday}).content.decode()
+    then = _cell(html, "au", "mdma-ptsd")
+
+    assert "<ins>Schedule 4" in now
+    assert "<ins>Schedule 8" in then
+    assert "Record time:" in html
+    assert 'href="/compare/?from=2023-06-30&amp;to=2023-07-01">Show today’s record</a>' in html
 
 
 def test_the_matrix_offers_compare_with_a_date_what_changed_since_and_each_cells_history(client, sample, today):
