@@ -310,12 +310,15 @@ def _programme_events(
     events = []
     for p in programmes:
         j = by_id[p.jurisdiction_id]
-        candidates = [("opened", p.opened_on, p.opened_precision), ("closed", p.closed_on, p.closed_precision)]
+        candidates: list[tuple[str, dt.date | None, str]] = [
+            ("opened", p.opened_on, p.opened_precision),
+            ("closed", p.closed_on, p.closed_precision),
+        ]
         if p.known_until:
             after = period_end(p.known_until, p.known_until_precision) + dt.timedelta(days=1)
             candidates.append(("unknown_after", after, "day"))
         for event, on, precision in candidates:
-            if _in_range(on, date_from, date_to):
+            if on is not None and _in_range(on, date_from, date_to):
                 events.append(ProgrammeEvent(p.slug, p.name, p.kind, j.code, j.name, event, on, precision))
     events.sort(key=lambda e: (e.on, e.jurisdiction, e.slug, e.event))
     return events
@@ -338,7 +341,7 @@ def compare_build(
     if therapies is None:
         therapies = list(selectors.therapy_list())
     decisions = record_time.decisions_recorded(recorded.at) if recorded else None
-    grid = {
+    grid: dict[str, Any] = {
         "jurisdictions": jurisdictions,
         "therapies": therapies,
         "today": today,

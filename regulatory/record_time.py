@@ -94,7 +94,8 @@ def recorded_as_of_parse(raw: str | None, *, now: dt.datetime | None = None) -> 
     match = _RECORDED_RE.match(raw)
     if not match:
         raise BadRecordTime(f"“{raw[:40]}” is not a moment; use YYYY-MM-DD or YYYY-MM-DDTHH:MM, e.g. 2026-11-30T09:00.")
-    year, month, day, hour, minute = (int(g) if g is not None else None for g in match.groups())
+    year, month, day = (int(g) for g in match.groups()[:3])
+    hour, minute = (int(g) if g is not None else None for g in match.groups()[3:])
     if not MIN_YEAR <= year <= MAX_YEAR:
         raise BadRecordTime(f"“{raw}” is out of range; use a year from {MIN_YEAR} to {MAX_YEAR}.")
     try:
@@ -118,7 +119,7 @@ def recorded_as_of_parse(raw: str | None, *, now: dt.datetime | None = None) -> 
 # --- Decisions, replayed from their Changes ------------------------------------
 
 
-_STATE_AFTER = {
+_STATE_AFTER: dict[str, str] = {
     ChangeKind.PUBLISH: DecisionState.PUBLISHED,
     ChangeKind.AMEND: DecisionState.AMENDED,
     ChangeKind.CORRECT: DecisionState.CORRECTED,
@@ -228,7 +229,7 @@ def _latest_recorded(
 # --- Objects with a simple history ------------------------------------------------
 
 
-def _history_rows(model: type, *, at: dt.datetime, **filters: Any) -> tuple[dict[int, Any], set[int], set[int]]:
+def _history_rows(model: Any, *, at: dt.datetime, **filters: Any) -> tuple[dict[int, Any], set[int], set[int]]:
     """One query over `model`'s history: (the latest row by `at` per id,
     unless a deletion; the ids with a row after `at`; the ids with any row)."""
     by_id: dict[int, Any] = {}
@@ -243,7 +244,7 @@ def _history_rows(model: type, *, at: dt.datetime, **filters: Any) -> tuple[dict
     return {pk: row for pk, row in by_id.items() if row.history_type != "-"}, later, seen
 
 
-def _overlay(objects: list, model: type, *, at: dt.datetime, names: Iterable[str]) -> list:
+def _overlay(objects: list, model: Any, *, at: dt.datetime, names: Iterable[str]) -> list:
     """`objects` as they were at `at` (see the module's docstring): values
     from history where they changed after it; left out when they did not
     exist yet (or were deleted by then). Mutates the objects given."""
@@ -289,7 +290,7 @@ def jurisdictions_recorded(jurisdictions: list[Jurisdiction], *, at: dt.datetime
 
 
 def _grades_recorded(
-    model: type, fk: str, owners: Iterable[int], *, at: dt.datetime
+    model: Any, fk: str, owners: Iterable[int], *, at: dt.datetime
 ) -> dict[int, list[tuple[str, bool, int]]]:
     rows, _, _ = _history_rows(model, at=at, **{f"{fk}__in": list(owners)})
     counts: dict[tuple[int, str, bool], int] = {}
@@ -321,7 +322,7 @@ def facts_recorded(
         jurisdiction_id__in=list(jids.values())
     ).values_list("jurisdiction_id", "therapy_id"):
         covered.setdefault(jid, set()).add(tid)
-    common = {"as_of": as_of, "jurisdiction_ids": jids, "therapy_ids": tids}
+    common: dict[str, Any] = {"as_of": as_of, "jurisdiction_ids": jids, "therapy_ids": tids}
     controls = _latest_recorded(decisions, name="control", **common)
     stages = _latest_recorded(decisions, name="approval_stage", **common)
     baselines = _overlay(
