@@ -169,19 +169,40 @@ class RecordedDecision:
         return self.get(f"{name}_precision", "day") or "day"
 
 
+# The fields the cells and the compare lists read from a replayed decision:
+# only these keys of each diff are fetched (the sources and the summary,
+# the bulk of a publish diff, stay in the database).
+REPLAYED_FIELDS = (
+    "jurisdiction",
+    "therapies",
+    "kind",
+    "title",
+    "announced_on",
+    "announced_precision",
+    "effective_on",
+    "effective_precision",
+    "control",
+    "control_instrument",
+    "approval_stage",
+    "verified",
+)
+
+
 def decisions_recorded(at: dt.datetime, *, decision_ids: Iterable[int] | None = None) -> dict[int, RecordedDecision]:
     """Every decision with a Change recorded by `at`, as its Changes left it
-    (one query)."""
+    (its REPLAYED_FIELDS; one query)."""
+    from django.db.models.fields.json import KeyTransform
+
     changes = Change.objects.filter(recorded_at__lte=at)
     if decision_ids is not None:
         changes = changes.filter(decision_id__in=list(decision_ids))
+    keys = {f"diff_{name}": KeyTransform(name, "diff") for name in REPLAYED_FIELDS}
+    rows = changes.annotate(**keys).order_by("id").values_list("id", "decision_id", "kind", *keys)
     out: dict[int, RecordedDecision] = {}
-    for change_id, decision_id, kind, diff in changes.order_by("id").values_list("id", "decision_id", "kind", "diff"):
+    for change_id, decision_id, kind, *pairs in rows:
         decision = out.setdefault(decision_id, RecordedDecision(id=decision_id))
-        for name, pair in (diff or {}).items():
-            if name == "state":
-                continue
-            if isinstance(pair, list | tuple) and len(pair) == 2:
+        for name, pair in zip(REPLAYED_FIELDS, pairs, strict=True):
+            if isinstance(pair, list | tuple) and len(pair) == 2:  # None: not in this diff
                 decision.fields[name] = pair[1]
         decision.state = _STATE_AFTER.get(kind, decision.state)
         decision.change_ids.append(change_id)
