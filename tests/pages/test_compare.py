@@ -156,6 +156,9 @@ def test_the_matrix_in_record_time_shows_the_date_of_the_record_by_default(clien
 
     assert 'name="as_of" value="2026-06-01"' in html
     assert 'data-recorded-as-of="2026-06-01T12:00"' in html
+    # The cells link to their decisions as they read then.
+    refusal = f'href="/decisions/{sample.us_refusal.pk}/?recorded_as_of=2026-06-01T12%3A00"'
+    assert refusal in _cell(html, "us", "mdma-ptsd")
 
 
 @pytest.mark.parametrize("value", ["2020-01-01", "2026-06-02", "1800-01-01", "2026-02-30", "2026-06-01T24:00", "x"])
