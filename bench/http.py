@@ -100,6 +100,15 @@ def http_benchmark(
             Endpoint(
                 "timeline_page", f"/timeline/?therapy={therapy}&jurisdiction={code}", HTML, 200, "timeline_page_ratio"
             ),
+            # Issue 10: the whole matrix compared across a year, and one cell's history.
+            Endpoint("compare_page", "/compare/?from=2024-01-01&to=2025-01-01", HTML, 200, "compare_page_ratio"),
+            Endpoint(
+                "status_history",
+                f"/api/v1/status/history/?jurisdiction={code}&therapy={therapy}",
+                JSON,
+                200,
+                "status_history_ratio",
+            ),
         ]
         for endpoint in endpoints:
             row = _measure(base, endpoint, scale=scale, use_wrk=use_wrk, gunicorn_pid=server.pid, say=say)

@@ -122,6 +122,8 @@ def table_render(results: dict[str, Any]) -> str:
         ("decisions_page", "`/api/v1/decisions/?jurisdiction=…` (100 a page)", "decisions_page_ratio"),
         ("matrix_page", "`/` matrix page", "matrix_page_ratio"),
         ("timeline_page", "`/timeline/` page", "timeline_page_ratio"),
+        ("compare_page", "`/compare/` page (whole matrix, two dates)", "compare_page_ratio"),
+        ("status_history", "`/api/v1/status/history/` (one cell)", "status_history_ratio"),
     ):
         row = http.get(name)
         if not row:

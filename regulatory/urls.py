@@ -9,4 +9,5 @@ urlpatterns = [
     path("timeline/", views.timeline, name="regulatory-timeline"),
     path("decisions/<int:pk>/", views.decision, name="regulatory-decision"),
     path("programmes/", views.programmes, name="regulatory-programmes"),
+    path("compare/", views.compare, name="regulatory-compare"),
 ]

@@ -10,11 +10,14 @@ from functools import wraps
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
+from django.utils.http import urlencode
 from django.views.decorators.http import require_safe
 
+from regulatory import record_time
 from regulatory.httpcache import cached_read
 from regulatory.models import ProgrammeState
 from regulatory.pages import chart, parameters
+from regulatory.pages import compare as compare_page
 from regulatory.pages import decision as decision_page
 from regulatory.pages import matrix as matrix_page
 from regulatory.pages import programmes as programme_pages
@@ -44,12 +47,30 @@ def answers_bad_parameters(view: Callable[..., HttpResponse]) -> Callable[..., H
 @answers_bad_parameters
 def matrix(request: HttpRequest) -> HttpResponse:
     today = timezone.localdate()
-    as_of = parameters.matrix_params_parse(request.GET) or today
+    # Record time (`recorded_as_of`): the matrix as the tracker showed it then, on that date by default.
+    recorded = compare_page.recorded_param_parse(request.GET)
+    as_of = parameters.matrix_params_parse(request.GET) or (recorded.date if recorded else today)
     context = {
-        "matrix": matrix_page.matrix_build(as_of=as_of, today=today),
+        "matrix": matrix_page.matrix_build(as_of=as_of, today=today, recorded=recorded),
         "legend": matrix_page.status_legend(),
+        "recorded": recorded,
+        "compare": compare_page.matrix_compare_links(as_of=as_of, recorded=recorded),
     }
     return render(request, "regulatory/matrix.html", context)
+
+
+@require_safe
+@cached_read(depends_on_today=True, anonymous_only=True)
+@answers_bad_parameters
+def compare(request: HttpRequest) -> HttpResponse:
+    today = timezone.localdate()
+    params = compare_page.compare_params_parse(request.GET, today=today)
+    today_query = urlencode({"from": params.date_from.isoformat(), "to": params.date_to.isoformat()})
+    context = {
+        "page": compare_page.compare_page_build(params=params, today=today),
+        "today_url": f"{request.path}?{today_query}",
+    }
+    return render(request, "regulatory/compare.html", context)
 
 
 @require_safe
@@ -66,11 +87,18 @@ def timeline(request: HttpRequest) -> HttpResponse:
 
 
 @require_safe
+@answers_bad_parameters
 def decision(request: HttpRequest, pk: int) -> HttpResponse:
+    recorded = compare_page.recorded_param_parse(request.GET)
     page = decision_page.decision_page_build(pk=pk, user=request.user)
+    if page is not None and recorded is not None:
+        page = record_time.decision_page_recorded(page, recorded)
+        if page is None:
+            raise Http404("This decision was not yet on record at that time.")
     if page is None:
         raise Http404("No published decision has this number.")
-    return render(request, "regulatory/decision.html", {"page": page, "decision": page.decision})
+    context = {"page": page, "decision": page.decision, "recorded": recorded, "today_url": request.path}
+    return render(request, "regulatory/decision.html", context)
 
 
 @require_safe

@@ -31,6 +31,7 @@ from regulatory.models import (
     ProgrammeState,
     Therapy,
 )
+from regulatory.record_time import RecordedAsOfField
 
 # Parameters handled by pagination and content negotiation, not by filters.
 PAGINATION_PARAMS = frozenset({"page", "page_size"})
@@ -329,6 +330,7 @@ class StatusQueryForm(ScopeForm, StrictForm):
     as_of = forms.DateField(
         required=False, input_formats=["%Y-%m-%d"], error_messages={"invalid": "Enter a date as YYYY-MM-DD."}
     )
+    recorded_as_of = RecordedAsOfField()
     extra_params = frozenset({FORMAT_PARAM})
 
 

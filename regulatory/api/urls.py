@@ -3,6 +3,7 @@
 from django.urls import path, re_path
 from drf_spectacular.views import SpectacularAPIView
 
+from regulatory.api import compare as compare_views
 from regulatory.api import views
 from regulatory.api.docs import ApiDocsView
 
@@ -20,6 +21,8 @@ urlpatterns = [
     path("decisions/<int:pk>/", views.DecisionDetailApi.as_view(), name="api-decision-detail"),
     path("decisions/<int:pk>/publish/", views.DecisionPublishApi.as_view(), name="api-decision-publish"),
     path("status/", views.StatusApi.as_view(), name="api-status"),
+    path("status/changes/", compare_views.StatusChangesApi.as_view(), name="api-status-changes"),
+    path("status/history/", compare_views.StatusHistoryApi.as_view(), name="api-status-history"),
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
     # Swagger UI from drf-spectacular-sidecar's static files (no CDN). Not
     # Redoc: drf-spectacular's Redoc page pulls its fonts from Google.

@@ -23,7 +23,7 @@ from regulatory.models import (
     format_partial_date,
 )
 from regulatory.pages.jurisdictions import jurisdiction_tree
-from regulatory.selectors import TONE_LABELS, TONE_ORDER, Cell, cell_grid, upcoming_dates
+from regulatory.selectors import TONE_LABELS, TONE_ORDER, Cell, upcoming_dates
 
 
 @dataclass(frozen=True)
@@ -159,14 +159,20 @@ def status_legend() -> dict[str, list[dict[str, str]]]:
     }
 
 
-def matrix_build(*, as_of: dt.date, today: dt.date, upcoming_limit: int = 6, latest_limit: int = 5) -> Matrix:
+def matrix_build(
+    *, as_of: dt.date, today: dt.date, upcoming_limit: int = 6, latest_limit: int = 5, recorded=None
+) -> Matrix:
     """The matrix on `as_of`, with what was latest on that date and what was
-    coming up from it. A fixed number of queries whatever the size of the data."""
+    coming up from it. A fixed number of queries whatever the size of the data.
+    With `recorded` (a `record_time.RecordTime`), as the tracker showed it then."""
+    from regulatory import record_time
     from regulatory.selectors import therapy_list
 
     therapies = list(therapy_list())
     jurisdictions = list(Jurisdiction.objects.select_related("parent").order_by("position", "code"))
-    cells = cell_grid(as_of=as_of, jurisdictions=jurisdictions, therapies=therapies, today=today)
+    cells = record_time.status_grid(
+        as_of=as_of, jurisdictions=jurisdictions, therapies=therapies, today=today, recorded=recorded
+    )
     stale_before = min(as_of, today) - dt.timedelta(days=STALE_AFTER_DAYS)
     rows = [
         MatrixRow(
@@ -178,11 +184,10 @@ def matrix_build(*, as_of: dt.date, today: dt.date, upcoming_limit: int = 6, lat
         for r in jurisdiction_tree(jurisdictions)
     ]
     # Historical views are historical: the latest decisions as of the date shown.
-    latest = list(
-        Decision.objects.filter(state__in=LIVE_STATES, announced_on__lte=as_of)
-        .select_related("jurisdiction")
-        .order_by("-announced_on", "-id")[:latest_limit]
-    )
+    latest = Decision.objects.filter(state__in=LIVE_STATES, announced_on__lte=as_of)
+    if recorded is not None:  # only what was on record then
+        latest = latest.filter(changes__recorded_at__lte=recorded.at).distinct()
+    latest = list(latest.select_related("jurisdiction").order_by("-announced_on", "-id")[:latest_limit])
     return Matrix(
         as_of=as_of,
         today=today,

@@ -15,6 +15,9 @@ from regulatory.selectors.cells import (
     Cell,
 )
 from regulatory.selectors.status import (
+    _latest_per_pair as _latest_per_pair,
+    CellFacts,
+    cells_assemble,
     cell_grid,
     status_matrix,
     status_for,
@@ -78,6 +81,8 @@ __all__ = [
     "access_programme_list",
     "StatusRow",
     "status_rows",
+    "CellFacts",
+    "cells_assemble",
     "UpcomingDate",
     "upcoming_dates",
     "decision_page_url",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 from django.db import connection
 from django.db.models import Q
@@ -82,9 +83,7 @@ def cell_grid(
     from django.utils import timezone
 
     from regulatory.models import (
-        GRADE_RANK,
         NON_ROUTE_KINDS,
-        STALE_AFTER_DAYS,
         AccessProgramme,
         BaselineSource,
         ControlBaseline,
@@ -132,6 +131,41 @@ def cell_grid(
         ):
             grades.setdefault((kind, owner), []).append((grade, is_copy, count))
 
+    facts = CellFacts(covered, controls, stages, baselines, programmes, grades)
+    return cells_assemble(as_of=as_of, jurisdictions=jurisdictions, therapies=therapies, facts=facts, today=today)
+
+
+@dataclass(frozen=True)
+class CellFacts:
+    """The facts `cells_assemble` builds cells from, as `cell_grid` reads them
+    (regulatory.record_time builds the same from the record as it stood at a
+    past moment): covered therapy ids per jurisdiction; per pair the latest
+    control and stage rows (see `_latest_per_pair`); baselines by
+    (jurisdiction id, casefolded substance); programmes opened by the date
+    (with `therapies` readable); source counts by (table, owner id)."""
+
+    covered: dict
+    controls: dict
+    stages: dict
+    baselines: dict
+    programmes: list
+    grades: dict
+
+
+def cells_assemble(
+    *, as_of: dt.date, jurisdictions: list[Jurisdiction], therapies: list[Therapy], facts: CellFacts, today: dt.date
+) -> dict[tuple[int, int], Cell]:
+    """Every cell on `as_of` from `facts`: no queries."""
+    from regulatory.models import GRADE_RANK, STALE_AFTER_DAYS
+
+    covered, controls, stages, baselines, programmes, grades = (
+        facts.covered,
+        facts.controls,
+        facts.stages,
+        facts.baselines,
+        facts.programmes,
+        facts.grades,
+    )
     stale_before = min(as_of, today) - dt.timedelta(days=STALE_AFTER_DAYS)
     cells: dict[tuple[int, int], Cell] = {}
     for j in jurisdictions:

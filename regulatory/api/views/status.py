@@ -5,11 +5,12 @@ from __future__ import annotations
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import serializers
 from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from regulatory import selectors
+from regulatory import record_time
 from regulatory.api import filters
 from regulatory.api.schema import (
     FIELD_ERRORS,
@@ -22,6 +23,12 @@ from regulatory.api.views.base import ReadApi
 from regulatory.httpcache import cached_read
 
 # --- Status ------------------------------------------------------------------------
+
+
+class RecordedStatusResponseSerializer(StatusResponseSerializer):
+    recorded_as_of = serializers.DateTimeField(
+        read_only=True, allow_null=True, help_text="The record time asked for (`recorded_as_of`), else null."
+    )
 
 
 @cached_read(depends_on_today=True)
@@ -52,6 +59,13 @@ class StatusApi(ReadApi):
         parameters=[
             OpenApiParameter("as_of", OpenApiTypes.DATE, description="The date (YYYY-MM-DD); today by default."),
             OpenApiParameter(
+                "recorded_as_of",
+                OpenApiTypes.STR,
+                description="Record time: the status as the tracker showed it at this moment, `YYYY-MM-DD` (the "
+                "end of that day) or `YYYY-MM-DDTHH:MM` (site time), rebuilt from the Change history; `as_of` "
+                "defaults to its date. A moment in the future or before the first record is a 400.",
+            ),
+            OpenApiParameter(
                 "jurisdiction",
                 {"type": "array", "items": {"type": "string"}},
                 explode=False,
@@ -64,16 +78,20 @@ class StatusApi(ReadApi):
                 description="Therapy slugs, comma-separated (e.g. `mdma-ptsd`).",
             ),
         ],
-        responses={200: StatusResponseSerializer, 304: NOT_MODIFIED, 400: FIELD_ERRORS},
+        responses={200: RecordedStatusResponseSerializer, 304: NOT_MODIFIED, 400: FIELD_ERRORS},
     )
     def get(self, request: Request) -> Response:
         form = filters.StatusQueryForm(request.query_params)
         if not form.is_valid():
             raise ValidationError({name: [str(m) for m in messages] for name, messages in form.errors.items()})
-        as_of = form.cleaned_data["as_of"] or timezone.localdate()
-        rows = selectors.status_rows(
+        # In record time (as the tracker showed it at R) the date defaults to R's.
+        recorded = form.cleaned_data["recorded_as_of"]
+        as_of = form.cleaned_data["as_of"] or (recorded.date if recorded else timezone.localdate())
+        rows = record_time.status_rows(
             as_of=as_of,
             jurisdictions=form.cleaned_data["jurisdiction"] or None,
             therapies=form.cleaned_data["therapy"] or None,
+            recorded=recorded,
         )
-        return Response(StatusResponseSerializer({"as_of": as_of, "results": rows}).data)
+        payload = {"as_of": as_of, "results": rows, "recorded_as_of": recorded.at if recorded else None}
+        return Response(RecordedStatusResponseSerializer(payload).data)
