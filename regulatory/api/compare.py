@@ -36,7 +36,7 @@ def _date_field(*, required: bool) -> forms.DateField:
 
 
 def _form_errors(form: forms.Form) -> ValidationError:
-    return ValidationError({name: list(messages) for name, messages in form.errors.items()})
+    return ValidationError({name: [str(m) for m in messages] for name, messages in form.errors.items()})
 
 
 RECORDED_AS_OF_PARAM = OpenApiParameter(
@@ -227,7 +227,7 @@ class IntervalSerializer(serializers.Serializer):
         help_text="control {value, label, instrument}; approval_stage {value, label}; access: the routes "
         "[{programme, kind, state, capped, label}]."
     )
-    label = serializers.CharField()
+    label = serializers.CharField()  # type: ignore[assignment]  # a serializer field named `label`, not Field.label
     opened_by = serializers.JSONField(
         help_text="What opened it: {decision, title, kind}, {baseline} or {programmes: [slug, …]}."
     )

@@ -184,10 +184,10 @@ def matrix_build(
         for r in jurisdiction_tree(jurisdictions)
     ]
     # Historical views are historical: the latest decisions as of the date shown.
-    latest = Decision.objects.filter(state__in=LIVE_STATES, announced_on__lte=as_of)
+    on_record = Decision.objects.filter(state__in=LIVE_STATES, announced_on__lte=as_of)
     if recorded is not None:  # only what was on record then
-        latest = latest.filter(changes__recorded_at__lte=recorded.at).distinct()
-    latest = list(latest.select_related("jurisdiction").order_by("-announced_on", "-id")[:latest_limit])
+        on_record = on_record.filter(changes__recorded_at__lte=recorded.at).distinct()
+    latest = list(on_record.select_related("jurisdiction").order_by("-announced_on", "-id")[:latest_limit])
     return Matrix(
         as_of=as_of,
         today=today,

@@ -16,6 +16,7 @@ from regulatory.selectors.cells import (
 )
 from regulatory.selectors.status import (
     _latest_per_pair as _latest_per_pair,
+    _route_state as _route_state,
     CellFacts,
     cells_assemble,
     cell_grid,

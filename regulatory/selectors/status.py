@@ -173,12 +173,12 @@ def cells_assemble(
         for t in therapies:
             key, substance = (j.pk, t.pk), t.substance.casefold()
             uncertain: list[str] = []
-            facts: list[tuple[str, int, bool]] = []  # (table, id, verified)
+            fact_rows: list[tuple[str, int, bool]] = []  # (table, id, verified)
             control = None
             if key in controls:
                 _, _, value, since, precision, decision_id, instrument, verified = controls[key]
                 control = ControlInForce(value, instrument, since, precision, decision_id=decision_id)
-                facts.append(("decision", decision_id, verified))
+                fact_rows.append(("decision", decision_id, verified))
                 if _within(since, precision, as_of):
                     uncertain.append("control")
             else:
@@ -192,7 +192,7 @@ def cells_assemble(
                         baseline_id=baseline.pk,
                         known_before=baseline.known_before,
                     )
-                    facts.append(("baseline", baseline.pk, baseline.verified))
+                    fact_rows.append(("baseline", baseline.pk, baseline.verified))
                     if baseline.since_on is None and (baseline.known_before is None or as_of < baseline.known_before):
                         uncertain.append("control start date unknown")
                     elif _within(baseline.since_on, baseline.since_precision, as_of):
@@ -201,7 +201,7 @@ def cells_assemble(
             if key in stages:
                 _, _, value, since, precision, decision_id, _, verified = stages[key]
                 stage = StageInForce(value, since, precision, decision_id)
-                facts.append(("decision", decision_id, verified))
+                fact_rows.append(("decision", decision_id, verified))
                 if _within(since, precision, as_of):
                     uncertain.append("approval stage")
             routes = []
@@ -228,14 +228,14 @@ def cells_assemble(
                         p.known_until_precision,
                     )
                 )
-                facts.append(("programme", p.pk, p.verified))
+                fact_rows.append(("programme", p.pk, p.verified))
                 if (
                     _within(p.opened_on, p.opened_precision, as_of)
                     or _within(p.closed_on, p.closed_precision, as_of)
                     or _within(p.known_until, p.known_until_precision, as_of)
                 ):
                     uncertain.append(f"route {p.slug}")
-            rows = [row for table, owner, _ in dict.fromkeys(facts) for row in grades.get((table, owner), [])]
+            rows = [row for table, owner, _ in dict.fromkeys(fact_rows) for row in grades.get((table, owner), [])]
             total = sum(count for _, _, count in rows)
             best = min((grade for grade, _, _ in rows), key=lambda g: GRADE_RANK.get(g, 99), default=None)
             # "official (copy)" only when no original of the best grade is cited.
@@ -250,7 +250,7 @@ def cells_assemble(
                 covered=j.covers(t, covered_ids),
                 certain=not uncertain,
                 uncertain_because=tuple(uncertain),
-                provenance=Provenance(best, total, any(not verified for _, _, verified in facts), best_copy),
+                provenance=Provenance(best, total, any(not verified for _, _, verified in fact_rows), best_copy),
                 reviewed_to=j.reviewed_to,
                 stale=j.reviewed_to is None or j.reviewed_to < stale_before,
             )

@@ -165,7 +165,7 @@ def test_it_answers_every_valid_read_as_its_schema_says(case, api_data):
             status_code_conformance,
             content_type_conformance,
             response_schema_conformance,
-        ]
+        ],
     )
 
 
