@@ -122,6 +122,7 @@ def table_render(results: dict[str, Any]) -> str:
         ("decisions_page", "`/api/v1/decisions/?jurisdiction=…` (100 a page)", "decisions_page_ratio"),
         ("matrix_page", "`/` matrix page", "matrix_page_ratio"),
         ("timeline_page", "`/timeline/` page", "timeline_page_ratio"),
+        ("search_page", "`/search/?q=…` page (full-text)", "search_page_ratio"),
     ):
         row = http.get(name)
         if not row:

@@ -179,6 +179,14 @@ class SearchTextFilter(django_filters.CharFilter):
         return self.search_function(qs, text=text) if text else qs
 
 
+def search_filter(search_function: Any, description: str, *, allow_blank: bool = False) -> SearchTextFilter:
+    """`q` with its schema: a non-blank string of at most Q_MAX_LENGTH characters."""
+    schema = {"type": "string", "minLength": 1, "maxLength": search.Q_MAX_LENGTH, "pattern": r"\S"}
+    return extend_schema_field({**schema, "description": description})(
+        SearchTextFilter(search_function=search_function, allow_blank=allow_blank, help_text=description)
+    )
+
+
 _Q_HELP = (
     "Words to search for, as on the search page (/search/): on PostgreSQL a full-text web search "
     '(every word, "a phrase", `or`, `-word`; English stemming), elsewhere every word as a substring. '
@@ -262,9 +270,9 @@ class DecisionFilter(django_filters.FilterSet):
             "invalid": "Enter an ISO 8601 date-time such as 2024-08-09T00:00:00Z (URL-encode a '+' in the offset)."
         },
     )
-    q = SearchTextFilter(
-        search_function=search.decision_search,
-        help_text=_Q_HELP + " Decisions match in the title, summary, control instrument or substance.",
+    q = search_filter(
+        search.decision_search,
+        _Q_HELP + " Decisions match in the title, summary, control instrument or substance.",
     )
     state = extend_schema_field(
         _list_schema("Lifecycle states. Drafts are only ever listed for editors.", DecisionState.values)
@@ -335,10 +343,10 @@ class AccessProgrammeFilter(django_filters.FilterSet):
     state = extend_schema_field(_list_schema("Programme states.", ProgrammeState.values))(
         ChoiceListFilter(field_name="state", valid=ProgrammeState.values, noun="state")
     )
-    q = SearchTextFilter(
-        search_function=search.programme_search,
-        help_text=_Q_HELP + " Programmes match in the name, summary, eligibility, prescriber requirements, "
-        "capacity or substance.",
+    q = search_filter(
+        search.programme_search,
+        _Q_HELP
+        + " Programmes match in the name, summary, eligibility, prescriber requirements, capacity or substance.",
     )
 
     class Meta:

@@ -116,8 +116,10 @@ class SearchForm(PageForm):
         regulators: list[Regulator],
     ) -> None:
         super().__init__(params, jurisdictions=jurisdictions)
-        self.fields["therapy"].known = [t.slug for t in therapies]
-        self.fields["regulator"].known = [r.code for r in regulators]
+        for name, known in (("therapy", [t.slug for t in therapies]), ("regulator", [r.code for r in regulators])):
+            field = self.fields[name]
+            assert isinstance(field, CodeChoicesField)
+            field.known = known
 
     def clean_to(self) -> dt.date | None:
         date_from, date_to = self.cleaned_data.get("from"), self.cleaned_data["to"]
@@ -300,9 +302,9 @@ def _regulators(params: SearchParams, text: str) -> QuerySet[Regulator]:
     return qs.order_by(*search.by_rank("jurisdiction__position", "name"))
 
 
-def _sources(params: SearchParams, text: str, model: type, owner: str) -> QuerySet:
+def _sources(params: SearchParams, text: str, model: type[Source] | type[ProgrammeSource], owner: str) -> QuerySet:
     """Sources of public decisions (`owner` "decision") or of programmes ("programme")."""
-    qs = search.source_search(model.objects.select_related(f"{owner}__jurisdiction"), text=text, rank=True)
+    qs = search.source_search(model._default_manager.select_related(f"{owner}__jurisdiction"), text=text, rank=True)
     if owner == "decision":
         qs = qs.filter(decision__state__in=PUBLIC_STATES)
     if params.jurisdiction_codes:
