@@ -189,7 +189,7 @@ def search_filter(search_function: Any, description: str, *, allow_blank: bool =
 
 _Q_HELP = (
     "Words to search for, as on the search page (/search/): on PostgreSQL a full-text web search "
-    '(every word, "a phrase", `or`, `-word`; English stemming), elsewhere every word as a substring. '
+    '(every word, "a phrase", `or`, `-word`; English stemming), elsewhere each term as a substring, read the same way. '
     "At most 200 characters; given but blank is a 400."
 )
 
