@@ -64,8 +64,20 @@ def test_it_lists_target_and_effective_dates_and_programme_dates(client, sample)
         state=ProgrammeState.OPEN,
     )
 
+    AccessProgramme.objects.create(
+        slug="au-planned",
+        name="A programme that opens",
+        jurisdiction=au,
+        kind=ProgrammeKind.NAMED_PATIENT,
+        summary="Opens in August.",
+        opened_on=dt.date(2026, 8, 1),
+        opened_precision=Precision.MONTH,
+        state=ProgrammeState.PLANNED,
+    )
+
     html = client.get("/calendar/").content.decode()
 
+    assert "Programme opens" in month(html, "2026-08") and "Aug 2026" in month(html, "2026-08")
     assert "PDUFA goal date" in month(html, "2027-02") and "Feb 2027" in month(html, "2027-02")
     year = month(html, "2027")
     assert "2027 (month not known)" in year and "Takes effect" in year
