@@ -109,6 +109,11 @@ def http_benchmark(
                 200,
                 "status_history_ratio",
             ),
+            # Full-text search over every synthetic decision's title and summary
+            # (the words match thousands at full scale; the page lists the best 50).
+            Endpoint(
+                "search_page", f"/search/?q=synthetic+approval&jurisdiction={code}", HTML, 200, "search_page_ratio"
+            ),
         ]
         for endpoint in endpoints:
             row = _measure(base, endpoint, scale=scale, use_wrk=use_wrk, gunicorn_pid=server.pid, say=say)

@@ -124,6 +124,7 @@ def table_render(results: dict[str, Any]) -> str:
         ("timeline_page", "`/timeline/` page", "timeline_page_ratio"),
         ("compare_page", "`/compare/` page (whole matrix, two dates)", "compare_page_ratio"),
         ("status_history", "`/api/v1/status/history/` (one cell)", "status_history_ratio"),
+        ("search_page", "`/search/?q=…` page (full-text)", "search_page_ratio"),
     ):
         row = http.get(name)
         if not row:

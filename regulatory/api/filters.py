@@ -21,7 +21,7 @@ from django.db.models import F, QuerySet
 from django_filters.fields import IsoDateTimeField
 from drf_spectacular.utils import extend_schema_field
 
-from regulatory import selectors
+from regulatory import search, selectors
 from regulatory.models import (
     AccessProgramme,
     DecisionKind,
@@ -149,6 +149,52 @@ class UtcDateTimeFilter(django_filters.IsoDateTimeFilter):
     field_class = UtcDateTimeField
 
 
+class SearchTextField(forms.CharField):
+    """Words to search for (`regulatory.search`): at most
+    `search.Q_MAX_LENGTH` characters; given but blank is a mistake (400), not
+    a search for everything, unless `allow_blank` (feeds and exports)."""
+
+    def __init__(self, *, allow_blank: bool = False, **kwargs: Any) -> None:
+        self.allow_blank = allow_blank
+        kwargs.setdefault("max_length", search.Q_MAX_LENGTH)
+        super().__init__(**kwargs)
+
+    def clean(self, value: Any) -> str:
+        if value is not None and not str(value).strip() and not self.allow_blank:
+            raise ValidationError("Enter words to search for, or leave out `q`.", code="blank")
+        return super().clean(value)
+
+
+class SearchTextFilter(django_filters.CharFilter):
+    """`q`: rows matching the words, by the matching function of the search
+    page (`search_function`), so the page and the API find the same rows."""
+
+    field_class = SearchTextField
+
+    def __init__(self, *, search_function: Any, **kwargs: Any) -> None:
+        self.search_function = search_function
+        super().__init__(**kwargs)
+
+    def filter(self, qs: QuerySet, value: str) -> QuerySet:
+        text = (value or "").strip()
+        return self.search_function(qs, text=text) if text else qs
+
+
+def search_filter(search_function: Any, description: str, *, allow_blank: bool = False) -> SearchTextFilter:
+    """`q` with its schema: a non-blank string of at most Q_MAX_LENGTH characters."""
+    schema = {"type": "string", "minLength": 1, "maxLength": search.Q_MAX_LENGTH, "pattern": r"\S"}
+    return extend_schema_field({**schema, "description": description})(
+        SearchTextFilter(search_function=search_function, allow_blank=allow_blank, help_text=description)
+    )
+
+
+_Q_HELP = (
+    "Words to search for, as on the search page (/search/): on PostgreSQL a full-text web search "
+    '(every word, "a phrase", `or`, `-word`; English stemming), elsewhere each term as a substring, read the same way. '
+    "At most 200 characters; given but blank is a 400."
+)
+
+
 def _list_schema(description: str, enum: Sequence[str] | None = None) -> dict:
     items: dict[str, Any] = {"type": "string"}
     if enum is not None:
@@ -225,8 +271,9 @@ class DecisionFilter(django_filters.FilterSet):
             "invalid": "Enter an ISO 8601 date-time such as 2024-08-09T00:00:00Z (URL-encode a '+' in the offset)."
         },
     )
-    q = django_filters.CharFilter(
-        method="filter_q", max_length=200, help_text="Words to find in the title or the summary."
+    q = search_filter(
+        search.decision_search,
+        _Q_HELP + " Decisions match in the title, summary, control instrument or substance.",
     )
     state = extend_schema_field(
         _list_schema("Lifecycle states. Drafts are only ever listed for editors.", DecisionState.values)
@@ -260,10 +307,6 @@ class DecisionFilter(django_filters.FilterSet):
     def filter_recorded_since(self, qs: QuerySet, name: str, value: dt.datetime) -> QuerySet:
         return selectors.decision_list_recorded_since(qs, since=value)
 
-    def filter_q(self, qs: QuerySet, name: str, value: str) -> QuerySet:
-        text = value.strip()
-        return selectors.decision_list_search(qs, text=text) if text else qs
-
     def filter_ordering(self, qs: QuerySet, name: str, value: str) -> QuerySet:
         field = value.lstrip("-")
         # Missing dates (drafts' recorded_at, no effective date) sort last
@@ -277,6 +320,9 @@ class LenientForm(forms.Form):
 
 
 class DecisionFeedFilter(DecisionFilter):
+    # Feed readers and spreadsheet links keep an empty `q=` from a form: no search.
+    q = SearchTextFilter(search_function=search.decision_search, allow_blank=True)
+
     class Meta:
         form = LenientForm
 
@@ -297,6 +343,11 @@ class AccessProgrammeFilter(django_filters.FilterSet):
     )
     state = extend_schema_field(_list_schema("Programme states.", ProgrammeState.values))(
         ChoiceListFilter(field_name="state", valid=ProgrammeState.values, noun="state")
+    )
+    q = search_filter(
+        search.programme_search,
+        _Q_HELP
+        + " Programmes match in the name, summary, eligibility, prescriber requirements, capacity or substance.",
     )
 
     class Meta:
