@@ -14,7 +14,7 @@ from django.views.decorators.http import require_safe
 
 from regulatory.httpcache import cached_read
 from regulatory.models import ProgrammeState
-from regulatory.pages import chart, parameters
+from regulatory.pages import chart, cite, parameters
 from regulatory.pages import decision as decision_page
 from regulatory.pages import matrix as matrix_page
 from regulatory.pages import programmes as programme_pages
@@ -44,10 +44,18 @@ def answers_bad_parameters(view: Callable[..., HttpResponse]) -> Callable[..., H
 @answers_bad_parameters
 def matrix(request: HttpRequest) -> HttpResponse:
     today = timezone.localdate()
-    as_of = parameters.matrix_params_parse(request.GET) or today
+    params = parameters.matrix_filters_parse(request.GET)
+    as_of = params.as_of or today
     context = {
-        "matrix": matrix_page.matrix_build(as_of=as_of, today=today),
+        "matrix": matrix_page.matrix_build(as_of=as_of, today=today, filters=params),
         "legend": matrix_page.status_legend(),
+        # Filters, "follow this view", exports and "Cite this" (issue 10).
+        "params": params,
+        "follow_links": matrix_page.follow_links(params),
+        "export_links": matrix_page.export_links(params),
+        "citation": cite.matrix_citation(
+            params=params, as_of=as_of, today=today, release=cite.dataset_release_current()
+        ),
     }
     return render(request, "regulatory/matrix.html", context)
 
@@ -70,7 +78,15 @@ def decision(request: HttpRequest, pk: int) -> HttpResponse:
     page = decision_page.decision_page_build(pk=pk, user=request.user)
     if page is None:
         raise Http404("No published decision has this number.")
-    return render(request, "regulatory/decision.html", {"page": page, "decision": page.decision})
+    # Drafts (an editor's view) have no public page to cite.
+    citation = (
+        None
+        if page.editor_view
+        else cite.decision_citation(
+            decision=page.decision, today=timezone.localdate(), release=cite.dataset_release_current()
+        )
+    )
+    return render(request, "regulatory/decision.html", {"page": page, "decision": page.decision, "citation": citation})
 
 
 @require_safe
