@@ -158,8 +158,12 @@ class Citation:
 
     @property
     def csl_json(self) -> str:
-        """CSL-JSON: a list of one item, as Zotero and citeproc read it."""
-        return json.dumps([self.csl()], indent=2, ensure_ascii=False)
+        """CSL-JSON: a list of one item, as Zotero and citeproc read it; one
+        line per field, so that it reads (and copies) in a narrow box."""
+        fields = ",\n".join(
+            f"    {json.dumps(name)}: {json.dumps(value, ensure_ascii=False)}" for name, value in self.csl().items()
+        )
+        return f"[\n  {{\n{fields}\n  }}\n]"
 
     @property
     def file_line(self) -> str:

@@ -70,7 +70,13 @@
     button.addEventListener("click", function () {
       copy(source.value !== undefined && source.tagName === "INPUT" ? source.value : source.textContent, button);
     });
-    source.insertAdjacentElement(source.tagName === "INPUT" ? "afterend" : "beforebegin", button);
+    // Beside the block's label when it has one, else after the field.
+    var label = source.previousElementSibling;
+    if (label && label.classList.contains("cite-box__label")) {
+      label.appendChild(button);
+    } else {
+      source.insertAdjacentElement("afterend", button);
+    }
   });
   document.querySelectorAll("[data-print]").forEach(function (button) {
     button.hidden = false;
