@@ -46,12 +46,14 @@ def matrix(request: HttpRequest) -> HttpResponse:
     today = timezone.localdate()
     params = parameters.matrix_filters_parse(request.GET)
     as_of = params.as_of or today
+    follow_links = matrix_page.follow_links(params)
     context = {
         "matrix": matrix_page.matrix_build(as_of=as_of, today=today, filters=params),
         "legend": matrix_page.status_legend(),
         # Filters, "follow this view", exports and "Cite this" (issue 10).
         "params": params,
-        "follow_links": matrix_page.follow_links(params),
+        "follow_links": follow_links,
+        "follow": {link.key: link for link in follow_links},
         "export_links": matrix_page.export_links(params),
         "citation": cite.matrix_citation(
             params=params, as_of=as_of, today=today, release=cite.dataset_release_current()

@@ -254,6 +254,7 @@ def upcoming_list(
 
 @dataclass(frozen=True)
 class ViewLink:
+    key: str  # "atom", "ical", "csv", "email"; "csv", "csv-bom", "xlsx"
     label: str
     url: str
     note: str = ""
@@ -268,10 +269,12 @@ def follow_links(params: MatrixParams) -> list[ViewLink]:
     given the same jurisdictions and therapies (see MatrixParams.scope_query)."""
     scope = params.scope_query()
     return [
-        ViewLink("New decisions (Atom)", _with_query(reverse("regulatory-feed-decisions"), scope)),
-        ViewLink("Upcoming dates (iCalendar)", _with_query(reverse("regulatory-feed-upcoming"), scope)),
-        ViewLink("Decisions (CSV)", _with_query(reverse("regulatory-export-decisions"), scope)),
-        ViewLink("By email", _with_query(reverse("tracker-subscribe"), scope), "the subscribe form, pre-filled"),
+        ViewLink("atom", "New decisions (Atom)", _with_query(reverse("regulatory-feed-decisions"), scope)),
+        ViewLink("ical", "Upcoming dates (iCalendar)", _with_query(reverse("regulatory-feed-upcoming"), scope)),
+        ViewLink("csv", "Decisions (CSV)", _with_query(reverse("regulatory-export-decisions"), scope)),
+        ViewLink(
+            "email", "By email", _with_query(reverse("tracker-subscribe"), scope), "the subscribe form, pre-filled"
+        ),
     ]
 
 
@@ -279,11 +282,12 @@ def export_links(params: MatrixParams) -> list[ViewLink]:
     """This matrix (same date, record time and filters) as a file."""
     query = params.view_query()
     return [
-        ViewLink("CSV", _with_query(reverse("regulatory-export-matrix-csv"), query)),
+        ViewLink("csv", "CSV", _with_query(reverse("regulatory-export-matrix-csv"), query)),
         ViewLink(
+            "csv-bom",
             "CSV for Excel",
             _with_query(reverse("regulatory-export-matrix-csv"), {**query, "bom": "1"}),
             "with a byte-order mark, so that Excel reads accented names right",
         ),
-        ViewLink("XLSX", _with_query(reverse("regulatory-export-matrix-xlsx"), query)),
+        ViewLink("xlsx", "XLSX", _with_query(reverse("regulatory-export-matrix-xlsx"), query)),
     ]

@@ -265,9 +265,11 @@ class RecordTimeField(forms.Field):
                 moment = dt.datetime.combine(day, dt.time.fromisoformat(raw[11:]), tzinfo=dt.UTC)
             except ValueError:
                 raise ValidationError(f"“{raw}” is not a real time of day.") from None
+            future = moment > timezone.now()
         else:
             moment = dt.datetime.combine(day, dt.time.max, tzinfo=dt.UTC)
-        if moment.replace(second=0, microsecond=0) > timezone.now():
+            future = day > timezone.now().astimezone(dt.UTC).date()  # today (so far) is not the future
+        if future:
             raise ValidationError(f"“{raw}” is in the future: the record cannot be shown as it will be.")
         return raw, moment
 
