@@ -197,13 +197,11 @@ def _matrix_for_export(request: HttpRequest):
 
 
 def _filename(citation: cite.Citation, extension: str) -> str:
-    return f"matrix-{citation.as_of.isoformat()}.{extension}"
+    return f"matrix-{citation.as_of.isoformat() if citation.as_of else 'today'}.{extension}"
 
 
 class _BomForm(LenientForm):
-    bom = forms.TypedChoiceField(
-        required=False, choices=[("", ""), ("0", "0"), ("1", "1")], coerce=lambda v: v == "1", empty_value=False
-    )
+    bom = forms.ChoiceField(required=False, choices=[("", ""), ("0", "0"), ("1", "1")])
 
 
 @require_safe
@@ -218,7 +216,7 @@ def matrix_csv(request: HttpRequest) -> HttpResponse:
         return bad_request({error.param: [error.message]})
     response = HttpResponse(content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{_filename(citation, "csv")}"'
-    if bom.cleaned_data["bom"]:
+    if bom.cleaned_data["bom"] == "1":
         # Excel reads a CSV without one in the local code page: "Zürich" would
         # come out as "ZÃ¼rich".
         response.write("\ufeff")

@@ -49,7 +49,12 @@ def subscribe(request: HttpRequest) -> HttpResponse:
         prefill = PrefillForm(request.GET)
         if not prefill.is_valid():
             name, messages_ = next(iter(prefill.errors.items()))
-            return render(request, "tracker/bad_request.html", {"detail": f"{name}: {' '.join(messages_)}"}, status=400)
+            return render(
+                request,
+                "tracker/bad_request.html",
+                {"detail": f"{name}: {' '.join(str(m) for m in messages_)}"},
+                status=400,
+            )
         initial = {
             "jurisdictions": [j.code for j in prefill.cleaned_data["jurisdiction"]],
             "therapies": [t.slug for t in prefill.cleaned_data["therapy"]],

@@ -13,7 +13,7 @@ import datetime as dt
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 from django.core.exceptions import ValidationError
@@ -327,14 +327,14 @@ class MatrixParams:
             query["therapy"] = ",".join(t.slug for t in self.therapies_shown)
         return query
 
-    def view_query(self, *, as_of: dt.date | None = None, recorded_as_of: str | None = None) -> dict[str, str]:
-        """The matrix's own query string (for exports and permalinks), in one
-        fixed order; `as_of` and `recorded_as_of` pin a date or a record time."""
+    def view_query(self) -> dict[str, str]:
+        """The matrix's own query string (for the exports; the permalink pins
+        the date and the record time on top of it), in one fixed order."""
         query: dict[str, str] = {}
-        if as_of or self.as_of:
-            query["as_of"] = (as_of or self.as_of).isoformat()
-        if recorded_as_of or self.recorded_as_of:
-            query["recorded_as_of"] = recorded_as_of or self.recorded_as_of
+        if self.as_of:
+            query["as_of"] = self.as_of.isoformat()
+        if self.recorded_as_of:
+            query["recorded_as_of"] = self.recorded_as_of
         if self.jurisdiction_codes:
             query["jurisdiction"] = ",".join(self.jurisdiction_codes)
         if self.therapy_slugs:
@@ -360,7 +360,7 @@ class MatrixFilterForm(MatrixForm):
         self, params: Mapping[str, Any], *, therapies: Iterable[Therapy], jurisdictions: Iterable[Jurisdiction]
     ) -> None:
         super().__init__(params, jurisdictions=jurisdictions)
-        self.fields["therapy"].known = [t.slug for t in therapies]
+        cast(TherapySlugsField, self.fields["therapy"]).known = [t.slug for t in therapies]
 
 
 def matrix_filters_parse(params: Mapping[str, Any]) -> MatrixParams:
