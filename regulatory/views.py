@@ -16,7 +16,7 @@ from django.views.decorators.http import require_safe
 from regulatory import record_time
 from regulatory.httpcache import cached_read
 from regulatory.models import ProgrammeState
-from regulatory.pages import chart, parameters
+from regulatory.pages import chart, cite, parameters
 from regulatory.pages import compare as compare_page
 from regulatory.pages import decision as decision_page
 from regulatory.pages import matrix as matrix_page
@@ -47,14 +47,24 @@ def answers_bad_parameters(view: Callable[..., HttpResponse]) -> Callable[..., H
 @answers_bad_parameters
 def matrix(request: HttpRequest) -> HttpResponse:
     today = timezone.localdate()
+    params = parameters.matrix_filters_parse(request.GET)
     # Record time (`recorded_as_of`): the matrix as the tracker showed it then, on that date by default.
     recorded = compare_page.recorded_param_parse(request.GET)
-    as_of = parameters.matrix_params_parse(request.GET) or (recorded.date if recorded else today)
+    as_of = params.as_of or (recorded.date if recorded else today)
+    follow_links = matrix_page.follow_links(params)
     context = {
-        "matrix": matrix_page.matrix_build(as_of=as_of, today=today, recorded=recorded),
+        "matrix": matrix_page.matrix_build(as_of=as_of, today=today, filters=params, recorded=recorded),
         "legend": matrix_page.status_legend(),
         "recorded": recorded,
         "compare": compare_page.matrix_compare_links(as_of=as_of, recorded=recorded),
+        # Filters, "follow this view", exports and "Cite this" (issue 10).
+        "params": params,
+        "follow_links": follow_links,
+        "follow": {link.key: link for link in follow_links},
+        "export_links": matrix_page.export_links(params),
+        "citation": cite.matrix_citation(
+            params=params, as_of=as_of, today=today, release=cite.dataset_release_current()
+        ),
     }
     return render(request, "regulatory/matrix.html", context)
 
@@ -97,7 +107,24 @@ def decision(request: HttpRequest, pk: int) -> HttpResponse:
             raise Http404("This decision was not yet on record at that time.")
     if page is None:
         raise Http404("No published decision has this number.")
-    context = {"page": page, "decision": page.decision, "recorded": recorded, "today_url": request.path}
+    # Drafts (an editor's view) have no public page to cite.
+    citation = (
+        None
+        if page.editor_view
+        else cite.decision_citation(
+            decision=page.decision,
+            today=timezone.localdate(),
+            release=cite.dataset_release_current(),
+            recorded_as_of=recorded.raw if recorded else "",
+        )
+    )
+    context = {
+        "page": page,
+        "decision": page.decision,
+        "recorded": recorded,
+        "today_url": request.path,
+        "citation": citation,
+    }
     return render(request, "regulatory/decision.html", context)
 
 

@@ -154,10 +154,12 @@ def confirmation_message(subscription: Subscription) -> EmailMultiAlternatives:
     )
 
 
-def change_context(change: Change) -> dict:
-    """What an email says about one change (shared by instant mail and digests)."""
+def change_context(change: Change, cells: Sequence[selectors.CellTransition] = ()) -> dict:
+    """What an email says about one change (shared by instant mail and digests);
+    `cells`: the matrix cells it moves (`selectors.change_cell_transitions`)."""
     decision = change.decision
     return {
+        "cell_changes": list(cells),
         "change": change,
         "decision": decision,
         "kind_label": selectors.CHANGE_KIND_LABELS.get(change.kind, change.get_kind_display()),
@@ -180,22 +182,33 @@ def digest_recipient(delivery: DigestDelivery) -> Recipient:
 def change_email(change: Change, recipient: Recipient) -> EmailMultiAlternatives:
     """The instant email about one change, for one subscriber."""
     headers, links = _list_headers(recipient)
-    context = {**change_context(change), **links}
+    cells = selectors.change_cell_transitions([change]).get(change.pk, [])
+    context = {**change_context(change, cells), **links}
     return _message(
         kind="change", context=context, to=recipient.email, message_id=recipient.message_id, headers=headers
     )
 
 
-def digest_email(cadence: str, period: str, changes: Sequence[Change], recipient: Recipient) -> EmailMultiAlternatives:
-    """The daily or weekly digest: changes grouped by jurisdiction and therapy."""
+def digest_email(
+    cadence: str, period: str, changes: Sequence[Change], recipient: Recipient, *, first: bool = False
+) -> EmailMultiAlternatives:
+    """The daily or weekly digest: changes grouped by jurisdiction and therapy.
+    `first`: the subscriber's first digest of this cadence, which cannot say
+    "since your last digest"."""
     headers, links = _list_headers(recipient)
+    cells = selectors.change_cell_transitions(changes)
     groups = [
-        {"jurisdiction": g.jurisdiction, "therapies": g.therapies, "entries": [change_context(c) for c in g.changes]}
+        {
+            "jurisdiction": g.jurisdiction,
+            "therapies": g.therapies,
+            "entries": [change_context(c, cells.get(c.pk, ())) for c in g.changes],
+        }
         for g in selectors.digest_groups(changes)
     ]
     context = {
         "cadence_label": "Weekly" if cadence == Cadence.WEEKLY else "Daily",
-        "period": period,
+        "first": first,
+        "period": selectors.digest_period_display(period),
         "groups": groups,
         "count": len(changes),
         **links,

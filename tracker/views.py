@@ -16,6 +16,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
+from regulatory.api.filters import ScopeForm as PrefillForm
 from tracker import emails, selectors, services, tokens
 from tracker.api import ACCEPTED_TEXT
 from tracker.forms import ScopeForm, SubscribeForm
@@ -43,7 +44,22 @@ def _rate_limited(request: HttpRequest, form: SubscribeForm, wait: int) -> HttpR
 @require_http_methods(["GET", "POST"])
 def subscribe(request: HttpRequest) -> HttpResponse:
     if request.method == "GET":
-        return render(request, "tracker/subscribe.html", {"form": SubscribeForm()})
+        # "Follow this view" on the matrix links here with its scope, as the
+        # feeds take it (?jurisdiction=us,au&therapy=mdma-ptsd): the boxes come ticked.
+        prefill = PrefillForm(request.GET)
+        if not prefill.is_valid():
+            name, messages_ = next(iter(prefill.errors.items()))
+            return render(
+                request,
+                "tracker/bad_request.html",
+                {"detail": f"{name}: {' '.join(str(m) for m in messages_)}"},
+                status=400,
+            )
+        initial = {
+            "jurisdictions": [j.code for j in prefill.cleaned_data["jurisdiction"]],
+            "therapies": [t.slug for t in prefill.cleaned_data["therapy"]],
+        }
+        return render(request, "tracker/subscribe.html", {"form": SubscribeForm(initial=initial)})
     form = SubscribeForm(request.POST)
     client = services.client_address(request.META)
     if wait := services.rate_limit_hit(scope="subscribe-ip", key=client, limit=settings.SUBSCRIBE_RATE_PER_IP):

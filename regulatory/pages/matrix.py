@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from urllib.parse import urlencode
 
 from django.urls import reverse
 
@@ -23,7 +24,14 @@ from regulatory.models import (
     format_partial_date,
 )
 from regulatory.pages.jurisdictions import jurisdiction_tree
-from regulatory.selectors import TONE_LABELS, TONE_ORDER, Cell, upcoming_dates
+from regulatory.pages.parameters import MatrixParams
+from regulatory.selectors import (
+    TONE_LABELS,
+    TONE_ORDER,
+    Cell,
+    decision_list_for_therapies,
+    upcoming_dates,
+)
 
 
 @dataclass(frozen=True)
@@ -160,16 +168,29 @@ def status_legend() -> dict[str, list[dict[str, str]]]:
 
 
 def matrix_build(
-    *, as_of: dt.date, today: dt.date, upcoming_limit: int = 6, latest_limit: int = 5, recorded=None
+    *,
+    as_of: dt.date,
+    today: dt.date,
+    upcoming_limit: int = 6,
+    latest_limit: int = 5,
+    filters: MatrixParams | None = None,
+    recorded=None,
 ) -> Matrix:
     """The matrix on `as_of`, with what was latest on that date and what was
     coming up from it. A fixed number of queries whatever the size of the data.
-    With `recorded` (a `record_time.RecordTime`), as the tracker showed it then."""
+    With `filters` (the page's parameters, which fetched the therapies and
+    jurisdictions already), only the rows and columns they keep, and the
+    latest and coming-up lists narrowed to the same scope. With `recorded`
+    (a `record_time.RecordTime`), as the tracker showed it then."""
     from regulatory import record_time
     from regulatory.selectors import therapy_list
 
-    therapies = list(therapy_list())
-    jurisdictions = list(Jurisdiction.objects.select_related("parent").order_by("position", "code"))
+    if filters is not None:
+        therapies, jurisdictions = filters.therapies_shown, filters.jurisdictions_shown
+    else:
+        therapies = list(therapy_list())
+        jurisdictions = list(Jurisdiction.objects.select_related("parent").order_by("position", "code"))
+    narrowed = filters is not None and filters.filtering
     cells = record_time.status_grid(
         as_of=as_of, jurisdictions=jurisdictions, therapies=therapies, today=today, recorded=recorded
     )
@@ -184,21 +205,40 @@ def matrix_build(
         for r in jurisdiction_tree(jurisdictions)
     ]
     # Historical views are historical: the latest decisions as of the date shown.
-    on_record = Decision.objects.filter(state__in=LIVE_STATES, announced_on__lte=as_of)
+    latest_query = Decision.objects.filter(state__in=LIVE_STATES, announced_on__lte=as_of)
     if recorded is not None:  # only what was on record then
-        on_record = on_record.filter(changes__recorded_at__lte=recorded.at).distinct()
-    latest = list(on_record.select_related("jurisdiction").order_by("-announced_on", "-id")[:latest_limit])
+        latest_query = latest_query.filter(changes__recorded_at__lte=recorded.at).distinct()
+    if narrowed:
+        latest_query = decision_list_for_therapies(
+            latest_query.filter(jurisdiction__in=jurisdictions), therapy_ids=[t.pk for t in therapies]
+        )
+    latest = list(latest_query.select_related("jurisdiction").order_by("-announced_on", "-id")[:latest_limit])
     return Matrix(
         as_of=as_of,
         today=today,
         therapies=therapies,
         rows=rows,
-        upcoming=upcoming_list(today=as_of, limit=upcoming_limit, announced_by=as_of if as_of < today else None),
+        upcoming=upcoming_list(
+            today=as_of,
+            limit=upcoming_limit,
+            announced_by=as_of if as_of < today else None,
+            jurisdiction_ids=[j.pk for j in jurisdictions] if narrowed else None,
+            therapy_ids=[t.pk for t in therapies] if narrowed else None,
+        )
+        if upcoming_limit
+        else [],  # the exports show neither list
         latest=latest,
     )
 
 
-def upcoming_list(*, today: dt.date, limit: int, announced_by: dt.date | None = None) -> list[UpcomingItem]:
+def upcoming_list(
+    *,
+    today: dt.date,
+    limit: int,
+    announced_by: dt.date | None = None,
+    jurisdiction_ids: list[int] | None = None,
+    therapy_ids: list[int] | None = None,
+) -> list[UpcomingItem]:
     """Target and effective dates still ahead of `today` (the date shown),
     soonest first (the same list as the iCalendar feed); on a past date only
     those already announced by then."""
@@ -209,5 +249,51 @@ def upcoming_list(*, today: dt.date, limit: int, announced_by: dt.date | None = 
             "Target date" if u.which == "target" else "Takes effect",
             u.decision,
         )
-        for u in upcoming_dates(today=today, announced_by=announced_by)[:limit]
+        for u in upcoming_dates(
+            today=today, announced_by=announced_by, jurisdiction_ids=jurisdiction_ids, therapy_ids=therapy_ids
+        )[:limit]
+    ]
+
+
+# --- Filters, "follow this view", exports (issue 10, "exports") ---------------
+
+
+@dataclass(frozen=True)
+class ViewLink:
+    key: str  # "atom", "ical", "csv", "email"; "csv", "csv-bom", "xlsx"
+    label: str
+    url: str
+    note: str = ""
+
+
+def _with_query(path: str, query: dict[str, str]) -> str:
+    return f"{path}?{urlencode(query, safe=',:')}" if query else path
+
+
+def follow_links(params: MatrixParams) -> list[ViewLink]:
+    """Feeds and the subscribe form for the scope the matrix shows, each
+    given the same jurisdictions and therapies (see MatrixParams.scope_query)."""
+    scope = params.scope_query()
+    return [
+        ViewLink("atom", "New decisions (Atom)", _with_query(reverse("regulatory-feed-decisions"), scope)),
+        ViewLink("ical", "Upcoming dates (iCalendar)", _with_query(reverse("regulatory-feed-upcoming"), scope)),
+        ViewLink("csv", "Decisions (CSV)", _with_query(reverse("regulatory-export-decisions"), scope)),
+        ViewLink(
+            "email", "By email", _with_query(reverse("tracker-subscribe"), scope), "the subscribe form, pre-filled"
+        ),
+    ]
+
+
+def export_links(params: MatrixParams) -> list[ViewLink]:
+    """This matrix (same date, record time and filters) as a file."""
+    query = params.view_query()
+    return [
+        ViewLink("csv", "CSV", _with_query(reverse("regulatory-export-matrix-csv"), query)),
+        ViewLink(
+            "csv-bom",
+            "CSV for Excel",
+            _with_query(reverse("regulatory-export-matrix-csv"), {**query, "bom": "1"}),
+            "with a byte-order mark, so that Excel reads accented names right",
+        ),
+        ViewLink("xlsx", "XLSX", _with_query(reverse("regulatory-export-matrix-xlsx"), query)),
     ]

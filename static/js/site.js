@@ -33,3 +33,53 @@
     });
   }
 })();
+
+// Timeline on a phone: the chart is wider than the screen and scrolls
+// sideways; open it at its right end, the recent years, where readers look
+// first (unless the reader has already scrolled it).
+(function () {
+  "use strict";
+  document.querySelectorAll(".chart-scroll").forEach(function (scroller) {
+    if (scroller.scrollWidth > scroller.clientWidth && scroller.scrollLeft === 0) {
+      scroller.scrollLeft = scroller.scrollWidth - scroller.clientWidth;
+      scroller.classList.add("chart-scroll--at-recent");
+    }
+  });
+})();
+
+// "Cite this": a Copy button beside the permalink, the APA text, BibTeX and
+// CSL-JSON; and the matrix's "Print or save as PDF" button. Both need script,
+// so both stay hidden (or absent) without it.
+(function () {
+  "use strict";
+  var copy = function (text, button) {
+    var done = function () {
+      var label = button.textContent;
+      button.textContent = "Copied";
+      setTimeout(function () { button.textContent = label; }, 1500);
+    };
+    if (navigator.clipboard && navigator.clipboard.writeText) {
+      navigator.clipboard.writeText(text).then(done, function () {});
+    }
+  };
+  document.querySelectorAll("[data-cite] [data-copy-source]").forEach(function (source) {
+    var button = document.createElement("button");
+    button.type = "button";
+    button.className = "button button--quiet cite-box__copy";
+    button.textContent = "Copy";
+    button.addEventListener("click", function () {
+      copy(source.value !== undefined && source.tagName === "INPUT" ? source.value : source.textContent, button);
+    });
+    // Beside the block's label when it has one, else after the field.
+    var label = source.previousElementSibling;
+    if (label && label.classList.contains("cite-box__label")) {
+      label.appendChild(button);
+    } else {
+      source.insertAdjacentElement("afterend", button);
+    }
+  });
+  document.querySelectorAll("[data-print]").forEach(function (button) {
+    button.hidden = false;
+    button.addEventListener("click", function () { window.print(); });
+  });
+})();

@@ -232,3 +232,69 @@ def test_it_loads_a_decision_page_and_the_admin_under_the_content_security_polic
     assert _console_problems(page, "/admin/regulatory/decision/", ready="#result_list, #changelist") == []
     assert _console_problems(page, f"/admin/regulatory/decision/{decision.pk}/change/", ready="form") == []
     assert _console_problems(page, "/admin/regulatory/decision/add/", ready="form") == []
+
+
+# --- Issue 10 ("exports"): filters, cite box, print layout, timeline on a phone ---
+
+
+def test_it_keeps_the_filters_in_the_url_and_follows_the_same_view(page):
+    from playwright.sync_api import expect
+
+    page.goto(page.base_url + "/")
+    page.locator("details.matrix-filters > summary").click()
+    page.locator('input[name="jurisdiction"][value="au"]').check()
+    page.locator('input[name="therapy"][value="mdma-ptsd"]').check()
+    page.get_by_role("button", name="Apply filters").click()
+
+    page.wait_for_url(lambda url: "jurisdiction=au" in url and "therapy=mdma-ptsd" in url)
+    expect(page.locator("tr[data-jurisdiction]")).to_have_count(1)
+    follow = page.locator(".follow-box")
+    expect(follow.get_by_role("link", name="By email")).to_have_attribute(
+        "href", "/subscribe/?jurisdiction=au&therapy=mdma-ptsd"
+    )
+    follow.get_by_role("link", name="By email").click()
+    expect(page.locator('input[name="jurisdictions"][value="au"]')).to_be_checked()
+    expect(page.locator('input[name="therapies"][value="mdma-ptsd"]')).to_be_checked()
+
+
+def test_the_cite_box_offers_copy_buttons_under_the_content_security_policy(page):
+    from playwright.sync_api import expect
+
+    assert _console_problems(page, "/?as_of=2024-03-01", ready=".cite-box") == []
+    box = page.locator(".cite-box")
+    box.locator("summary").click()
+    expect(box.locator("button.cite-box__copy")).to_have_count(4)
+    expect(page.get_by_role("button", name="Print or save as PDF")).to_be_visible()
+    SCREENSHOT_DIR.mkdir(parents=True, exist_ok=True)
+    page.locator(".matrix-take-away").screenshot(path=str(SCREENSHOT_DIR / "matrix-cite.png"))
+
+
+def test_the_printed_matrix_hides_navigation_and_keeps_the_legend_and_citation(page):
+    page.goto(page.base_url + "/?as_of=2024-03-01")
+    page.emulate_media(media="print")
+
+    assert not page.locator(".site-nav").is_visible()
+    assert not page.locator(".as-of-form").is_visible()
+    assert not page.locator(".matrix-filters").is_visible()
+    assert page.locator(".legend").is_visible()
+    assert page.locator(".cite-box__apa").is_visible()
+    assert not page.locator(".cite-box__formats").is_visible()
+    screenshot(page, "matrix-print")
+    SCREENSHOT_DIR.mkdir(parents=True, exist_ok=True)
+    page.pdf(path=str(SCREENSHOT_DIR / "matrix-print.pdf"), landscape=True, print_background=True)
+
+
+def test_the_timeline_opens_at_the_recent_years_on_a_phone(page):
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.goto(page.base_url + "/timeline/?therapy=mdma-ptsd&jurisdiction=us,au")
+    page.wait_for_load_state("load")
+
+    left, width, client = page.locator(".chart-scroll").evaluate(
+        "el => [el.scrollLeft, el.scrollWidth, el.clientWidth]"
+    )
+    page_overflow = page.evaluate("document.documentElement.scrollWidth > document.documentElement.clientWidth")
+
+    assert width > client
+    assert left >= width - client - 1  # at the right end: the recent years
+    assert not page_overflow  # only the chart scrolls sideways, not the page
+    screenshot(page, "timeline-phone")

@@ -9,7 +9,9 @@ from regulatory.models import ChangeKind, DecisionKind, Jurisdiction, Precision,
 from regulatory.services import decision_publish, decision_retract, decision_update
 from tests.factories import DecisionFactory, published_decision
 
-DECISION_QUERIES = 4  # the decision with its jurisdiction, regulator and programme; therapies; sources; changes
+# The decision with its jurisdiction, regulator and programme; therapies;
+# sources; changes; the dataset version (for "Cite this").
+DECISION_QUERIES = 5
 
 
 def page(client, decision) -> str:
@@ -39,7 +41,8 @@ def test_it_shows_imported_history_as_researched_not_as_recorded_at_load_time(cl
     html = page(client, imported)
 
     assert "from the historical dataset, researched 1 May 2026" in html
-    assert "recorded " not in html[html.index('id="history-heading"') :]
+    # The history, not the "Cite this" box after it (which names the record time of the page).
+    assert "recorded " not in html[html.index('id="history-heading"') : html.index('id="cite-heading"')]
 
 
 def test_it_shows_what_a_decision_sets_in_each_dimension(client, sample):

@@ -23,8 +23,9 @@ from tests.pages.sample import decisions_add
 
 # The ETag version, jurisdictions, therapies; the cells (coverage, control,
 # stage, baselines, programmes and their therapies, three source tables);
-# latest decisions; upcoming ones, their therapies and sources.
-MATRIX_QUERIES = 16
+# latest decisions; upcoming ones, their therapies and sources; the dataset
+# version (for "Cite this").
+MATRIX_QUERIES = 17
 
 
 def cell_html(html: str, jurisdiction: str, therapy: str) -> str:

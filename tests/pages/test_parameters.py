@@ -115,3 +115,92 @@ def test_programme_parameters_are_checked():
     param, message = bad(ProgrammeForm(QueryDict("state=ajar"), jurisdictions=JURISDICTIONS).parse)
     assert param == "state"
     assert message.startswith("“ajar” is not a programme state; use one of ")
+
+
+# --- The matrix's filters (issue 10) ---------------------------------------------
+
+
+def _matrix_params(query: str):
+    from regulatory.pages.parameters import MatrixFilterForm, MatrixParams
+
+    eu = Jurisdiction(pk=3, code="eu")
+    places = [
+        Jurisdiction(pk=1, code="us"),
+        Jurisdiction(pk=2, code="au"),
+        eu,
+        Jurisdiction(pk=4, code="de", parent=eu),
+    ]
+    data = MatrixFilterForm(QueryDict(query), therapies=THERAPIES, jurisdictions=places).parse()
+    record = data["recorded_as_of"]
+    return MatrixParams(
+        as_of=data["as_of"],
+        recorded_as_of=record[0] if record else "",
+        recorded_at=record[1] if record else None,
+        therapies=THERAPIES,
+        jurisdictions=places,
+        therapy_slugs=data["therapy"],
+        jurisdiction_codes=data["jurisdiction"],
+        members=data["members"] != "0",
+    )
+
+
+def test_the_matrix_filters_default_to_everything():
+    params = _matrix_params("")
+
+    assert not params.filtering
+    assert [j.code for j in params.jurisdictions_shown] == ["us", "au", "eu", "de"]
+    assert params.scope_query() == {}
+    assert params.view_query() == {}
+
+
+def test_a_union_asked_for_brings_its_member_states_unless_members_is_off():
+    assert [j.code for j in _matrix_params("jurisdiction=eu").jurisdictions_shown] == ["eu", "de"]
+    assert [j.code for j in _matrix_params("jurisdiction=eu&members=0").jurisdictions_shown] == ["eu"]
+    assert [j.code for j in _matrix_params("jurisdiction=de&members=0").jurisdictions_shown] == ["de"]
+    assert _matrix_params("members=0").scope_query() == {"jurisdiction": "us,au,eu"}
+
+
+def test_the_matrix_query_string_comes_back_in_one_order():
+    params = _matrix_params("members=0&therapy=psilocybin-trd&jurisdiction=AU&as_of=2024-03-01")
+
+    assert list(params.view_query().items()) == [
+        ("as_of", "2024-03-01"),
+        ("jurisdiction", "au"),
+        ("therapy", "psilocybin-trd"),
+        ("members", "0"),
+    ]
+
+
+def test_a_record_time_is_a_day_or_a_minute_in_utc():
+    day = _matrix_params("recorded_as_of=2024-03-01")
+    minute = _matrix_params("recorded_as_of=2024-03-01T09:30")
+
+    assert day.recorded_as_of == "2024-03-01"
+    assert day.recorded_at == dt.datetime(2024, 3, 1, 23, 59, 59, 999999, tzinfo=dt.UTC)
+    assert minute.recorded_at == dt.datetime(2024, 3, 1, 9, 30, tzinfo=dt.UTC)
+
+
+@pytest.mark.parametrize(
+    "query, param, message",
+    [
+        ("therapy=lsd", "therapy", "there is no therapy “lsd”. Known therapies: mdma-ptsd, psilocybin-trd."),
+        ("members=yes", "members", "“yes” is not a choice; use members=1"),
+        ("recorded_as_of=2024-03-01T9:30", "recorded_as_of", "“2024-03-01T9:30” is not a record time"),
+        ("recorded_as_of=1899-12-31", "recorded_as_of", "out of range"),
+    ],
+)
+def test_a_bad_matrix_filter_names_its_parameter(query, param, message):
+    name, text = bad(_matrix_params, query)
+
+    assert name == param
+    assert message in text
+
+
+def test_a_record_time_may_be_today_or_this_minute_but_not_later(settings):
+    import time_machine
+
+    with time_machine.travel(dt.datetime(2026, 6, 1, 12, 0, tzinfo=dt.UTC), tick=False):
+        assert _matrix_params("recorded_as_of=2026-06-01").recorded_as_of == "2026-06-01"
+        assert _matrix_params("recorded_as_of=2026-06-01T12:00").recorded_as_of == "2026-06-01T12:00"
+        assert bad(_matrix_params, "recorded_as_of=2026-06-01T12:01")[0] == "recorded_as_of"
+        assert bad(_matrix_params, "recorded_as_of=2026-06-02")[0] == "recorded_as_of"

@@ -127,6 +127,7 @@ def digest_batch_send(*, delivery_ids: Sequence[int]) -> list[int]:
         )
 
     personaliser = emails.Personaliser()
+    sent_before = selectors.digests_sent_before(subscriber_ids={row.subscriber_id for row in rows})
 
     def build(row: DigestDelivery) -> emails.Outgoing | None:
         changes = contents[row.cadence].get(row.subscriber_id)
@@ -136,12 +137,14 @@ def digest_batch_send(*, delivery_ids: Sequence[int]) -> list[int]:
             DigestDelivery.objects.filter(pk=row.pk, claim_token=token).delete()
             return None
         row.change_count = len(changes)
-        # Subscribers with the same changes in the same period get the same digest.
-        key = (row.cadence, row.period, tuple(change.pk for change in changes))
+        first = (row.subscriber_id, row.cadence) not in sent_before
+        # Subscribers with the same changes in the same period get the same
+        # digest (a first digest is worded as one).
+        key = (row.cadence, row.period, first, tuple(change.pk for change in changes))
         return personaliser.outgoing(
             key=key,
             recipient=emails.digest_recipient(row),
-            render=lambda recipient: emails.digest_email(row.cadence, row.period, changes, recipient),
+            render=lambda recipient: emails.digest_email(row.cadence, row.period, changes, recipient, first=first),
         )
 
     with digest_recorder(token) as recorder:

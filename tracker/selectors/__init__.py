@@ -48,6 +48,12 @@ from tracker.selectors.overview import (
     digest_period,
     subscription_for_confirm_link,
 )
+from tracker.selectors.transitions import (
+    CellTransition,
+    change_cell_transitions,
+    digests_sent_before,
+    digest_period_display,
+)
 # isort: on
 
 __all__ = [
@@ -74,4 +80,8 @@ __all__ = [
     "subscriber_subscriptions",
     "digest_period",
     "subscription_for_confirm_link",
+    "CellTransition",
+    "change_cell_transitions",
+    "digests_sent_before",
+    "digest_period_display",
 ]

@@ -96,9 +96,9 @@ def changes_for_delivery(change_ids: Iterable[int]) -> dict[int, Change]:
 
 
 def _changes_for_delivery() -> QuerySet[Change]:
-    return Change.objects.select_related("decision__jurisdiction__parent", "decision__regulator").prefetch_related(
-        "decision__therapies", "decision__sources"
-    )
+    return Change.objects.select_related(
+        "decision__jurisdiction__parent", "decision__regulator", "decision__access_programme"
+    ).prefetch_related("decision__therapies", "decision__sources")
 
 
 def subscriptions_matching(*, change_id: int, scope: ChangeScope, cadence: str) -> QuerySet[Subscription]:
