@@ -40,7 +40,7 @@ def answers_bad_parameters(view: Callable[..., HttpResponse]) -> Callable[..., H
 
 
 @require_safe
-@cached_read(depends_on_today=True, anonymous_only=True)
+@cached_read(depends_on_today=True, anonymous_only=True, params=[parameters.MatrixForm])
 @answers_bad_parameters
 def matrix(request: HttpRequest) -> HttpResponse:
     today = timezone.localdate()
@@ -53,7 +53,7 @@ def matrix(request: HttpRequest) -> HttpResponse:
 
 
 @require_safe
-@cached_read(depends_on_today=True, anonymous_only=True)
+@cached_read(depends_on_today=True, anonymous_only=True, params=[parameters.TimelineForm])
 @answers_bad_parameters
 def timeline(request: HttpRequest) -> HttpResponse:
     params = parameters.timeline_params_parse(request.GET)
@@ -66,7 +66,11 @@ def timeline(request: HttpRequest) -> HttpResponse:
 
 
 @require_safe
+@cached_read(anonymous_only=True)
 def decision(request: HttpRequest, pk: int) -> HttpResponse:
+    """Editors see drafts and editor-only notes (broken source links, who
+    recorded a change): signed-in readers always get a fresh page, anonymous
+    readers a conditional, kept one that reads no query parameter."""
     page = decision_page.decision_page_build(pk=pk, user=request.user)
     if page is None:
         raise Http404("No published decision has this number.")
@@ -74,7 +78,7 @@ def decision(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @require_safe
-@cached_read(anonymous_only=True)
+@cached_read(anonymous_only=True, params=[parameters.ProgrammeForm])
 @answers_bad_parameters
 def programmes(request: HttpRequest) -> HttpResponse:
     params = parameters.programme_params_parse(request.GET)

@@ -102,7 +102,7 @@ class JurisdictionListApi(ConditionalListApi):
         return selectors.jurisdiction_list()
 
 
-@cached_read()
+@cached_read(params=[filters.FORMAT_PARAM])
 @extend_schema_view(
     get=read_schema(JurisdictionSerializer, summary="One jurisdiction, with its regulators", lookup="code")
 )
@@ -123,7 +123,7 @@ class TherapyListApi(ConditionalListApi):
         return selectors.therapy_list()
 
 
-@cached_read()
+@cached_read(params=[filters.FORMAT_PARAM])
 @extend_schema_view(get=read_schema(TherapySerializer, summary="One therapy", lookup="slug"))
 class TherapyDetailApi(ConditionalRetrieveApi):
     serializer_class = TherapySerializer
@@ -151,7 +151,7 @@ class AccessProgrammeListApi(ConditionalListApi):
         return selectors.access_programme_list()
 
 
-@cached_read()
+@cached_read(params=[filters.FORMAT_PARAM])
 @extend_schema_view(get=read_schema(AccessProgrammeSerializer, summary="One access programme", lookup="slug"))
 class AccessProgrammeDetailApi(ConditionalRetrieveApi):
     serializer_class = AccessProgrammeSerializer
@@ -241,7 +241,7 @@ class DecisionListApi(ReadApi):
         return response
 
 
-@cached_read()
+@cached_read(params=[filters.FORMAT_PARAM])
 class DecisionDetailApi(ReadApi):
     serializer_class = DecisionSerializer
     filter_backends: list = []
@@ -375,7 +375,7 @@ class DecisionPublishApi(ReadApi):
 # --- Status ------------------------------------------------------------------------
 
 
-@cached_read(depends_on_today=True)
+@cached_read(depends_on_today=True, params=[filters.StatusQueryForm])
 class StatusApi(ReadApi):
     filter_backends: list = []
     pagination_class = None
