@@ -38,8 +38,12 @@ BENCH_ENABLED = env_bool("BENCH", False)
 def _secret_key() -> str:
     key = env_str("SECRET_KEY")
     if key:
-        if len(key) < 32:
-            raise ConfigError("SECRET_KEY", "must be at least 32 characters long")
+        # Django's own rule for a strong key (check --deploy, security.W009),
+        # enforced at start-up: a weak key signs every subscriber's links.
+        if len(key) < 50 or len(set(key)) < 5 or key.startswith("django-insecure-"):
+            raise ConfigError(
+                "SECRET_KEY", "must be at least 50 characters, of at least 5 different ones (a long random string)"
+            )
         return key
     if SITE_URL.startswith("https://"):
         # Production (an https site): every web and worker host must sign and
