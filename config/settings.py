@@ -277,7 +277,8 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "PrecisionEnum": "regulatory.models.Precision",
         "DecisionKindEnum": "regulatory.models.DecisionKind",
-        "StatusEnum": "regulatory.models.Status",
+        "ControlEnum": "regulatory.models.Control",
+        "ApprovalStageEnum": "regulatory.models.ApprovalStage",
         "DecisionStateEnum": "regulatory.models.DecisionState",
         "SourceGradeEnum": "regulatory.models.SourceGrade",
         "ProgrammeKindEnum": "regulatory.models.ProgrammeKind",
