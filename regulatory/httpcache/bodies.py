@@ -163,7 +163,7 @@ _script: Any = None
 def keep_in_redis(key: str, kept: Kept) -> None:
     """Store a body in Redis within the bounds (see the top of this module).
     Through django's Redis cache client, so that `cache.get` reads it back."""
-    backend = cache._cache  # django's RedisCacheClient: its client and serializer
+    backend = cache._cache  # type: ignore[attr-defined]  # django's RedisCacheClient: client, serializer
     client = backend.get_client(key, write=True)
     global _script
     if _script is None:
@@ -183,6 +183,6 @@ def keep_in_redis(key: str, kept: Kept) -> None:
 
 def kept_count() -> tuple[int, int]:
     """How many bodies Redis keeps, and their bytes (tests, operators)."""
-    client = cache._cache.get_client(write=False)
+    client = cache._cache.get_client(write=False)  # type: ignore[attr-defined]
     total = client.hget(cache.make_key(_SIZES_KEY), "")
     return client.zcard(cache.make_key(_INDEX_KEY)), int(total or 0)

@@ -81,8 +81,9 @@ def _api_params(cls: type) -> tuple[Any, ...]:
     """What a DRF view reads by default: its filter set's parameters (when it
     filters), its pagination's and `?format=`."""
     parts: list[Any] = [FORMAT_PARAM]
-    if getattr(cls, "filter_backends", None) and getattr(cls, "filterset_class", None) is not None:
-        parts.append(cls.filterset_class)
+    filterset = getattr(cls, "filterset_class", None)
+    if getattr(cls, "filter_backends", None) and filterset is not None:
+        parts.append(filterset)
     pagination = getattr(cls, "pagination_class", None)
     if pagination is not None:
         parts += [

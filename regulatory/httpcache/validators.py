@@ -113,7 +113,7 @@ def negotiated(request: HttpRequest) -> tuple[str, bool]:
     renderer = getattr(request, "accepted_renderer", None)
     if renderer is None:
         return "", True
-    accepted = request.accepted_media_type
+    accepted: str = getattr(request, "accepted_media_type", "")
     if accepted == renderer.media_type:
         return accepted, True
     parsed = _MediaType(accepted)
