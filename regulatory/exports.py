@@ -98,7 +98,7 @@ def decision_row(decision: Decision) -> list[str]:
 
 
 @require_safe
-@cached_read()
+@cached_read(params=[DecisionFeedFilter])
 def decisions_csv(request: HttpRequest) -> HttpResponse:
     filterset = DecisionFeedFilter(request.GET, queryset=selectors.decision_list_api())
     if not filterset.is_valid():

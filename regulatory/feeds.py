@@ -127,7 +127,7 @@ class DecisionsAtomFeed(Feed):
 
 
 @require_safe
-@cached_read()
+@cached_read(params=[DecisionFeedFilter])
 def decisions_atom(request: HttpRequest) -> HttpResponse:
     filterset = DecisionFeedFilter(request.GET, queryset=selectors.decision_list_api())
     if not filterset.is_valid():
@@ -193,7 +193,7 @@ def upcoming_calendar(dates: list[selectors.UpcomingDate]) -> Calendar:
 
 
 @require_safe
-@cached_read(depends_on_today=True)
+@cached_read(depends_on_today=True, params=[UpcomingQueryForm])
 def upcoming_ics(request: HttpRequest) -> HttpResponse:
     form = UpcomingQueryForm(request.GET)
     if not form.is_valid():

@@ -43,7 +43,7 @@ def answers_bad_parameters(view: Callable[..., HttpResponse]) -> Callable[..., H
 
 
 @require_safe
-@cached_read(depends_on_today=True, anonymous_only=True)
+@cached_read(depends_on_today=True, anonymous_only=True, params=[parameters.MatrixFilterForm])
 @answers_bad_parameters
 def matrix(request: HttpRequest) -> HttpResponse:
     today = timezone.localdate()
@@ -70,7 +70,7 @@ def matrix(request: HttpRequest) -> HttpResponse:
 
 
 @require_safe
-@cached_read(depends_on_today=True, anonymous_only=True)
+@cached_read(depends_on_today=True, anonymous_only=True, params=["from", "to", "recorded_as_of"])
 @answers_bad_parameters
 def compare(request: HttpRequest) -> HttpResponse:
     today = timezone.localdate()
@@ -84,7 +84,7 @@ def compare(request: HttpRequest) -> HttpResponse:
 
 
 @require_safe
-@cached_read(depends_on_today=True, anonymous_only=True)
+@cached_read(depends_on_today=True, anonymous_only=True, params=[parameters.TimelineForm])
 @answers_bad_parameters
 def timeline(request: HttpRequest) -> HttpResponse:
     params = parameters.timeline_params_parse(request.GET)
@@ -97,8 +97,12 @@ def timeline(request: HttpRequest) -> HttpResponse:
 
 
 @require_safe
+@cached_read(anonymous_only=True, params=["recorded_as_of"])
 @answers_bad_parameters
 def decision(request: HttpRequest, pk: int) -> HttpResponse:
+    """Editors see drafts and editor-only notes (broken source links, who
+    recorded a change): signed-in readers always get a fresh page, anonymous
+    readers a conditional, kept one (per record time asked for)."""
     recorded = compare_page.recorded_param_parse(request.GET)
     page = decision_page.decision_page_build(pk=pk, user=request.user)
     if page is not None and recorded is not None:
@@ -129,7 +133,7 @@ def decision(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @require_safe
-@cached_read(anonymous_only=True)
+@cached_read(anonymous_only=True, params=[parameters.ProgrammeForm])
 @answers_bad_parameters
 def programmes(request: HttpRequest) -> HttpResponse:
     params = parameters.programme_params_parse(request.GET)

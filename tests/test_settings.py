@@ -31,6 +31,10 @@ def _check(**env: str) -> subprocess.CompletedProcess:
         ("EMAIL_PORT", "smtp"),
         ("SITE_URL", "tracker.example.org"),
         ("SECRET_KEY", "short"),
+        # Accepted at start-up before; only `check --deploy` warned (issue 12).
+        ("SECRET_KEY", "k3J9s0Qm1Lp8Zx7Vb6Nc5Xd4Fg2Hh0Aa"),  # 32 characters
+        ("SECRET_KEY", "ab" * 40),  # long, but of two characters
+        ("SECRET_KEY", "django-insecure-" + "x7!kq" * 10),
     ],
 )
 def test_it_stops_on_a_bad_value_with_one_line_naming_the_variable(name, value):

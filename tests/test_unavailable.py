@@ -247,6 +247,141 @@ def test_it_answers_503_fast_when_postgresql_hangs(proxy, tmp_path):
     print(f"\nhung PostgreSQL: two requests answered 503 in {elapsed:.1f} s")
 
 
+class StoppedPostgres:
+    """A throwaway PostgreSQL cluster of its own (initdb, on a free port) with
+    this test database's schema, whose server processes (the postmaster and
+    every backend) can be SIGSTOPped: a hung server in the plainest sense
+    (the shared server of the other tests is never touched).
+    The kernel still completes connections to its port and takes the bytes
+    sent on open ones; nothing is ever answered."""
+
+    def __init__(self, schema_from: dict) -> None:
+        import pwd
+        import shutil
+        import tempfile
+
+        bindir = Path(subprocess.run(["pg_config", "--bindir"], capture_output=True, text=True).stdout.strip())
+        if not (bindir / "initdb").exists() or shutil.which("pg_dump") is None:
+            pytest.skip("needs PostgreSQL's initdb and pg_dump")
+        user = "postgres" if os.geteuid() == 0 else None  # initdb refuses to run as root
+        # In the system's temporary directory: pytest's are private to this
+        # user, and the server runs as another.
+        self.dir = Path(tempfile.mkdtemp(prefix="stopped-pg-"))
+        if user:
+            entry = pwd.getpwnam(user)
+            os.chown(self.dir, entry.pw_uid, entry.pw_gid)
+        run_as = {"user": user} if user else {}
+        data = self.dir / "data"
+        subprocess.run(
+            [bindir / "initdb", "-D", data, "-A", "trust", "-U", "postgres", "--no-sync", "-E", "UTF8"],
+            check=True,
+            capture_output=True,
+            **run_as,
+        )
+        self.port = _free_port()
+        self.process = subprocess.Popen(
+            [bindir / "postgres", "-D", data, "-p", str(self.port), "-k", self.dir, "-c", "listen_addresses=127.0.0.1"]
+            + ["-c", "fsync=off", "-c", "max_connections=20"],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            **run_as,
+        )
+        self.stopped: list[int] = []
+        deadline = time.monotonic() + 30
+        while subprocess.run(["pg_isready", "-q", "-h", "127.0.0.1", "-p", str(self.port)]).returncode != 0:
+            if time.monotonic() > deadline:
+                raise RuntimeError("the throwaway PostgreSQL did not start")
+            time.sleep(0.2)
+        source = ["-h", schema_from["HOST"] or "127.0.0.1", "-p", str(schema_from["PORT"] or 5432)]
+        if schema_from["USER"]:
+            source += ["-U", schema_from["USER"]]
+        schema = subprocess.run(
+            ["pg_dump", "--schema-only", "--no-owner", "--no-privileges", *source, schema_from["NAME"]],
+            check=True,
+            capture_output=True,
+        ).stdout
+        subprocess.run(
+            ["psql", "-q", "-v", "ON_ERROR_STOP=1", "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres"]
+            + ["-d", "postgres"],
+            input=schema,
+            check=True,
+            capture_output=True,
+        )
+        self.url = f"postgres://postgres@127.0.0.1:{self.port}/postgres"
+
+    def _children(self) -> list[int]:
+        found = []
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            try:
+                fields = stat.read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[1]) == self.process.pid:  # the parent's pid
+                found.append(int(stat.parent.name))
+        return found
+
+    def stop_processes(self) -> None:
+        """SIGSTOP the postmaster (no new backend is forked), then each of its
+        children: every backend calls setsid(), so one killpg would miss them."""
+        os.kill(self.process.pid, signal.SIGSTOP)
+        self.stopped = [self.process.pid, *self._children()]
+        for pid in self.stopped[1:]:
+            os.kill(pid, signal.SIGSTOP)
+
+    def close(self) -> None:
+        import shutil
+
+        for pid in self.stopped:
+            try:
+                os.kill(pid, signal.SIGCONT)
+            except ProcessLookupError:
+                pass
+        self.process.send_signal(signal.SIGQUIT)  # immediate shutdown
+        try:
+            self.process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+@pytest.fixture
+def stopped_postgres(postgres) -> Iterator[StoppedPostgres]:
+    server = StoppedPostgres(postgres)
+    yield server
+    server.close()
+
+
+@pytest.mark.e2e
+def test_it_answers_503_fast_when_the_postgresql_server_is_stopped(stopped_postgres, tmp_path):
+    site = Gunicorn(
+        {
+            "DATABASE_URL": stopped_postgres.url,
+            "DATABASE_STATEMENT_TIMEOUT": "2",
+            "DATABASE_CONNECT_TIMEOUT": "2",
+            "RESPONSE_CACHE_SECONDS": "0",
+        },
+        tmp_path / "gunicorn.log",
+    )
+    try:
+        assert _get(site.base + "/api/v1/jurisdictions/")[0] == 200  # its connection is open, and kept
+
+        stopped_postgres.stop_processes()
+        started = time.monotonic()
+        api = _get(site.base + "/api/v1/jurisdictions/")  # on the kept connection: its backend is stopped
+        page = _get(site.base + "/timeline/", accept="text/html")  # a new connection: the postmaster is stopped
+        elapsed = time.monotonic() - started
+    finally:
+        site.stop()
+
+    log = (tmp_path / "gunicorn.log").read_text()[-3000:]
+    assert (api[0], api[1]) == (503, "application/json"), (api, log)
+    assert page[0] == 503 and page[1].startswith("text/html"), (page, log)
+    # Each wait ends at its bound (an answer 2 + 1 s, a connection 2 s), far from gunicorn's 30 s.
+    assert elapsed < 15, elapsed
+    print(f"\nstopped PostgreSQL server: two requests answered 503 in {elapsed:.1f} s")
+
+
 @pytest.mark.e2e
 def test_it_answers_503_when_postgresql_is_unreachable(postgres, tmp_path):
     closed = _free_port()

@@ -32,8 +32,12 @@ BENCH_ENABLED = env_bool("BENCH", False)
 def _secret_key() -> str:
     key = env_str("SECRET_KEY")
     if key:
-        if len(key) < 32:
-            raise ConfigError("SECRET_KEY", "must be at least 32 characters long")
+        # Django's own rule for a strong key (check --deploy, security.W009),
+        # enforced at start-up: a weak key signs every subscriber's links.
+        if len(key) < 50 or len(set(key)) < 5 or key.startswith("django-insecure-"):
+            raise ConfigError(
+                "SECRET_KEY", "must be at least 50 characters, of at least 5 different ones (a long random string)"
+            )
         return key
     if SITE_URL.startswith("https://"):
         # Production (an https site): every web and worker host must sign and
@@ -267,7 +271,8 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "PrecisionEnum": "regulatory.models.Precision",
         "DecisionKindEnum": "regulatory.models.DecisionKind",
-        "StatusEnum": "regulatory.models.Status",
+        "ControlEnum": "regulatory.models.Control",
+        "ApprovalStageEnum": "regulatory.models.ApprovalStage",
         "DecisionStateEnum": "regulatory.models.DecisionState",
         "SourceGradeEnum": "regulatory.models.SourceGrade",
         "ProgrammeKindEnum": "regulatory.models.ProgrammeKind",
@@ -292,6 +297,14 @@ CACHES = {
 # CSV and the pages anonymous readers see.
 # Seconds a rendered read is kept in the cache (the Redis above); 0 turns it off.
 RESPONSE_CACHE_SECONDS = env_int("RESPONSE_CACHE_SECONDS", 600, minimum=0)
+# Redis is also the broker: what is kept there is bounded, however many
+# distinct requests readers make. No body larger than the first is kept; the
+# kept bodies hold at most the second in bytes and the third in number (the
+# oldest go first). Requests with query parameters a view does not read are
+# answered but never kept.
+RESPONSE_CACHE_ITEM_BYTES = env_int("RESPONSE_CACHE_ITEM_BYTES", 4 * 1024 * 1024, minimum=0)
+RESPONSE_CACHE_MAX_BYTES = env_int("RESPONSE_CACHE_MAX_BYTES", 64 * 1024 * 1024, minimum=RESPONSE_CACHE_ITEM_BYTES)
+RESPONSE_CACHE_MAX_ENTRIES = env_int("RESPONSE_CACHE_MAX_ENTRIES", 2000, minimum=1)
 # In front of Redis, each process keeps the most recently used bodies in its
 # own memory: at most this many bytes in all, and none larger than the second.
 RESPONSE_CACHE_LOCAL_BYTES = env_int("RESPONSE_CACHE_LOCAL_BYTES", 32 * 1024 * 1024, minimum=0)

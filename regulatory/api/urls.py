@@ -1,11 +1,10 @@
 """JSON API under /api/v1/, its OpenAPI schema and its interactive docs."""
 
 from django.urls import path, re_path
-from drf_spectacular.views import SpectacularAPIView
 
 from regulatory.api import compare as compare_views
 from regulatory.api import views
-from regulatory.api.docs import ApiDocsView
+from regulatory.api.docs import ApiDocsView, SchemaApi
 
 urlpatterns = [
     path("", views.api_root, name="api-root"),
@@ -23,7 +22,7 @@ urlpatterns = [
     path("status/", views.StatusApi.as_view(), name="api-status"),
     path("status/changes/", compare_views.StatusChangesApi.as_view(), name="api-status-changes"),
     path("status/history/", compare_views.StatusHistoryApi.as_view(), name="api-status-history"),
-    path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("schema/", SchemaApi.as_view(), name="api-schema"),
     # Swagger UI from drf-spectacular-sidecar's static files (no CDN). Not
     # Redoc: drf-spectacular's Redoc page pulls its fonts from Google.
     path("docs/", ApiDocsView.as_view(url_name="api-schema"), name="api-docs"),

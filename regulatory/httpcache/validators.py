@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TypeVar
 
@@ -13,6 +14,7 @@ from django.http import HttpRequest, HttpResponseBase, HttpResponseNotModified
 from django.utils import timezone
 from django.utils.cache import get_conditional_response, patch_cache_control, patch_vary_headers
 from django.utils.http import http_date, parse_etags
+from rest_framework.utils.mediatypes import _MediaType
 
 from regulatory.httpcache import version
 
@@ -25,6 +27,9 @@ class Validators:
     etag: str
     last_modified: dt.datetime | None
     private: bool
+    # Whether the body may be kept (see `keepable`): the ETag is honest
+    # either way, but only a request made of what the view reads is kept.
+    keep: bool = True
 
 
 _TODAY: tuple[int, dt.date] | None = None
@@ -47,14 +52,34 @@ _VALIDATORS: dict[tuple, Validators] = {}
 _VALIDATORS_MAX = 4096
 
 
-def validators_for(request: HttpRequest, *, viewer: str = "public", today: dt.date | None = None) -> Validators:
+def validators_for(
+    request: HttpRequest,
+    *,
+    viewer: str = "public",
+    today: dt.date | None = None,
+    representation: str | None = None,
+    params: frozenset[str] | None = None,
+    source: Callable[[], version.RecordVersion] | None = None,
+) -> Validators:
     """Compute the validators of the answer to `request` (at most one query;
     none while the process holds the current record version). Editors'
-    validators always come from the query: they see their own writes at once."""
-    record = version.current(fresh=viewer != "public")
+    validators always come from the query: they see their own writes at once.
+
+    `representation` names the format of the body: for the API, the media
+    type DRF negotiated (see `negotiated`), not the Accept header as sent, so
+    that any Accept answered with plain JSON shares one ETag and one kept
+    body; pages, feeds and exports have one format ("") whatever the Accept.
+    `params`: the query parameters the view reads; a request with any other
+    is answered, and its ETag is honest (it names the whole URL), but its
+    body is not kept. `source`: where the version comes from, when it is not
+    the record (the schema's is the code's, see `code_version`)."""
+    if representation is None:
+        representation = negotiated(request)[0]
+    record = source() if source is not None else version.current(fresh=viewer != "public")
     # The absolute URL, not just the path: paginated answers and feeds carry
     # absolute links, so a body built for one Host or scheme is not another's.
-    made_of = (record, request.build_absolute_uri(), request.META.get("HTTP_ACCEPT", ""), viewer, today)
+    keep = keepable(request, params, representation)
+    made_of = (record, request.build_absolute_uri(), representation, viewer, today, keep)
     validators = _VALIDATORS.get(made_of)
     if validators is None:
         validators = _validators(*made_of)
@@ -64,8 +89,47 @@ def validators_for(request: HttpRequest, *, viewer: str = "public", today: dt.da
     return validators
 
 
-def _validators(record: version.RecordVersion, url: str, accept: str, viewer: str, today: dt.date | None) -> Validators:
-    parts = [record.key, url, accept, viewer, today.isoformat() if today else ""]
+def keepable(request: HttpRequest, params: frozenset[str] | None, representation: str) -> bool:
+    """May the body be kept: every query parameter is one the view reads
+    (`params`; None: not checked), and the format is a plain one (DRF's
+    renderer's own media type, or the one format of a page). Junk parameters
+    and Accept values with parameters of their own are thus answered but
+    never kept, and cannot fill the cache (which bounds the rest anyway,
+    see `bodies`)."""
+    if representation.endswith(_NOT_PLAIN):
+        return False
+    if params is None or not request.META.get("QUERY_STRING"):
+        return True
+    django_request = getattr(request, "_request", request)  # a DRF Request wraps Django's
+    return all(name in params for name in django_request.GET)
+
+
+_NOT_PLAIN = " (as sent)"
+
+
+def negotiated(request: HttpRequest) -> tuple[str, bool]:
+    """The format of the body and whether it is a plain one. For a DRF
+    request after content negotiation: the renderer's media type when the
+    client asked for it with no parameters but a quality (`*/*`,
+    `application/json`, `application/json;q=0.9`), else the media type DRF
+    accepted, as it was sent (`application/json; indent=4` reaches the
+    renderer, which reads it), marked as not plain. For anything else ("")."""
+    renderer = getattr(request, "accepted_renderer", None)
+    if renderer is None:
+        return "", True
+    accepted: str = getattr(request, "accepted_media_type", "")
+    if accepted == renderer.media_type:
+        return accepted, True
+    parsed = _MediaType(accepted)
+    if parsed.full_type == renderer.media_type and set(parsed.params) <= {"q"}:
+        return renderer.media_type, True
+    return accepted + _NOT_PLAIN, False
+
+
+def _validators(
+    record: version.RecordVersion, url: str, representation: str, viewer: str, today: dt.date | None, keep: bool
+) -> Validators:
+    parts = [record.key, url, representation, viewer, today.isoformat() if today else ""]
     etag = '"' + hashlib.sha256("\n".join(parts).encode()).hexdigest()[:40] + '"'
     last_modified = record.last_modified
     if today is not None:
@@ -73,7 +137,7 @@ def _validators(record: version.RecordVersion, url: str, accept: str, viewer: st
         # yesterday's copy must not get a 304 from If-Modified-Since.
         midnight = dt.datetime.combine(today, dt.time.min, tzinfo=dt.UTC)
         last_modified = max(last_modified, midnight) if last_modified else midnight
-    return Validators(etag=etag, last_modified=last_modified, private=viewer != "public")
+    return Validators(etag=etag, last_modified=last_modified, private=viewer != "public", keep=keep)
 
 
 def not_modified(request: HttpRequest, validators: Validators) -> HttpResponseBase | None:

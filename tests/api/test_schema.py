@@ -136,6 +136,10 @@ def _load_schema(mode: GenerationMode) -> schemathesis.BaseSchema:
     return loaded.include(method="GET", path_regex=OUR_PATHS)
 
 
+# Schemathesis always asks for gzip and, on a WSGI app, reads the body as sent:
+# public reads are compressed (config.middleware.GZipPublicMiddleware), so
+# the fuzzing asks for them uncompressed (tests/test_compression.py checks gzip).
+IDENTITY = {"Accept-Encoding": "identity"}
 valid_reads = _load_schema(GenerationMode.POSITIVE)
 invalid_reads = _load_schema(GenerationMode.NEGATIVE)
 # Bounded: nine read operations × (a coverage phase + this many random
@@ -159,7 +163,7 @@ def test_it_answers_every_valid_read_as_its_schema_says(case, api_data):
     # The WSGI transport does not decode gzip (GZipPublicMiddleware answers
     # clients that accept it; tests/test_serving.py checks those bodies).
     case.call_and_validate(
-        headers={"Accept-Encoding": "identity"},
+        headers=IDENTITY,
         checks=[
             not_a_server_error,
             status_code_conformance,
@@ -173,3 +177,44 @@ def test_it_answers_every_valid_read_as_its_schema_says(case, api_data):
 @settings(FUZZ, max_examples=50)
 def test_it_answers_invalid_reads_without_a_server_error(case, api_data):
     case.call_and_validate(checks=[not_a_server_error])
+
+
+def test_the_schema_answers_304_for_the_copy_the_client_has(client):
+    json_type = "application/vnd.oai.openapi+json"
+    first = client.get("/api/v1/schema/", HTTP_ACCEPT=json_type)
+
+    again = client.get("/api/v1/schema/", HTTP_ACCEPT=json_type, HTTP_IF_NONE_MATCH=first["ETag"])
+    since = client.get("/api/v1/schema/", HTTP_ACCEPT=json_type, HTTP_IF_MODIFIED_SINCE=first["Last-Modified"])
+
+    assert first.status_code == 200 and first["ETag"] and first["Last-Modified"]
+    assert "public" in first["Cache-Control"]
+    assert (again.status_code, since.status_code) == (304, 304)
+
+
+def test_the_schema_has_an_etag_per_format(client):
+    as_json = client.get("/api/v1/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json")
+    as_yaml = client.get("/api/v1/schema/", HTTP_ACCEPT="application/vnd.oai.openapi")
+
+    assert as_json.content != as_yaml.content
+    assert as_json["ETag"] != as_yaml["ETag"]
+
+
+def test_the_schema_etag_does_not_move_with_the_record_but_with_the_settings(db, client, settings):
+    first = client.get("/api/v1/schema/")["ETag"]
+    DecisionFactory(title="A draft moves the record version")
+    unchanged = client.get("/api/v1/schema/")["ETag"]
+    settings.SPECTACULAR_SETTINGS = {**settings.SPECTACULAR_SETTINGS, "VERSION": "9.9.9"}
+    changed = client.get("/api/v1/schema/")["ETag"]
+
+    assert first == unchanged
+    assert changed != first
+
+
+def test_the_schema_is_kept_and_answered_from_the_kept_body(db, response_cache, client, django_assert_num_queries):
+    first = client.get("/api/v1/schema/")
+
+    with django_assert_num_queries(0):
+        second = client.get("/api/v1/schema/")
+
+    assert second.status_code == 200
+    assert second.content == first.content

@@ -177,10 +177,12 @@ def test_it_shows_the_access_programmes(page):
     screenshot(page, "programmes")
 
 
-def _console_problems(tab, path: str, *, ready: str | None = None) -> list[str]:
+def _console_problems(tab, path: str, *, ready: str | None = None, status: int = 200) -> list[str]:
     """Go to `path` and return the console errors and warnings (a CSP
     violation is reported there: "Refused to execute inline script ..."),
-    uncaught page errors and CSP violation events seen while it loads."""
+    uncaught page errors and CSP violation events seen while it loads. For an
+    error page (`status`), Chromium's own report of the document's status is
+    not a problem."""
     problems: list[str] = []
     tab.on(
         "console", lambda msg: problems.append(f"{msg.type}: {msg.text}") if msg.type in ("error", "warning") else None
@@ -189,12 +191,13 @@ def _console_problems(tab, path: str, *, ready: str | None = None) -> list[str]:
     tab.add_init_script("""document.addEventListener("securitypolicyviolation", (e) =>
         console.error("CSP violation: " + e.violatedDirective + " " + e.blockedURI));""")
     response = tab.goto(tab.base_url + path)
-    assert response.status == 200, path
+    assert response.status == status, path
     assert "default-src 'self'" in response.headers["content-security-policy"]
     if ready:
         tab.locator(ready).first.wait_for()
     tab.wait_for_load_state("networkidle")
-    return problems
+    own_status = f"error: Failed to load resource: the server responded with a status of {status}"
+    return [problem for problem in problems if status == 200 or not problem.startswith(own_status)]
 
 
 PAGES = [
@@ -298,3 +301,26 @@ def test_the_timeline_opens_at_the_recent_years_on_a_phone(page):
     assert left >= width - client - 1  # at the right end: the recent years
     assert not page_overflow  # only the chart scrolls sideways, not the page
     screenshot(page, "timeline-phone")
+
+
+def test_it_loads_the_subscribers_pages_and_the_error_pages_under_the_content_security_policy(page):
+    """The pages a subscriber's links open (confirm, manage, unsubscribe), and
+    the 400 and 404 pages, which a mistyped link reaches."""
+    from django.urls import reverse
+
+    from tests.tracker.factories import pending_subscription, subscriber_with
+    from tracker import tokens
+
+    subscription = pending_subscription("carol@example.org")
+    subscriber = subscriber_with("dave@example.org")
+    pages = [
+        (reverse("tracker-confirm", args=[tokens.confirm_token_make(subscription)]), "main", 200),
+        (reverse("tracker-manage", args=[tokens.manage_token_make(subscriber)]), "main", 200),
+        (reverse("tracker-unsubscribe", args=[tokens.unsubscribe_token_make(subscriber)]), "main", 200),
+        ("/timeline/?from=not-a-date", "main", 400),  # the page naming the parameter
+        ("/decisions/999999/", "main", 404),
+    ]
+
+    problems = {path: _console_problems(page, path, ready=ready, status=status) for path, ready, status in pages}
+
+    assert problems == {path: [] for path, _, _ in pages}

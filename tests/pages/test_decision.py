@@ -9,9 +9,9 @@ from regulatory.models import ChangeKind, DecisionKind, Jurisdiction, Precision,
 from regulatory.services import decision_publish, decision_retract, decision_update
 from tests.factories import DecisionFactory, published_decision
 
-# The decision with its jurisdiction, regulator and programme; therapies;
-# sources; changes; the dataset version (for "Cite this").
-DECISION_QUERIES = 5
+# The record version (the validators), then the decision with its jurisdiction, regulator and
+# programme; therapies; sources; changes; the dataset version (for "Cite this").
+DECISION_QUERIES = 6
 
 
 def page(client, decision) -> str:
@@ -264,3 +264,62 @@ def test_it_runs_the_same_number_of_queries_whatever_the_size_of_the_history(cli
         response = client.get(f"/decisions/{decision.pk}/")
 
     assert response.content.decode().count('<li class="history-item') == 9
+
+
+def test_it_answers_304_to_a_reader_who_has_the_current_page(client, sample):
+    url = f"/decisions/{sample.us_acceptance.pk}/"
+    first = client.get(url)
+
+    again = client.get(url, HTTP_IF_NONE_MATCH=first["ETag"])
+    since = client.get(url, HTTP_IF_MODIFIED_SINCE=first["Last-Modified"])
+
+    assert first["ETag"] and first["Last-Modified"]
+    assert "public" in first["Cache-Control"]
+    assert (again.status_code, since.status_code) == (304, 304)
+
+
+def test_it_answers_200_once_the_decision_changed(client, sample, alice):
+    url = f"/decisions/{sample.us_acceptance.pk}/"
+    first = client.get(url)
+    decision_update(
+        decision=sample.us_acceptance, by=alice, change_kind=ChangeKind.CORRECT, data={"title": "New"}, note="N."
+    )
+
+    again = client.get(url, HTTP_IF_NONE_MATCH=first["ETag"])
+
+    assert again.status_code == 200
+    assert again["ETag"] != first["ETag"]
+
+
+def test_it_never_shares_a_kept_page_between_an_editor_and_the_public(response_cache, client, sample, alice):
+    decision_update(
+        decision=sample.us_acceptance,
+        by=alice,
+        change_kind=ChangeKind.CORRECT,
+        data={"title": "FDA accepts the NDA"},
+        note="Shorter title.",
+    )
+    url = f"/decisions/{sample.us_acceptance.pk}/"
+    public = client.get(url)  # built and kept
+    client.get(url)  # from the kept body
+
+    client.force_login(alice)
+    editor = client.get(url, HTTP_IF_NONE_MATCH=public["ETag"])
+    client.logout()
+    public_again = client.get(url)
+
+    assert editor.status_code == 200  # never the public copy's 304
+    assert "by alice" in editor.content.decode()
+    assert "by alice" not in public.content.decode()
+    assert public_again.content == public.content
+    assert "ETag" not in editor or editor["ETag"] != public["ETag"]
+
+
+def test_it_keeps_no_page_for_a_request_with_query_parameters(response_cache, client, sample):
+    url = f"/decisions/{sample.us_acceptance.pk}/"
+
+    first = client.get(url, {"utm_source": "mail"})
+    second = client.get(url, {"utm_source": "other"})
+
+    assert first.status_code == second.status_code == 200
+    assert first["ETag"] != second["ETag"]

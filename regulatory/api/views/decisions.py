@@ -132,7 +132,7 @@ class DecisionListApi(ReadApi):
         return response
 
 
-@cached_read()
+@cached_read(params=[filters.FORMAT_PARAM])
 class DecisionDetailApi(ReadApi):
     serializer_class = DecisionSerializer
     filter_backends: list = []

@@ -27,7 +27,7 @@ class JurisdictionListApi(ConditionalListApi):
         return selectors.jurisdiction_list()
 
 
-@cached_read()
+@cached_read(params=[filters.FORMAT_PARAM])
 @extend_schema_view(
     get=read_schema(JurisdictionSerializer, summary="One jurisdiction, with its regulators", lookup="code")
 )
@@ -48,7 +48,7 @@ class TherapyListApi(ConditionalListApi):
         return selectors.therapy_list()
 
 
-@cached_read()
+@cached_read(params=[filters.FORMAT_PARAM])
 @extend_schema_view(get=read_schema(TherapySerializer, summary="One therapy", lookup="slug"))
 class TherapyDetailApi(ConditionalRetrieveApi):
     serializer_class = TherapySerializer
@@ -76,7 +76,7 @@ class AccessProgrammeListApi(ConditionalListApi):
         return selectors.access_programme_list()
 
 
-@cached_read()
+@cached_read(params=[filters.FORMAT_PARAM])
 @extend_schema_view(get=read_schema(AccessProgrammeSerializer, summary="One access programme", lookup="slug"))
 class AccessProgrammeDetailApi(ConditionalRetrieveApi):
     serializer_class = AccessProgrammeSerializer

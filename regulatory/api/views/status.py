@@ -31,7 +31,7 @@ class RecordedStatusResponseSerializer(StatusResponseSerializer):
     )
 
 
-@cached_read(depends_on_today=True)
+@cached_read(depends_on_today=True, params=[filters.StatusQueryForm])
 class StatusApi(ReadApi):
     filter_backends: list = []
     pagination_class = None
