@@ -76,9 +76,17 @@ def compare(request: HttpRequest) -> HttpResponse:
     today = timezone.localdate()
     params = compare_page.compare_params_parse(request.GET, today=today)
     today_query = urlencode({"from": params.date_from.isoformat(), "to": params.date_to.isoformat()})
+    recorded = params.recorded
     context = {
         "page": compare_page.compare_page_build(params=params, today=today),
         "today_url": f"{request.path}?{today_query}",
+        "citation": cite.compare_citation(
+            date_from=params.date_from,
+            date_to=params.date_to,
+            today=today,
+            release=cite.dataset_release_current(),
+            recorded_as_of=recorded.raw if recorded else "",
+        ),
     }
     return render(request, "regulatory/compare.html", context)
 

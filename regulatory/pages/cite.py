@@ -243,3 +243,24 @@ def decision_citation(*, decision, today: dt.date, release: Release | None, reco
         release=release,
         recorded_as_of=recorded_as_of,
     )
+
+
+def compare_citation(
+    *, date_from: dt.date, date_to: dt.date, today: dt.date, release: Release | None, recorded_as_of: str = ""
+) -> Citation:
+    """The comparison of two dates, pinned to the record time."""
+    from django.urls import reverse
+
+    return citation_build(
+        title=(
+            "Changes in the regulatory status of psychedelic-assisted therapies between "
+            f"{_long_date(date_from)} and {_long_date(date_to)}"
+        ),
+        path=reverse("regulatory-compare"),
+        query={"from": date_from.isoformat(), "to": date_to.isoformat()},
+        kind="dataset",
+        key=f"tracker_compare_{date_from:%Y_%m_%d}_{date_to:%Y_%m_%d}",
+        today=today,
+        release=release,
+        recorded_as_of=recorded_as_of,
+    )

@@ -18,7 +18,7 @@ from tests.pages.test_matrix import MATRIX_QUERIES, cell_html
 # The validator, jurisdictions, therapies; the cells on both dates (coverage,
 # control, stage, baselines, programmes and their therapies, three source
 # tables: 9 each); the decisions in between and their therapies; the programmes.
-COMPARE_QUERIES = 24
+COMPARE_QUERIES = 25  # + the dataset version (for "Cite this")
 # Record time: + the first record (checking `recorded_as_of`); the Changes
 # (one query) and the jurisdictions' history replace the control and stage
 # queries; the baselines', programmes' and the three source tables' histories
@@ -29,8 +29,8 @@ MATRIX_RECORDED_QUERIES = MATRIX_QUERIES + 3
 # history, programmes, their therapies and history, three source histories
 # (10 each); the decisions in between come from the Changes; programmes and
 # their history.
-COMPARE_RECORDED_QUERIES = 27
-DECISION_RECORDED_QUERIES = 6  # the decision page's 4, the first record, the sources' history
+COMPARE_RECORDED_QUERIES = 28  # + the dataset version
+DECISION_RECORDED_QUERIES = 8  # the decision page's 6, the first record, the sources' history
 
 
 def _cell(html: str, jurisdiction: str, therapy: str) -> str:
@@ -260,3 +260,11 @@ def test_compare_marks_australias_mdma_and_psilocybin_cells_and_lists_the_resche
     assert f'data-decision="{rescheduling.pk}"' in decisions
     assert 'data-programme="au-authorised-prescriber-mdma-psilocybine"' in html
     assert "/api/v1/status/changes/?from=2023-06-30&amp;to=2023-07-01" in html
+
+
+def test_compare_offers_a_citation_pinned_to_both_dates_and_the_record_time(client, shipped):
+    html = client.get("/compare/?from=2023-06-30&to=2023-07-01").content.decode()
+
+    box = html[html.index('class="panel cite-box"') :]
+    assert "between 30 June 2023 and 1 July 2023" in box
+    assert "from=2023-06-30&amp;to=2023-07-01&amp;recorded_as_of=" in box

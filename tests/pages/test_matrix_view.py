@@ -210,13 +210,15 @@ def test_the_cite_box_pins_the_permalink_to_the_date_shown_and_the_record_time(c
 
 
 def test_the_cite_box_keeps_a_record_time_asked_for(client, sample, release):
-    html = client.get("/?recorded_as_of=2026-05-01T09:30").content.decode()
+    # The sample is recorded at noon on 1 June 2026 (the frozen clock): a
+    # record time before it would be a 400 (nothing on record yet).
+    html = client.get("/?recorded_as_of=2026-06-01T12:00").content.decode()
 
     assert html_lib.unescape(re.search(r'id="cite-permalink"[^>]*value="([^"]+)"', html).group(1)).endswith(
-        "/?as_of=2026-06-01&recorded_as_of=2026-05-01T09:30"
+        "/?as_of=2026-06-01&recorded_as_of=2026-06-01T12:00"
     )
-    assert 'data-recorded-as-of="2026-05-01T09:30"' in html
-    assert "1 May 2026, 09:30 UTC" in html
+    assert 'data-recorded-as-of="2026-06-01T12:00"' in html
+    assert "1 June 2026, 12:00 UTC" in html
 
 
 def test_the_cite_box_gives_apa_text(client, sample, release):
