@@ -78,12 +78,14 @@ def test_the_csv_has_one_row_per_cell_with_its_dimensions(anon_client, sample):
 
 def test_the_csv_keeps_the_matrix_filters_and_names_the_record_time_asked_for(anon_client, sample):
     preamble, rows = _csv(
-        anon_client.get(CSV, {"jurisdiction": "eu", "members": "0", "recorded_as_of": "2026-05-01"}).content
+        # Today (the sample is recorded at noon on 1 June 2026, the frozen clock): an earlier record time
+        # would be a 400, nothing being on record yet.
+        anon_client.get(CSV, {"jurisdiction": "eu", "members": "0", "recorded_as_of": "2026-06-01"}).content
     )
 
     assert {(r["jurisdiction"], r["therapy"]) for r in rows} == {("eu", "mdma-ptsd"), ("eu", "psilocybin-trd")}
-    assert preamble["As recorded on"] == "2026-05-01 (UTC)"
-    assert preamble["Permalink"].endswith("/?as_of=2026-06-01&jurisdiction=eu&members=0&recorded_as_of=2026-05-01")
+    assert preamble["As recorded on"] == "2026-06-01 (UTC)"
+    assert preamble["Permalink"].endswith("/?as_of=2026-06-01&jurisdiction=eu&members=0&recorded_as_of=2026-06-01")
 
 
 def test_the_csv_for_excel_starts_with_a_byte_order_mark_and_keeps_accents(anon_client, sample):
