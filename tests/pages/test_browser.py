@@ -142,7 +142,7 @@ def test_it_lists_the_sources_on_a_decision_page(page):
     from playwright.sync_api import expect
 
     page.goto(page.base_url + "/")
-    us_mdma_cell(page).get_by_role("link").click()
+    us_mdma_cell(page).locator("a.cell__link").click()  # not the cell's "Status history" link
 
     expect(page.get_by_role("heading", name="Sources")).to_be_visible()
     sources = page.locator(".source-list li.source")
