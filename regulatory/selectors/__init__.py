@@ -31,7 +31,6 @@ from regulatory.selectors.decisions import (
     decision_get_api,
     decision_list_recorded_since,
     decision_list_for_therapies,
-    decision_list_search,
     decision_list_feed,
 )
 from regulatory.selectors.version import (
@@ -73,7 +72,6 @@ __all__ = [
     "decision_get_api",
     "decision_list_recorded_since",
     "decision_list_for_therapies",
-    "decision_list_search",
     "decision_list_feed",
     "RecordVersion",
     "record_version",

@@ -77,12 +77,6 @@ def decision_list_for_therapies(queryset: QuerySet[Decision], *, therapy_ids: It
     return queryset.filter(Exists(through.objects.filter(decision_id=OuterRef("pk"), therapy_id__in=list(therapy_ids))))
 
 
-def decision_list_search(queryset: QuerySet[Decision], *, text: str) -> QuerySet[Decision]:
-    from django.db.models import Q
-
-    return queryset.filter(Q(title__icontains=text) | Q(summary__icontains=text))
-
-
 def decision_list_feed(queryset: QuerySet[Decision] | None = None, *, limit: int = 100) -> list[Decision]:
     """Public decisions for the Atom feed (from `queryset`, a filtered
     `decision_list_api()`), most recently recorded first, at most `limit`."""
