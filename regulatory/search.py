@@ -25,7 +25,7 @@ from django.db.models import F, FloatField, Q, QuerySet, Value
 from django.db.models.functions import Coalesce
 
 SEARCH_CONFIG = "english"
-Q_MAX_LENGTH = 200  # the same bound as the timeline's `q`
+Q_MAX_LENGTH = 200  # every `q`: the timeline's, /search/ and the API's
 
 # The fields each kind of row is searched in. Decisions' fields all live on
 # their own table, so their search vector can be indexed (migration 0011).

@@ -14,10 +14,10 @@ from django.core.exceptions import ValidationError
 
 from regulatory.dates import period_end
 from regulatory.models import Jurisdiction, Precision
+from regulatory.search import Q_MAX_LENGTH  # one bound for every `q`: the pages', the API's
 
 DEFAULT_THERAPY = "mdma-ptsd"
 MIN_YEAR, MAX_YEAR = 1900, 2200
-Q_MAX_LENGTH = 200
 
 
 class BadParameter(Exception):
