@@ -19,7 +19,10 @@ same searches work, less cleverly (no stemming, no ranking, no stop words).
 from __future__ import annotations
 
 import re
+from typing import Any
 
+from django import forms
+from django.core.exceptions import ValidationError
 from django.db import connection
 from django.db.models import F, FloatField, Q, QuerySet, Value
 from django.db.models.functions import Coalesce
@@ -33,6 +36,40 @@ DECISION_FIELDS = ("title", "summary", "control_instrument", "substance")
 PROGRAMME_FIELDS = ("name", "summary", "eligibility", "prescriber_requirements", "capacity", "substance")
 REGULATOR_FIELDS = ("code", "name")
 SOURCE_FIELDS = ("title", "publisher", "note")
+
+
+class SearchTextField(forms.CharField):
+    """`q`, the words to search for, wherever it is read (the timeline's
+    filter, `/search/`, the API's `q`): stripped, at most `Q_MAX_LENGTH`
+    characters. Absent is `empty_value`; given but blank is a mistake (400),
+    not a search for everything, unless `allow_blank` (the timeline, whose
+    empty search box means "no words")."""
+
+    default_error_messages = {
+        "blank": "enter one or more words to search for.",
+        "too_long": "the search text is longer than %(limit)d characters.",
+    }
+
+    def __init__(self, *, allow_blank: bool = False, **kwargs: Any) -> None:
+        self.allow_blank = allow_blank
+        kwargs.setdefault("required", False)
+        super().__init__(**kwargs)
+
+    def to_python(self, value: Any) -> Any:
+        text = super().to_python(value)
+        if text and len(text) > Q_MAX_LENGTH:
+            raise ValidationError(
+                self.error_messages["too_long"],
+                code="max_length",
+                params={"limit": Q_MAX_LENGTH, "show_value": len(text)},
+            )
+        return text
+
+    def clean(self, value: Any) -> Any:
+        if value is not None and not str(value).strip() and not self.allow_blank:
+            raise ValidationError(self.error_messages["blank"], code="blank")
+        return super().clean(value)
+
 
 _TOKEN_RE = re.compile(r'(-?)"([^"]*)"?|(\S+)')
 

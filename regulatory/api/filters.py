@@ -149,27 +149,11 @@ class UtcDateTimeFilter(django_filters.IsoDateTimeFilter):
     field_class = UtcDateTimeField
 
 
-class SearchTextField(forms.CharField):
-    """Words to search for (`regulatory.search`): at most
-    `search.Q_MAX_LENGTH` characters; given but blank is a mistake (400), not
-    a search for everything, unless `allow_blank` (feeds and exports)."""
-
-    def __init__(self, *, allow_blank: bool = False, **kwargs: Any) -> None:
-        self.allow_blank = allow_blank
-        kwargs.setdefault("max_length", search.Q_MAX_LENGTH)
-        super().__init__(**kwargs)
-
-    def clean(self, value: Any) -> str:
-        if value is not None and not str(value).strip() and not self.allow_blank:
-            raise ValidationError("Enter words to search for, or leave out `q`.", code="blank")
-        return super().clean(value)
-
-
 class SearchTextFilter(django_filters.CharFilter):
     """`q`: rows matching the words, by the matching function of the search
     page (`search_function`), so the page and the API find the same rows."""
 
-    field_class = SearchTextField
+    field_class = search.SearchTextField
 
     def __init__(self, *, search_function: Any, **kwargs: Any) -> None:
         self.search_function = search_function
@@ -180,11 +164,22 @@ class SearchTextFilter(django_filters.CharFilter):
         return self.search_function(qs, text=text) if text else qs
 
 
+_Q_ERRORS = {
+    "blank": "Enter words to search for, or leave out `q`.",
+    "too_long": "Ensure this value has at most %(limit)d characters (it has %(show_value)d).",
+}
+
+
 def search_filter(search_function: Any, description: str, *, allow_blank: bool = False) -> SearchTextFilter:
     """`q` with its schema: a non-blank string of at most Q_MAX_LENGTH characters."""
     schema = {"type": "string", "minLength": 1, "maxLength": search.Q_MAX_LENGTH, "pattern": r"\S"}
     return extend_schema_field({**schema, "description": description})(
-        SearchTextFilter(search_function=search_function, allow_blank=allow_blank, help_text=description)
+        SearchTextFilter(
+            search_function=search_function,
+            allow_blank=allow_blank,
+            help_text=description,
+            error_messages=_Q_ERRORS,
+        )
     )
 
 

@@ -14,7 +14,7 @@ from django.core.exceptions import ValidationError
 
 from regulatory.dates import period_end
 from regulatory.models import Jurisdiction, Precision
-from regulatory.search import Q_MAX_LENGTH  # one bound for every `q`: the pages', the API's
+from regulatory.search import Q_MAX_LENGTH, SearchTextField  # noqa: F401 (one `q` field for the pages and the API)
 
 DEFAULT_THERAPY = "mdma-ptsd"
 MIN_YEAR, MAX_YEAR = 1900, 2200
@@ -155,17 +155,6 @@ class KnownValueField(forms.Field):
         if raw and raw not in self.values:
             raise ValidationError(self.message.format(value=raw, known=", ".join(self.values)))
         return raw
-
-
-class SearchTextField(forms.Field):
-    def __init__(self, **kwargs: Any) -> None:
-        super().__init__(required=False, **kwargs)
-
-    def to_python(self, value: Any) -> str:
-        text = _stripped(value)
-        if len(text) > Q_MAX_LENGTH:
-            raise ValidationError(f"the search text is longer than {Q_MAX_LENGTH} characters.")
-        return text
 
 
 class PageForm(forms.Form):

@@ -295,7 +295,7 @@ class TimelineForm(PageForm):
     # `from` and `to` are keywords: declared through the class namespace.
     vars()["from"] = BoundField(end=False)
     vars()["to"] = BoundField(end=True)
-    q = SearchTextField()
+    q = SearchTextField(allow_blank=True)  # an empty search box: no words
 
     def __init__(
         self, params: Mapping[str, Any], *, therapies: list[Therapy], jurisdictions: Iterable[Jurisdiction]

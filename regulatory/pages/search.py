@@ -51,26 +51,6 @@ RESULT_TYPES = ("decisions", "programmes", "regulators", "sources")
 VERIFIED_VALUES = {"yes": True, "true": True, "1": True, "no": False, "false": False, "0": False}
 
 
-class SearchQueryField(forms.Field):
-    """`q`: absent is the empty search form; given, it must hold words, at
-    most `search.Q_MAX_LENGTH` characters."""
-
-    def __init__(self, **kwargs: Any) -> None:
-        super().__init__(required=False, **kwargs)
-
-    def to_python(self, value: Any) -> str | None:
-        if value is None:
-            return None
-        text = str(value).strip()
-        if not text:
-            raise ValidationError("enter one or more words to search for.")
-        if "\x00" in text:
-            raise ValidationError("the search text holds a null character.")
-        if len(text) > search.Q_MAX_LENGTH:
-            raise ValidationError(f"the search text is longer than {search.Q_MAX_LENGTH} characters.")
-        return text
-
-
 class CodeChoicesField(forms.Field):
     """Codes or slugs, comma-separated or repeated, each one of `known`."""
 
@@ -93,7 +73,7 @@ class CodeChoicesField(forms.Field):
 
 
 class SearchForm(PageForm):
-    q = SearchQueryField()
+    q = search.SearchTextField(empty_value=None)  # absent: the empty search form
     type = KnownValueField(values=RESULT_TYPES, message="“{value}” is not a kind of result; use one of {known}.")
     jurisdiction = JurisdictionCodesField()
     therapy = CodeChoicesField(noun="therapy")

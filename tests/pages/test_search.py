@@ -161,6 +161,30 @@ def test_the_api_answers_400_naming_q_for_an_empty_or_too_long_search(anon_clien
     assert "q" in response.json()
 
 
+def test_the_page_the_timeline_and_the_api_read_q_with_one_field(client, anon_client, sample):
+    """One `q` field (regulatory.search.SearchTextField), one bound; each
+    place keeps its own wording, and only the timeline takes a blank box."""
+    from regulatory.api.filters import DecisionFilter
+    from regulatory.pages.parameters import TimelineForm
+    from regulatory.pages.search import SearchForm
+
+    assert type(SearchForm.base_fields["q"]) is search.SearchTextField
+    assert type(TimelineForm.base_fields["q"]) is search.SearchTextField
+    assert DecisionFilter.base_filters["q"].field_class is search.SearchTextField
+
+    too_long = "x" * (search.Q_MAX_LENGTH + 1)
+    assert "enter one or more words to search for." in client.get(URL, {"q": "  "}).content.decode()
+    assert "the search text is longer than 200 characters." in client.get(URL, {"q": too_long}).content.decode()
+    assert anon_client.get("/api/v1/decisions/", {"q": " "}).json()["q"] == [
+        "Enter words to search for, or leave out `q`."
+    ]
+    assert anon_client.get("/api/v1/decisions/", {"q": too_long}).json()["q"] == [
+        "Ensure this value has at most 200 characters (it has 201)."
+    ]
+    assert client.get("/timeline/", {"q": "  "}).status_code == 200
+    assert client.get("/timeline/", {"q": too_long}).status_code == 400
+
+
 def test_the_feeds_ignore_an_empty_q(client, sample):
     assert client.get("/feeds/decisions.atom", {"q": ""}).status_code == 200
     assert client.get("/exports/decisions.csv", {"q": ""}).status_code == 200
