@@ -141,27 +141,87 @@ def _load_reference(data: dict) -> None:
             )
 
 
-def _programme_snapshot(programme: AccessProgramme) -> dict:
+def _source_values(source: dict) -> dict:
+    """A dataset source as model field values (`published_on` as a date)."""
+    return {k: (dt.date.fromisoformat(v) if k == "published_on" and v else v) for k, v in source.items()}
+
+
+def _row_snapshot(row: AccessProgramme | ControlBaseline, fields: tuple[str, ...]) -> dict:
+    """A programme's or baseline's fields and sources as the dataset writes them."""
     snap = {}
-    for name in PROGRAMME_FIELDS:
-        value = getattr(programme, name)
+    for name in fields:
+        value = getattr(row, name)
         if isinstance(value, dt.date):
             value = value.isoformat()
         elif hasattr(value, "code"):
             value = value.code
         snap[name] = value
-    snap["therapies"] = sorted(t.slug for t in programme.therapies.all())
     snap["sources"] = sorted(
         (
             {
                 n: (getattr(s, n).isoformat() if isinstance(getattr(s, n), dt.date) else getattr(s, n))
                 for n in SOURCE_FIELDS
             }
-            for s in programme.sources.all()
+            for s in row.sources.all()
         ),
         key=lambda s: s["url"],
     )
     return snap
+
+
+def _programme_snapshot(programme: AccessProgramme) -> dict:
+    snap = _row_snapshot(programme, PROGRAMME_FIELDS)
+    snap["therapies"] = sorted(t.slug for t in programme.therapies.all())
+    return snap
+
+
+def _baseline_snapshot(baseline: ControlBaseline) -> dict:
+    return _row_snapshot(baseline, BASELINE_FIELDS)
+
+
+def _row_merge(
+    row: AccessProgramme | ControlBaseline, snapshot: dict, plain: dict, where: str, report: LoadReport
+) -> dict | None:
+    """What of `plain` to write into `row` (new: all of it), or None when
+    nothing is (the record of the last load still moves on)."""
+    if row.pk is None:
+        report.created += 1
+        to_write, record = _merge({}, {}, plain, where, report)
+    else:
+        to_write, record = _merge(snapshot, row.dataset_values, plain, where, report)
+        if not to_write:
+            report.unchanged += 1
+            if record != row.dataset_values:
+                type(row).objects.filter(pk=row.pk).update(dataset_values=record)
+            return None
+        report.updated += 1
+    row.dataset_values = record
+    return to_write
+
+
+def _row_write(
+    row: AccessProgramme | ControlBaseline,
+    fields: tuple[str, ...],
+    to_write: dict,
+    resolve: _Resolver,
+    where: str,
+    source_model: type[ProgrammeSource] | type[BaselineSource],
+    owner: str,
+) -> None:
+    """Set the fields, check and save the row, and replace its sources if the
+    dataset changed them."""
+    for name, value in to_write.items():
+        if name in fields:
+            setattr(row, name, resolve.value(name, value, where))
+    try:
+        row.full_clean()
+    except ValidationError as exc:
+        raise DatasetError(f"{where}: {exc.message_dict}") from None
+    row.save()
+    if "sources" in to_write:
+        row.sources.all().delete()
+        for source in to_write["sources"]:
+            source_model.objects.create(**{owner: row}, **_source_values(source))
 
 
 def _load_programmes(rows: list[tuple[dict, dict]], resolve: _Resolver, report: LoadReport) -> None:
@@ -170,59 +230,14 @@ def _load_programmes(rows: list[tuple[dict, dict]], resolve: _Resolver, report: 
         programme = AccessProgramme.objects.filter(dataset_key=row["key"]).first()
         if programme is None:
             programme = AccessProgramme(dataset_key=row["key"], slug=row["slug"])
-            current, last = {}, {}
-            report.created += 1
-        else:
-            current, last = _programme_snapshot(programme), programme.dataset_values
-        to_write, record = _merge(current, last, plain, where, report)
-        if not to_write and programme.pk:
-            report.unchanged += 1
-            if record != last:
-                AccessProgramme.objects.filter(pk=programme.pk).update(dataset_values=record)
+        snapshot = _programme_snapshot(programme) if programme.pk else {}
+        to_write = _row_merge(programme, snapshot, plain, where, report)
+        if to_write is None:
             continue
-        if programme.pk:
-            report.updated += 1
-        for name, value in to_write.items():
-            if name in PROGRAMME_FIELDS:
-                setattr(programme, name, resolve.value(name, value, where))
-        programme.dataset_values = record
-        try:
-            programme.full_clean()
-        except ValidationError as exc:
-            raise DatasetError(f"{where}: {exc.message_dict}") from None
-        programme.save()
+        _row_write(programme, PROGRAMME_FIELDS, to_write, resolve, where, ProgrammeSource, "programme")
         if "therapies" in to_write:
             programme.therapies.set(resolve.therapy_list(to_write["therapies"], where))
-        if "sources" in to_write:
-            programme.sources.all().delete()
-            for source in to_write["sources"]:
-                ProgrammeSource.objects.create(
-                    programme=programme,
-                    **{k: (dt.date.fromisoformat(v) if k == "published_on" and v else v) for k, v in source.items()},
-                )
         resolve.programmes[programme.slug] = programme
-
-
-def _baseline_snapshot(baseline: ControlBaseline) -> dict:
-    snap = {}
-    for name in BASELINE_FIELDS:
-        value = getattr(baseline, name)
-        if isinstance(value, dt.date):
-            value = value.isoformat()
-        elif hasattr(value, "code"):
-            value = value.code
-        snap[name] = value
-    snap["sources"] = sorted(
-        (
-            {
-                n: (getattr(s, n).isoformat() if isinstance(getattr(s, n), dt.date) else getattr(s, n))
-                for n in SOURCE_FIELDS
-            }
-            for s in baseline.sources.all()
-        ),
-        key=lambda s: s["url"],
-    )
-    return snap
 
 
 def _first_event_on(baseline: ControlBaseline) -> dt.date | None:
@@ -245,36 +260,10 @@ def _load_baselines(rows: list[tuple[dict, dict]], resolve: _Resolver, report: L
         baseline = ControlBaseline.objects.filter(dataset_key=row["key"]).first()
         if baseline is None:
             baseline = ControlBaseline(dataset_key=row["key"])
-            current, last = {}, {}
-            report.created += 1
-        else:
-            current, last = _baseline_snapshot(baseline), baseline.dataset_values
-        to_write, record = _merge(current, last, plain, where, report)
-        if not to_write and baseline.pk:
-            report.unchanged += 1
-            if record != last:
-                ControlBaseline.objects.filter(pk=baseline.pk).update(dataset_values=record)
-        else:
-            if baseline.pk:
-                report.updated += 1
-            for name, value in to_write.items():
-                if name in BASELINE_FIELDS:
-                    setattr(baseline, name, resolve.value(name, value, where))
-            baseline.dataset_values = record
-            try:
-                baseline.full_clean()
-            except ValidationError as exc:
-                raise DatasetError(f"{where}: {exc.message_dict}") from None
-            baseline.save()
-            if "sources" in to_write:
-                baseline.sources.all().delete()
-                for source in to_write["sources"]:
-                    BaselineSource.objects.create(
-                        baseline=baseline,
-                        **{
-                            k: (dt.date.fromisoformat(v) if k == "published_on" and v else v) for k, v in source.items()
-                        },
-                    )
+        snapshot = _baseline_snapshot(baseline) if baseline.pk else {}
+        to_write = _row_merge(baseline, snapshot, plain, where, report)
+        if to_write is not None:
+            _row_write(baseline, BASELINE_FIELDS, to_write, resolve, where, BaselineSource, "baseline")
         if baseline.since_on is None and not plain["known_before"]:
             # "In force before <first recorded event>": derived from the
             # decisions, so it follows them.
@@ -297,10 +286,7 @@ def _load_decisions(rows: list[tuple[dict, dict]], resolve: _Resolver, report: L
                 decision = decision_create(
                     slug=row.get("slug"),
                     therapies=resolve.therapy_list(plain["therapies"], where),
-                    sources=[
-                        {k: (dt.date.fromisoformat(v) if k == "published_on" and v else v) for k, v in s.items()}
-                        for s in plain["sources"]
-                    ],
+                    sources=[_source_values(s) for s in plain["sources"]],
                     **fields,
                 )
                 Decision.objects.filter(pk=decision.pk).update(dataset_key=row["key"], dataset_values=plain)
@@ -322,10 +308,7 @@ def _load_decisions(rows: list[tuple[dict, dict]], resolve: _Resolver, report: L
                 therapies = resolve.therapy_list(to_write["therapies"], where) if "therapies" in to_write else None
                 sources = None
                 if "sources" in to_write:
-                    sources = [
-                        {k: (dt.date.fromisoformat(v) if k == "published_on" and v else v) for k, v in s.items()}
-                        for s in to_write["sources"]
-                    ]
+                    sources = [_source_values(s) for s in to_write["sources"]]
                 decision_update(
                     decision=decision,
                     data=data,
