@@ -10,30 +10,15 @@ from regulatory.models import (
 )
 from regulatory.record_time.parsing import RecordTime
 from regulatory.record_time.replay import _STATE_AFTER, RecordedDecision, _date, _history_rows
+from regulatory.services import DECISION_FIELDS
 
 # --- A decision's page in record time -----------------------------------------------
 
-# The fields of a decision's page taken from its replayed Changes; the
-# jurisdiction, regulator and programme (references) are today's.
-_PAGE_FIELDS = (
-    "kind",
-    "title",
-    "summary",
-    "announced_on",
-    "announced_precision",
-    "effective_on",
-    "effective_precision",
-    "target_on",
-    "target_precision",
-    "substance",
-    "control",
-    "control_instrument",
-    "approval_stage",
-    "verified",
-    "verification_note",
-    "researched_on",
-    "researched_precision",
-)
+# The fields of a decision's page taken from its replayed Changes: every
+# field an edit records but the references (jurisdiction, regulator,
+# programme), which are today's.
+_REFERENCES = ("jurisdiction", "regulator", "access_programme")
+_PAGE_FIELDS = tuple(name for name in DECISION_FIELDS if name not in _REFERENCES)
 
 
 def decision_page_recorded(page: Any, recorded: RecordTime) -> Any | None:
