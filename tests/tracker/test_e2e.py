@@ -184,6 +184,22 @@ def _mid_fan_out(smtp_sink, alice, us, expected: int, prefix: str):
     return addresses, change
 
 
+def _paused_holding_claims(worker, change, at_least: int = 5, tries: int = 50) -> tuple[int, int]:
+    """SIGSTOP the worker at an instant when it holds claims on at least
+    `at_least` unsent notifications of `change` (a batch under way, not the
+    gap between two); return how many, and the stops it took. Between batches a stopped worker
+    holds nothing and has nothing to re-assert when it wakes, so the instant
+    is sampled: resumed and stopped again until the precondition holds."""
+    for stop in range(1, tries + 1):
+        worker.pause()
+        claimed = Notification.objects.filter(UNSENT, change=change, claimed_at__isnull=False).count()
+        if claimed >= at_least:
+            return claimed, stop
+        worker.resume()
+        time.sleep(0.05)
+    pytest.fail(f"the worker never held {at_least} claims at a stop in {tries} tries")
+
+
 def _recovered(smtp_sink, change, expected: int, started: float) -> float:
     """Seconds from `started` (the new worker answering) until every
     subscriber had the mail; fails after WAIT (60 s)."""
@@ -273,9 +289,9 @@ def test_a_worker_hung_past_its_heartbeat_loses_its_claims_and_sends_nothing_twi
 ):
     expected = 3000
     addresses, change = _mid_fan_out(smtp_sink, alice, us, expected, "hang")
-    celery_worker.pause()  # SIGSTOP: alive, holding its claims, silent
+    # SIGSTOP: alive, holding its claims, silent.
+    claimed_at_stop, stops = _paused_holding_claims(celery_worker, change)
     received_at_stop = smtp_sink.unique()
-    claimed_at_stop = Notification.objects.filter(UNSENT, change=change, claimed_at__isnull=False).count()
 
     second = celery_worker.another()
     try:
@@ -300,6 +316,7 @@ def test_a_worker_hung_past_its_heartbeat_loses_its_claims_and_sends_nothing_twi
             "seconds_to_recover": recovered,
             "received_at_stop": received_at_stop,
             "claimed_unsent_at_stop": claimed_at_stop,
+            "stops_until_a_batch_was_under_way": stops,
             "sent_by_the_woken_worker": sent_after_wake,
             "batches_that_reasserted_and_skipped": reasserted,
             "worker_children": CeleryWorker.concurrency,
