@@ -167,6 +167,9 @@ def test_the_marks_connection_commits_without_waiting_for_the_disk_and_serves_th
     assert first is not None and _marks_backend_pid() == first
     held = marks._local.held
     assert held.connection.execute("SHOW synchronous_commit").fetchone() == ("off",)
+    # Planned at each mark: a generic plan made while the fan-out's rows were
+    # unanalysed was a sequential scan per mark, kept for the connection's life.
+    assert held.connection.execute("SHOW plan_cache_mode").fetchone() == ("force_custom_plan",)
     # Prepared once for the connection, not once per batch.
     assert held.connection.execute(
         "SELECT count(*) FROM pg_prepared_statements WHERE name LIKE 'tracker_sent_%%'"

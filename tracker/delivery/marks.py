@@ -112,6 +112,12 @@ def _marks_connection() -> _MarksConnection:
         connection = psycopg.connect(**params, autocommit=True)
         try:
             connection.execute("SET synchronous_commit TO off")
+            # The statements are prepared once per connection, often while
+            # the fan-out's rows are still unanalysed: a generic plan chosen
+            # then (a sequential scan of a table thought empty) would be kept
+            # for the connection's life. Planned each time, a mark is an
+            # index lookup on the primary key.
+            connection.execute("SET plan_cache_mode TO force_custom_plan")
         except Exception:
             connection.close()
             raise
