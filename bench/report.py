@@ -147,7 +147,7 @@ def table_render(results: dict[str, Any]) -> str:
     ]
     for key, label, unit in (
         ("mail_messages", "messages per run", ""),
-        ("mail_rate_baseline", "bare smtplib loop, one connection (emails/s)", ""),
+        ("mail_rate_baseline", "bare smtplib loop, one connection, mean of a run before and after (emails/s)", ""),
         ("mail_rate_tracker", "tracker, 1 worker: publish → all received (emails/s)", ""),
         ("mail_ratio", "ratio, 1 worker", ""),
         ("mail_rate_tracker_two_workers", "tracker, 2 worker processes (emails/s)", ""),

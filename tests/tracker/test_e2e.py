@@ -187,9 +187,10 @@ def _mid_fan_out(smtp_sink, alice, us, expected: int, prefix: str):
 def _paused_holding_claims(worker, change, at_least: int = 5, tries: int = 50) -> tuple[int, int]:
     """SIGSTOP the worker at an instant when it holds claims on at least
     `at_least` unsent notifications of `change` (a batch under way, not the
-    gap between two); return how many, and the stops it took. Between batches a stopped worker
-    holds nothing and has nothing to re-assert when it wakes, so the instant
-    is sampled: resumed and stopped again until the precondition holds."""
+    gap between two); return how many, and the stops it took. Between
+    batches a stopped worker holds nothing and has nothing to re-assert when
+    it wakes, so the instant is sampled: resumed and stopped again until the
+    precondition holds."""
     for stop in range(1, tries + 1):
         worker.pause()
         claimed = Notification.objects.filter(UNSENT, change=change, claimed_at__isnull=False).count()
