@@ -167,13 +167,12 @@ def test_the_marks_connection_commits_without_waiting_for_the_disk_and_serves_th
     assert first is not None and _marks_backend_pid() == first
     held = marks._local.held
     assert held.connection.execute("SHOW synchronous_commit").fetchone() == ("off",)
-    # Planned at each mark: a generic plan made while the fan-out's rows were
-    # unanalysed was a sequential scan per mark, kept for the connection's life.
-    assert held.connection.execute("SHOW plan_cache_mode").fetchone() == ("force_custom_plan",)
-    # Prepared once for the connection, not once per batch.
+    # Prepared per batch and deallocated at its end: a generic plan made while
+    # the fan-out's rows were unanalysed (a sequential scan per mark) lasts one
+    # batch, not the connection's life.
     assert held.connection.execute(
         "SELECT count(*) FROM pg_prepared_statements WHERE name LIKE 'tracker_sent_%%'"
-    ).fetchone() == (1,)
+    ).fetchone() == (0,)
     assert Notification.objects.filter(pk__in=ids, sent_at__isnull=False).count() == 2
 
 
@@ -215,6 +214,35 @@ def test_a_marks_connection_dropped_mid_batch_loses_no_mark_and_the_batch_goes_o
     more = _pipelined_batch("e@example.org")
     delivery.notification_batch_send(notification_ids=more)
     assert _marks_backend_pid() is not None
+    assert Notification.objects.get(pk=more[0]).sent_at is not None
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_marks_connection_lost_before_its_statements_are_dropped_is_replaced_for_the_next_batch(
+    scripted_mail, monkeypatch
+):
+    from django.db import connection
+
+    ids = _pipelined_batch("a@example.org", "b@example.org")
+    real_deallocate = marks.PipelinedRecorder._deallocate
+    lost = []
+
+    def lost_first(self):
+        lost.append(_marks_backend_pid())
+        with connection.cursor() as cursor:  # every mark answered, then the server goes
+            cursor.execute("SELECT pg_terminate_backend(%s, 5000)", [lost[-1]])
+        real_deallocate(self)
+
+    monkeypatch.setattr(marks.PipelinedRecorder, "_deallocate", lost_first)
+
+    assert delivery.notification_batch_send(notification_ids=ids) == []
+
+    assert Notification.objects.filter(pk__in=ids, sent_at__isnull=False).count() == 2
+    assert getattr(marks._local, "held", None) is None  # not kept to prepare the same names again
+    monkeypatch.setattr(marks.PipelinedRecorder, "_deallocate", real_deallocate)
+    more = _pipelined_batch("c@example.org")
+    assert delivery.notification_batch_send(notification_ids=more) == []
+    assert _marks_backend_pid() not in (None, lost[0])
     assert Notification.objects.get(pk=more[0]).sent_at is not None
 
 

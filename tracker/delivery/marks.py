@@ -37,7 +37,7 @@ import os
 import select
 import threading
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from django.db import DatabaseError, transaction
@@ -71,12 +71,11 @@ class Recorder:
 
 @dataclass
 class _MarksConnection:
-    """One psycopg connection for sent marks, and the statements prepared on it."""
+    """One psycopg connection for sent marks."""
 
     connection: Any
     owner: Any  # Django's own psycopg connection when this one was opened
     pid: int
-    prepared: dict[str, str] = field(default_factory=dict)  # SQL -> statement name
 
     def usable(self) -> bool:
         from psycopg import pq
@@ -112,12 +111,6 @@ def _marks_connection() -> _MarksConnection:
         connection = psycopg.connect(**params, autocommit=True)
         try:
             connection.execute("SET synchronous_commit TO off")
-            # The statements are prepared once per connection, often while
-            # the fan-out's rows are still unanalysed: a generic plan chosen
-            # then (a sequential scan of a table thought empty) would be kept
-            # for the connection's life. Planned each time, a mark is an
-            # index lookup on the primary key.
-            connection.execute("SET plan_cache_mode TO force_custom_plan")
         except Exception:
             connection.close()
             raise
@@ -159,21 +152,29 @@ class PipelinedRecorder(Recorder):
         self._choose = choose
         self._params = params
         self._held: _MarksConnection | None = None
+        self._names: dict[str, str] = {}  # key -> prepared statement name, for this batch
         self._pending: tuple[Any, str] | None = None
 
     def __enter__(self) -> PipelinedRecorder:
+        """Prepare the statements for this batch. Not once per connection:
+        PostgreSQL plans a prepared statement for its first five runs, then
+        may keep a generic plan, chosen with the statistics of that moment.
+        A fan-out's new rows are often not analysed yet, and a generic plan
+        made then (a sequential scan of a table thought empty) would be kept
+        for the connection's life; planning every mark instead costs the
+        server a planning per message. Prepared per batch, a generic plan
+        lasts one batch."""
         from psycopg import Error as PsycopgError
         from psycopg import pq
 
         try:
             held = _marks_connection()
-            for sql in self._statements.values():
-                if sql not in held.prepared:
-                    name = f"tracker_sent_{len(held.prepared)}"
-                    result = held.connection.pgconn.prepare(name.encode(), sql.encode())
-                    if result.status != pq.ExecStatus.COMMAND_OK:
-                        raise PsycopgError((result.error_message or b"").decode("utf-8", "replace"))
-                    held.prepared[sql] = name
+            for number, (key, sql) in enumerate(self._statements.items()):
+                name = f"tracker_sent_{number}"
+                result = held.connection.pgconn.prepare(name.encode(), sql.encode())
+                if result.status != pq.ExecStatus.COMMAND_OK:
+                    raise PsycopgError((result.error_message or b"").decode("utf-8", "replace"))
+                self._names[key] = name
         except PsycopgError as exc:
             logger.warning("Sent marks go through the ORM for this batch: %s", exc)
             marks_connection_discard()
@@ -182,7 +183,29 @@ class PipelinedRecorder(Recorder):
         return self
 
     def __exit__(self, *exc_info: object) -> None:
-        self._wait()
+        try:
+            self._wait()
+        finally:
+            self._deallocate()
+
+    def _deallocate(self) -> None:
+        """Drop this batch's statements, so that the next batch plans afresh."""
+        from psycopg import Error as PsycopgError
+        from psycopg import pq
+
+        if self._held is None:
+            return
+        try:
+            result = self._held.connection.pgconn.exec_(b"DEALLOCATE ALL")
+            if result.status != pq.ExecStatus.COMMAND_OK:
+                raise PsycopgError((result.error_message or b"").decode("utf-8", "replace"))
+        except PsycopgError as exc:
+            # A connection that cannot deallocate cannot be trusted to prepare
+            # the same names again: the next batch opens a new one.
+            logger.warning("The connection for sent marks is replaced: %s", exc)
+            marks_connection_discard(self._held)
+        self._held = None
+        self._names = {}
 
     def sent(self, item: Any, message_id: str) -> None:
         try:
@@ -203,7 +226,7 @@ class PipelinedRecorder(Recorder):
 
         assert self._held is not None  # sent() checked
         values = [None if value is None else str(value).encode() for value in self._params(item, message_id)]
-        name = self._held.prepared[self._statements[self._choose(item)]]
+        name = self._names[self._choose(item)]
         pgconn = self._held.connection.pgconn
         self._pending = (item, message_id)
         try:
