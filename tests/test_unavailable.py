@@ -114,18 +114,21 @@ class StallingProxy:
 
     def _pump(self, a: socket.socket, b: socket.socket) -> None:
         peers = {a: b, b: a}
-        while not self.closing.is_set():
-            ready, _, _ = select.select(list(peers), [], [], 0.1)
-            if self.stalled.is_set():
-                continue  # hold everything: the bytes stay in the kernel's buffers
-            for sock in ready:
-                try:
+        # close() shuts the sockets under this thread: select then raises
+        # (a closed socket's fileno is -1), as recv and sendall do on a peer
+        # that went away. Either way this pump is done.
+        try:
+            while not self.closing.is_set():
+                ready, _, _ = select.select(list(peers), [], [], 0.1)
+                if self.stalled.is_set():
+                    continue  # hold everything: the bytes stay in the kernel's buffers
+                for sock in ready:
                     data = sock.recv(65536)
-                except OSError:
-                    return
-                if not data:
-                    return
-                peers[sock].sendall(data)
+                    if not data:
+                        return
+                    peers[sock].sendall(data)
+        except (OSError, ValueError):
+            return
 
     def close(self) -> None:
         self.closing.set()
