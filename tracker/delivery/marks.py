@@ -132,6 +132,15 @@ def marks_connection_discard(held: _MarksConnection | None = None) -> None:
         pass
 
 
+def _command_ok(result: Any) -> None:
+    """Raise psycopg's Error for a libpq command result that failed."""
+    from psycopg import Error as PsycopgError
+    from psycopg import pq
+
+    if result.status != pq.ExecStatus.COMMAND_OK:
+        raise PsycopgError((result.error_message or b"").decode("utf-8", "replace"))
+
+
 class PipelinedRecorder(Recorder):
     """Sent marks pipelined on a connection of their own (see the module
     docstring). `statements` maps a key to the SQL of one mark; `choose(item)`
@@ -165,15 +174,12 @@ class PipelinedRecorder(Recorder):
         server a planning per message. Prepared per batch, a generic plan
         lasts one batch."""
         from psycopg import Error as PsycopgError
-        from psycopg import pq
 
         try:
             held = _marks_connection()
             for number, (key, sql) in enumerate(self._statements.items()):
                 name = f"tracker_sent_{number}"
-                result = held.connection.pgconn.prepare(name.encode(), sql.encode())
-                if result.status != pq.ExecStatus.COMMAND_OK:
-                    raise PsycopgError((result.error_message or b"").decode("utf-8", "replace"))
+                _command_ok(held.connection.pgconn.prepare(name.encode(), sql.encode()))
                 self._names[key] = name
         except PsycopgError as exc:
             logger.warning("Sent marks go through the ORM for this batch: %s", exc)
@@ -191,14 +197,11 @@ class PipelinedRecorder(Recorder):
     def _deallocate(self) -> None:
         """Drop this batch's statements, so that the next batch plans afresh."""
         from psycopg import Error as PsycopgError
-        from psycopg import pq
 
         if self._held is None:
             return
         try:
-            result = self._held.connection.pgconn.exec_(b"DEALLOCATE ALL")
-            if result.status != pq.ExecStatus.COMMAND_OK:
-                raise PsycopgError((result.error_message or b"").decode("utf-8", "replace"))
+            _command_ok(self._held.connection.pgconn.exec_(b"DEALLOCATE ALL"))
         except PsycopgError as exc:
             # A connection that cannot deallocate cannot be trusted to prepare
             # the same names again: the next batch opens a new one.
