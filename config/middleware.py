@@ -62,6 +62,19 @@ def bad_input_response(request: HttpRequest, *, name: str, message: str, where: 
     return render(request, "bad_input.html", {"name": name, "message": message, "where": where}, status=400)
 
 
+def _query_may_be_unstorable(request: HttpRequest) -> bool:
+    """Whether the query string must be parsed to be checked. An ASCII one
+    without a NUL or a "%00" cannot hold an unstorable value once Django has
+    parsed it: escapes are decoded as UTF-8 with undecodable bytes replaced,
+    which never yields a surrogate, and "%00" is the only escape of a NUL.
+    Most requests are such, and most cached reads never parse their query
+    string otherwise (see regulatory.httpcache.validators)."""
+    query = request.META.get("QUERY_STRING", "")
+    if not query:
+        return False
+    return not query.isascii() or "%00" in query or "\x00" in query or request.encoding not in (None, "utf-8")
+
+
 def _first_unstorable(items: Iterable[tuple[str, list[str]]]) -> str | None:
     for name, values in items:
         if unstorable(name) or any(unstorable(value) for value in values):
@@ -131,9 +144,10 @@ class UnstorableInputMiddleware:
 
     def problem(self, request: HttpRequest) -> tuple[str, str] | None:
         """(name, where) of the first value that cannot be stored, or None."""
-        name = _first_unstorable(request.GET.lists())
-        if name is not None:
-            return name, "query"
+        if _query_may_be_unstorable(request):
+            name = _first_unstorable(request.GET.lists())
+            if name is not None:
+                return name, "query"
         for cookie in (settings.SESSION_COOKIE_NAME, settings.CSRF_COOKIE_NAME):
             if unstorable(request.COOKIES.get(cookie, "")):
                 return cookie, "cookie"

@@ -136,6 +136,31 @@ def test_it_refuses_a_nul_byte_in_any_query_parameter(client, path):
     assert b"jurisdiction" in response.content
 
 
+@pytest.mark.parametrize(
+    "query",
+    [
+        "therapy=%00",  # an escaped NUL in a value
+        "%00therapy=x",  # in a name
+        "therapy=a\x00b",  # a NUL byte as sent, unescaped
+        "therapy=\xe9%00",  # behind a byte that is not ASCII
+    ],
+)
+def test_it_refuses_a_nul_byte_however_the_query_string_carries_it(client, query):
+    response = client.get("/timeline/", QUERY_STRING=query)
+
+    assert response.status_code == 400
+    assert b"cannot be stored" in response.content
+
+
+def test_it_reads_escaped_surrogates_as_replacement_characters_not_as_a_refusal(client):
+    """UTF-8 decoding replaces what it cannot decode, so an escaped surrogate
+    never reaches a view as one (the check skips query strings that are
+    ASCII and free of NUL for that reason)."""
+    response = client.get("/search/", QUERY_STRING="q=%ED%A0%80")
+
+    assert response.status_code == 200
+
+
 def test_it_answers_json_to_the_api_and_a_page_to_a_browser(client):
     api = client.get("/api/v1/decisions/?kind=%00")
     page = client.get("/timeline/?therapy=%00")

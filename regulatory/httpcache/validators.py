@@ -78,11 +78,13 @@ def validators_for(
     record = source() if source is not None else version.current(fresh=viewer != "public")
     # The absolute URL, not just the path: paginated answers and feeds carry
     # absolute links, so a body built for one Host or scheme is not another's.
-    keep = keepable(request, params, representation)
-    made_of = (record, request.build_absolute_uri(), representation, viewer, today, keep)
+    # Whether the body may be kept follows from the URL, the format and the
+    # parameters the view reads: worked out on a miss only, so that a
+    # repeated read does not parse its query string.
+    made_of = (record, request.build_absolute_uri(), representation, viewer, today, params)
     validators = _VALIDATORS.get(made_of)
     if validators is None:
-        validators = _validators(*made_of)
+        validators = _validators(*made_of[:5], keep=keepable(request, params, representation))
         if len(_VALIDATORS) >= _VALIDATORS_MAX:
             _VALIDATORS.clear()
         _VALIDATORS[made_of] = validators
@@ -127,7 +129,7 @@ def negotiated(request: HttpRequest) -> tuple[str, bool]:
 
 
 def _validators(
-    record: version.RecordVersion, url: str, representation: str, viewer: str, today: dt.date | None, keep: bool
+    record: version.RecordVersion, url: str, representation: str, viewer: str, today: dt.date | None, *, keep: bool
 ) -> Validators:
     parts = [record.key, url, representation, viewer, today.isoformat() if today else ""]
     etag = '"' + hashlib.sha256("\n".join(parts).encode()).hexdigest()[:40] + '"'

@@ -60,6 +60,20 @@ def test_junk_query_parameters_are_answered_but_never_kept(response_cache, recor
     assert len(etags) == 40
 
 
+def test_a_junk_request_asked_again_is_still_not_kept(response_cache, record, client):
+    """Whether a body may be kept is worked out once per URL and remembered
+    with its validators: the second asking must not find it keepable."""
+    url = f"/timeline/?therapy=mdma-ptsd&utm_{junk()}=1"
+    first, second = client.get(url), client.get(url)
+
+    assert (first.status_code, second.status_code) == (200, 200)
+    assert first["ETag"] == second["ETag"]
+    assert body_keys() == []
+    # The same page without the junk is kept.
+    assert client.get("/timeline/?therapy=mdma-ptsd").status_code == 200
+    assert len(body_keys()) == 1
+
+
 def test_junk_accept_headers_share_the_one_kept_json_body(response_cache, record, client):
     answers = [
         client.get("/api/v1/jurisdictions/", HTTP_ACCEPT=f"application/json, text/x-{junk()}") for _ in range(40)
