@@ -72,7 +72,8 @@ def _query_may_be_unstorable(request: HttpRequest) -> bool:
     query = request.META.get("QUERY_STRING", "")
     if not query:
         return False
-    return not query.isascii() or "%00" in query or "\x00" in query or request.encoding not in (None, "utf-8")
+    encoding = (request.encoding or settings.DEFAULT_CHARSET).lower()
+    return not query.isascii() or "%00" in query or "\x00" in query or encoding not in ("utf-8", "utf8")
 
 
 def _first_unstorable(items: Iterable[tuple[str, list[str]]]) -> str | None:

@@ -81,10 +81,12 @@ def validators_for(
     # Whether the body may be kept follows from the URL, the format and the
     # parameters the view reads: worked out on a miss only, so that a
     # repeated read does not parse its query string.
-    made_of = (record, request.build_absolute_uri(), representation, viewer, today, params)
+    url = request.build_absolute_uri()
+    made_of = (record, url, representation, viewer, today, params)
     validators = _VALIDATORS.get(made_of)
     if validators is None:
-        validators = _validators(*made_of[:5], keep=keepable(request, params, representation))
+        keep = keepable(request, params, representation)
+        validators = _validators(record, url, representation, viewer, today, keep=keep)
         if len(_VALIDATORS) >= _VALIDATORS_MAX:
             _VALIDATORS.clear()
         _VALIDATORS[made_of] = validators
